@@ -1,0 +1,189 @@
+"""The trusted retrain: rebuild a student's model from its config and train it on the grader's data.
+
+Runs as ``python -m grader._train_worker SETUP_JSON``; never runs student code. Protocol: one JSON
+request per line on stdin (``{"model_config", "loss", "optimizer", "n_features", ...}``), answered on
+stdout with ``{"progress": k, "of": n}`` lines and one ``{"result": {...}}``. It first says
+``{"ready": true, "versions": {...}}``. Library output is diverted to stderr so it cannot corrupt
+the protocol.
+"""
+
+import json
+import os
+import sys
+import time
+
+REFUSED = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"}
+
+
+class Refused(Exception):
+    """The config names something the grader will not rebuild."""
+
+
+def _setup_tensorflow():
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.experimental.enable_op_determinism()
+    import keras
+
+    return tf, keras
+
+
+def _make_data(setup):
+    import numpy as np
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    data, exercise = setup["data"], setup["exercise"]
+    x, y = make_classification(
+        n_samples=int(exercise["n_samples"]), n_features=int(exercise["n_features"]),
+        n_classes=int(exercise["n_classes"]), n_informative=int(data["n_informative"]),
+        n_redundant=int(data["n_redundant"]), class_sep=float(data["class_sep"]),
+        flip_y=float(data["flip_y"]), random_state=int(data["seed"]))
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=float(exercise["test_fraction"]), random_state=int(data["seed"]))
+    # Keras' validation_split holds out the last part of the training data, unshuffled.
+    n_fit = int(len(x_train) * (1 - float(exercise["validation_split"])))
+    as32 = lambda a: np.asarray(a, dtype="float32")  # noqa: E731
+    return {"fit": (as32(x_train[:n_fit]), y_train[:n_fit]), "val": (as32(x_train[n_fit:]), y_train[n_fit:]),
+            "test": (as32(x_test), y_test)}
+
+
+def _namespaces(keras):
+    return (keras.layers, keras.regularizers, keras.initializers, keras.constraints,
+            keras.optimizers, keras.optimizers.schedules, keras.losses, keras.metrics,
+            keras.activations, keras.dtype_policies, keras)
+
+
+def _validate(node, keras, path="config"):
+    """Allow only built-in Keras classes and functions anywhere in a serialized object."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _validate(item, keras, f"{path}[{i}]")
+        return
+    if not isinstance(node, dict):
+        return
+    if "class_name" in node:
+        name, module = node.get("class_name"), node.get("module")
+        if not isinstance(name, str):
+            raise Refused(f"malformed config at {path}")
+        if name in REFUSED:
+            raise Refused(f"a {name} layer runs arbitrary code, so the grader will not rebuild it")
+        if name == "function":
+            function = node.get("config")
+            if not (isinstance(function, str) and (hasattr(keras.activations, function)
+                                                   or hasattr(keras.losses, function))):
+                raise Refused(f"the function {function!r} is not a built-in Keras activation or "
+                              "loss, so the grader cannot rebuild it")
+        else:
+            if module is not None and not (isinstance(module, str) and module.startswith("keras")):
+                raise Refused(f"{name} (from {module}) is not a built-in Keras class, so the grader "
+                              "cannot rebuild it")
+            if not any(isinstance(getattr(ns, name, None), type) for ns in _namespaces(keras)) \
+                    and name != "Functional":
+                raise Refused(f"{name} is not a built-in Keras class, so the grader cannot rebuild it")
+    for key, value in node.items():
+        _validate(value, keras, f"{path}.{key}")
+
+
+def _labels(y, outputs, loss_name, keras):
+    if outputs > 1 and "sparse" not in loss_name and "categorical" in loss_name:
+        return keras.utils.to_categorical(y, outputs)
+    return y
+
+
+def _accuracy(predictions, y, from_logits):
+    import numpy as np
+
+    predictions = np.asarray(predictions)
+    if predictions.ndim == 2 and predictions.shape[1] > 1:
+        labels = predictions.argmax(axis=1)
+    else:
+        labels = (predictions.reshape(-1) > (0.0 if from_logits else 0.5)).astype(int)
+    return float((labels == np.asarray(y).reshape(-1)).mean())
+
+
+def _train(request, data, tf, keras, emit):
+    import numpy as np
+
+    for part in ("model_config", "loss", "optimizer"):
+        _validate(request[part], keras, part)
+    seed = int(request["seed"])
+    keras.utils.set_random_seed(seed)
+    model = keras.saving.deserialize_keras_object(request["model_config"], safe_mode=True)
+    if not isinstance(model, keras.Model):
+        raise Refused("the config is not a Keras model")
+    if not model.built:
+        model.build((None, int(request["n_features"])))
+    loss = keras.losses.get(request["loss"])
+    optimizer = keras.optimizers.get(request["optimizer"])
+    model.compile(optimizer=optimizer, loss=loss)
+    outputs = int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else 1
+    loss_name = str(request.get("loss_name") or "")
+    x_fit, y_fit = data["fit"]
+    y_fit = _labels(y_fit, outputs, loss_name, keras)
+    x_fit, y_fit = tf.constant(x_fit), tf.constant(np.asarray(y_fit, dtype="float32"))
+    batch, epochs = int(request["batch_size"]), int(request["epochs"])
+    n = int(x_fit.shape[0])
+    steps = -(-n // batch)
+
+    def step(order, i):
+        index = order[i * batch: tf.minimum((i + 1) * batch, n)]
+        return model.train_step((tf.gather(x_fit, index), tf.gather(y_fit, index)))
+
+    @tf.function(reduce_retracing=True)
+    def run_epoch(order):  # one graph call per epoch: no per-batch Python round trips
+        logs = step(order, 0)
+        for i in tf.range(1, steps):
+            logs = step(order, i)
+        return logs
+
+    rng = np.random.default_rng(seed)
+    losses = []
+    for epoch in range(epochs):
+        model.reset_metrics()
+        logs = run_epoch(tf.constant(rng.permutation(n), dtype=tf.int32))
+        losses.append(float(logs["loss"]))
+        emit({"progress": epoch + 1, "of": epochs})
+        if not np.isfinite(losses[-1]):
+            break
+    from_logits = bool(request.get("from_logits"))
+    x_test, y_test = data["test"]
+    x_val, y_val = data["val"]
+    return {
+        "status": "ok", "epochs": len(losses), "first_loss": losses[0], "last_loss": losses[-1],
+        "test_accuracy": _accuracy(model(x_test, training=False), y_test, from_logits),
+        "val_accuracy": _accuracy(model(x_val, training=False), y_val, from_logits),
+    }
+
+
+def main(argv):
+    protocol_out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
+
+    def emit(message):
+        protocol_out.write(json.dumps(message) + "\n")
+
+    setup = json.loads(argv[1])
+    tf, keras = _setup_tensorflow()
+    data = _make_data(setup)
+    emit({"ready": True, "versions": {"tensorflow": tf.__version__, "keras": keras.__version__}})
+    for line in sys.stdin:
+        started = time.monotonic()
+        try:
+            request = json.loads(line)
+            result = _train(request, data, tf, keras, emit)
+        except Refused as exc:
+            result = {"status": "refused", "message": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - the student's config may break Keras anywhere
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            result = {"status": "failed",
+                      "message": f"{type(exc).__name__}: {(lines or [''])[-1][:300]}"}
+        result["seconds"] = round(time.monotonic() - started, 2)
+        emit({"result": result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,528 @@
+"""The exercise's checks: one ``check_<id>(observation, training, rubric)`` per rubric entry.
+
+Each returns a ``CheckResult``; none raises for a student's mistake, does I/O or imports
+TensorFlow. A message says what was found and what the exercise asks; the hint says how to fix it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import tokenize
+from dataclasses import dataclass
+from typing import Callable
+
+from grader.observation import DROPOUT_LAYERS, Layer, Observation
+from grader.rubric import Rubric
+from grader.trainer import TrainingResult
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    passed: bool
+    message: str
+    hint: str = ""
+
+
+# ---------------------------------------------------------------- shared views of the model
+
+def _dense(obs: Observation) -> list[tuple[int, Layer]]:
+    layers = obs.model.layers if obs.model else ()
+    return [(i, layer) for i, layer in enumerate(layers) if layer.kind == "Dense"]
+
+
+def _hidden(obs: Observation) -> list[tuple[int, Layer]]:
+    """Dense layers before the output layer (the last Dense)."""
+    return _dense(obs)[:-1]
+
+
+def _output(obs: Observation) -> tuple[int, Layer] | None:
+    dense = _dense(obs)
+    return dense[-1] if dense else None
+
+
+def _widths(layers) -> str:
+    return " → ".join(str(layer.units) for _, layer in layers) or "none"
+
+
+def _stopped(obs: Observation) -> str:
+    """Why a step may be missing: the script ended before reaching it."""
+    if obs.status == "completed" or obs.error is None:
+        return ""
+    where = f" at line {obs.error.lineno}" if obs.error.lineno else ""
+    reason = {"timeout": "ran out of time", "memory": "ran out of memory",
+              "syntax": "could not be read"}.get(obs.error.kind, "stopped")
+    return f" (your script {reason}{where} before getting there)"
+
+
+def _no_model(obs: Observation) -> CheckResult | None:
+    if obs.model is None or not obs.model.layers:
+        return ("no Keras model with layers was built" + _stopped(obs),
+                "build the model with Sequential() (or the functional API) and add its layers")
+    return None
+
+
+def _fmt(number) -> str:
+    return f"{number:g}" if isinstance(number, (int, float)) else repr(number)
+
+
+# ---------------------------------------------------------------- the checks
+
+def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+    if obs.status == "completed":
+        return CheckResult("runs", True, f"your script ran to completion in {obs.wall_seconds:.1f} s")
+    error = obs.error
+    limits = rubric.limits
+    if obs.status == "timeout":
+        return CheckResult("runs", False,
+                           f"your script was still running after {limits['timeout_seconds']:g} s, "
+                           "the time limit, and was stopped",
+                           "look for an endless loop, or far more epochs or units than the "
+                           "exercise asks for")
+    if obs.status == "memory":
+        return CheckResult("runs", False,
+                           f"your script used more than {limits['memory_mb']:g} MB of memory "
+                           "and was stopped",
+                           "the exercise's model needs well under 1 GB: look for huge arrays "
+                           "or layers")
+    if error is None or obs.status in ("killed", "no_start"):
+        detail = f": {error.message}" if error and error.message else ""
+        return CheckResult("runs", False, f"your script ended abruptly{detail}",
+                           "run it yourself with `python yourfile.py` and read the last lines")
+    where = f" at line {error.lineno}" + (f" (`{error.line.strip()}`)" if error.line.strip() else "") \
+        if error.lineno else ""
+    if error.kind == "syntax":
+        return CheckResult("runs", False,
+                           f"Python could not read your file: SyntaxError{where}: {error.message}",
+                           f"fix the syntax{' on line ' + str(error.lineno) if error.lineno else ''}; "
+                           "nothing in your file could run until then")
+    if error.kind == "exit":
+        return CheckResult("runs", False, f"your script ended with {error.message}",
+                           "let the script end normally (or call sys.exit(0))")
+    message = f"your script stopped{where} with {error.type}: {error.message}"
+    hint = "fix that line; the checks below got only what ran before it"
+    if error.kind == "network":
+        message += ". The sandbox has no network"
+        hint = ("nothing needs downloading: the exercise makes its data with make_classification")
+    elif error.kind == "filesystem":
+        message += ". The sandbox lets your script write files only in its working directory"
+        hint = "write files with relative paths (e.g. 'plot.png'), not into other folders"
+    return CheckResult("runs", False, message, hint)
+
+
+def check_data(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+    ex = rubric.exercise
+    wanted = {"n_samples": int(ex["n_samples"]), "n_features": int(ex["n_features"]),
+              "n_classes": int(ex["n_classes"])}
+    call = f"make_classification(n_samples={wanted['n_samples']}, n_features={wanted['n_features']}, " \
+           f"n_classes={wanted['n_classes']})"
+    if not obs.data_calls:
+        return CheckResult("data", False, "make_classification was never called" + _stopped(obs),
+                           f"generate the data with {call}")
+    found = obs.data_calls[-1]
+    defaults = {"n_samples": 100, "n_features": 20, "n_classes": 2}
+    actual = {k: found.get(k, defaults[k]) for k in wanted}
+    wrong = [f"{k}={_fmt(actual[k])}" for k in wanted if actual[k] != wanted[k]]
+    if not wrong:
+        return CheckResult("data", True, "make_classification(" +
+                           ", ".join(f"{k}={v}" for k, v in actual.items()) + ")")
+    return CheckResult("data", False,
+                       f"make_classification was called with {', '.join(wrong)}; the exercise "
+                       f"asks for {', '.join(f'{k}={v}' for k, v in wanted.items())}",
+                       f"call {call}")
+
+
+def check_split(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+    fraction = float(rubric.exercise["test_fraction"])
+    total = int(rubric.exercise["n_samples"])
+    expected = f"{round(total * (1 - fraction))} / {round(total * fraction)}"
+    hint = f"use train_test_split(X, y, test_size={fraction:g})"
+    if not obs.split_calls:
+        return CheckResult("split", False, "train_test_split was never called" + _stopped(obs), hint)
+    shapes = obs.split_calls[-1].get("shapes")
+    try:
+        train_rows, test_rows = int(shapes[0][0]), int(shapes[1][0])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return CheckResult("split", False, "could not see the sizes train_test_split returned", hint)
+    rows = train_rows + test_rows
+    if rows and abs(test_rows / rows - fraction) <= 1.0 / rows:
+        return CheckResult("split", True, f"{train_rows} training / {test_rows} test rows")
+    return CheckResult("split", False,
+                       f"train_test_split held out {test_rows} of {rows} rows "
+                       f"({test_rows / rows:.0%} for testing); the exercise asks for "
+                       f"{fraction:.0%} ({expected})", hint)
+
+
+def check_hidden_layers(obs, training, rubric) -> CheckResult:
+    missing = _no_model(obs)
+    if missing:
+        return CheckResult("hidden_layers", False, *missing)
+    wanted = int(rubric.exercise["min_hidden_layers"])
+    hidden = _hidden(obs)
+    if len(hidden) >= wanted:
+        return CheckResult("hidden_layers", True,
+                           f"{len(hidden)} hidden Dense layers ({_widths(hidden)})")
+    widths = [layer.units or 0 for _, layer in hidden]
+    if len(widths) >= 2:
+        gap = max(range(len(widths) - 1), key=lambda i: widths[i] - widths[i + 1])
+        new = max(1, int(math.sqrt(max(widths[gap], 1) * max(widths[gap + 1], 1))))
+        fix = f"add a Dense({new}, activation='relu') between the {widths[gap]}- and " \
+              f"{widths[gap + 1]}-unit layers"
+    elif widths:
+        fix = f"add Dense({max(1, widths[0] // 2)}) and Dense({max(1, widths[0] // 4)}) " \
+              "layers after it, before the output layer"
+    else:
+        fix = "add hidden layers such as Dense(256) → Dense(128) → Dense(64) before the output layer"
+    noun = "layer" if len(hidden) == 1 else "layers"
+    return CheckResult("hidden_layers", False,
+                       f"found {len(hidden)} hidden Dense {noun} ({_widths(hidden)}); the exercise "
+                       f"asks for at least {wanted} (Dropout, Activation or BatchNormalization "
+                       "layers do not count)", fix)
+
+
+def check_decreasing_widths(obs, training, rubric) -> CheckResult:
+    missing = _no_model(obs)
+    if missing:
+        return CheckResult("decreasing_widths", False, *missing)
+    hidden = _hidden(obs)
+    widths = [layer.units for _, layer in hidden]
+    if len(widths) < 2:
+        return CheckResult("decreasing_widths", False,
+                           f"found {len(widths)} hidden Dense layer{'s' if len(widths) != 1 else ''}"
+                           f" ({_widths(hidden)}): too few to show decreasing widths",
+                           "stack hidden layers that get narrower, e.g. 256 → 128 → 64")
+    bad = [i for i in range(len(widths) - 1)
+           if not (isinstance(widths[i], int) and isinstance(widths[i + 1], int)
+                   and widths[i + 1] < widths[i])]
+    if not bad:
+        return CheckResult("decreasing_widths", True, f"hidden widths decrease ({_widths(hidden)})")
+    i = bad[0]
+    return CheckResult("decreasing_widths", False,
+                       f"hidden widths are {_widths(hidden)}: {widths[i]} → {widths[i + 1]} does "
+                       "not decrease; the exercise asks for each hidden layer to be narrower than "
+                       "the one before",
+                       "use strictly decreasing widths, e.g. 256 → 128 → 64")
+
+
+def check_l2(obs, training, rubric) -> CheckResult:
+    missing = _no_model(obs)
+    if missing:
+        return CheckResult("l2", False, *missing)
+    hidden = [layer for _, layer in _hidden(obs)]
+    with_l2 = [layer for layer in hidden if layer.kernel_l2 > 0]
+    if with_l2:
+        factors = ", ".join(f"{layer.units} units: l2={layer.kernel_l2:g}" for layer in with_l2)
+        return CheckResult("l2", True, f"L2 kernel regularization on {len(with_l2)} hidden "
+                                       f"layer{'s' if len(with_l2) > 1 else ''} ({factors})")
+    hint = "add kernel_regularizer=l2(0.001) to your hidden Dense layers"
+    output = _output(obs)
+    if any(layer.kernel_l1 > 0 for layer in hidden):
+        found = "found only L1 regularization on the hidden layers (L1 drives weights to exactly " \
+                "zero; it is not L2)"
+    elif any(layer.bias_l2 > 0 for layer in hidden):
+        found = "found L2 only on biases (bias_regularizer)"
+    elif output and output[1].kernel_l2 > 0:
+        found = "found L2 only on the output layer"
+    elif not hidden:
+        found = "found no hidden Dense layers to regularize"
+    else:
+        found = "found no kernel_regularizer on any hidden Dense layer"
+    return CheckResult("l2", False, f"{found}; the exercise asks for L2 regularization (factor > 0) "
+                                    "on the hidden layers' kernels", hint)
+
+
+def check_dropout(obs, training, rubric) -> CheckResult:
+    missing = _no_model(obs)
+    if missing:
+        return CheckResult("dropout", False, *missing)
+    layers = obs.model.layers
+    hidden, output = _hidden(obs), _output(obs)
+    first_hidden = hidden[0][0] if hidden else None
+    drops = [(i, layer) for i, layer in enumerate(layers) if layer.kind in DROPOUT_LAYERS]
+    placed = [(i, layer) for i, layer in drops
+              if first_hidden is not None and first_hidden < i < output[0]]
+    good = [layer for _, layer in placed if (layer.rate or 0) > 0]
+    hint = "add Dropout(0.3) after a hidden Dense layer (e.g. after the 128-unit layer)"
+    if good:
+        rates = ", ".join(f"{layer.rate:g}" for layer in good)
+        return CheckResult("dropout", True, f"{len(good)} Dropout layer{'s' if len(good) > 1 else ''} "
+                                            f"between the hidden layers (rate {rates})")
+    if placed:
+        found = "found Dropout with rate 0, which drops nothing"
+    elif drops and first_hidden is not None and drops[0][0] < first_hidden:
+        found = "found Dropout only on the raw inputs, before the first hidden layer"
+    elif drops:
+        found = "found Dropout only after the output layer" if hidden else \
+            "found Dropout but no hidden Dense layer before it"
+    else:
+        found = "found no Dropout layer"
+    return CheckResult("dropout", False, f"{found}; the exercise asks for Dropout (rate > 0) "
+                                         "after a hidden layer, before the output layer", hint)
+
+
+def _applied_activation(layers: tuple[Layer, ...], index: int, stop: int) -> str:
+    """The non-linearity applied after layer ``index``: its own, or a later activation layer."""
+    own = layers[index].activation or "linear"
+    if own != "linear":
+        return own
+    for layer in layers[index + 1:stop]:
+        if layer.kind == "Dense":
+            break
+        if layer.activation and layer.activation != "linear":
+            return layer.activation
+    return "linear"
+
+
+def check_hidden_activations(obs, training, rubric) -> CheckResult:
+    missing = _no_model(obs)
+    if missing:
+        return CheckResult("hidden_activations", False, *missing)
+    hidden, output = _hidden(obs), _output(obs)
+    if not hidden:
+        return CheckResult("hidden_activations", False,
+                           "found no hidden Dense layers, so no hidden activations",
+                           "give each hidden Dense layer activation='relu'")
+    layers = obs.model.layers
+    applied = [(layer, _applied_activation(layers, i, output[0])) for i, layer in hidden]
+    linear = [layer for layer, act in applied if act == "linear"]
+    if not linear:
+        names = sorted({act for _, act in applied})
+        return CheckResult("hidden_activations", True,
+                           f"every hidden layer has a non-linearity ({', '.join(names)})")
+    which = ", ".join(f"{layer.name or 'Dense'} ({layer.units} units)" for layer in linear)
+    return CheckResult("hidden_activations", False,
+                       f"hidden layer{'s' if len(linear) > 1 else ''} {which} "
+                       f"{'have' if len(linear) > 1 else 'has'} no activation, so "
+                       f"{'they stay' if len(linear) > 1 else 'it stays'} linear; stacked linear "
+                       "layers collapse into one linear map",
+                       "give each hidden Dense layer activation='relu' (or follow it with a "
+                       "ReLU/Activation layer)")
+
+
+def _output_activation(obs: Observation) -> str:
+    index, _ = _output(obs)
+    return _applied_activation(obs.model.layers, index, len(obs.model.layers))
+
+
+def check_output_layer(obs, training, rubric) -> CheckResult:
+    missing = _no_model(obs)
+    if missing:
+        return CheckResult("output_layer", False, *missing)
+    _, layer = _output(obs)
+    activation = _output_activation(obs)
+    fix = "end the model with Dense(1, activation='sigmoid')"
+    if layer.units == 1 and activation == "sigmoid":
+        return CheckResult("output_layer", True, "Dense(1) with sigmoid: one probability per review")
+    found = f"the model ends in Dense({layer.units}) with {activation} activation"
+    if layer.units == 1 and activation == "linear" and obs.compile and obs.compile.from_logits:
+        reason = ("; with from_logits=True this is sound maths, but the exercise asks for a sigmoid "
+                  "output that gives a probability")
+    elif layer.units == 1 and activation == "softmax":
+        reason = "; softmax over a single unit always outputs 1.0, so the model cannot learn"
+    elif layer.units != 1 and activation == "softmax":
+        reason = ("; that is the multi-class recipe. A binary classifier outputs one probability: "
+                  "one unit with sigmoid")
+    else:
+        reason = "; a binary classifier outputs one probability: one unit with sigmoid"
+    return CheckResult("output_layer", False, found + reason, fix)
+
+
+def check_loss(obs, training, rubric) -> CheckResult:
+    fix = "compile with loss='binary_crossentropy'"
+    if obs.compile is None:
+        return CheckResult("loss", False, "the model was never compiled" + _stopped(obs),
+                           "call model.compile(optimizer='adam', loss='binary_crossentropy', "
+                           "metrics=['accuracy'])")
+    loss = obs.compile.loss
+    if loss != "binary_crossentropy":
+        found = f"the loss is {loss or 'not set'}"
+        if loss and "categorical" in loss:
+            found += ", the multi-class loss"
+        return CheckResult("loss", False, found + "; a binary classifier trains with binary "
+                                                  "cross-entropy", fix)
+    sigmoid = obs.model is not None and _output(obs) is not None and \
+        _output_activation(obs) == "sigmoid"
+    if obs.compile.from_logits and sigmoid:
+        return CheckResult("loss", False,
+                           "binary cross-entropy with from_logits=True after a sigmoid output "
+                           "applies the sigmoid twice",
+                           "drop from_logits=True (the sigmoid already gives probabilities)")
+    note = " on logits (from_logits=True)" if obs.compile.from_logits else ""
+    return CheckResult("loss", True, f"binary cross-entropy{note}")
+
+
+def check_training(obs, training, rubric) -> CheckResult:
+    ex = rubric.exercise
+    epochs, batch, split = int(ex["epochs"]), int(ex["batch_size"]), float(ex["validation_split"])
+    call = f"model.fit(X_train, y_train, epochs={epochs}, batch_size={batch}, " \
+           f"validation_split={split:g})"
+    if not obs.fits:
+        return CheckResult("training", False, "model.fit was never called" + _stopped(obs),
+                           f"train with {call}")
+    fit = obs.fits[-1]
+    problems = []
+    if fit.epochs != epochs:
+        problems.append(f"epochs={_fmt(fit.epochs)} (expected {epochs})")
+    if fit.batch_size not in (None, batch):
+        problems.append(f"batch_size={_fmt(fit.batch_size)} (expected {batch})")
+    has_split = isinstance(fit.validation_split, (int, float)) and fit.validation_split > 0
+    if not fit.has_validation_data:
+        if not has_split:
+            problems.append("no validation data (expected validation_split="
+                            f"{split:g})")
+        elif abs(fit.validation_split - split) > 1e-9:
+            problems.append(f"validation_split={_fmt(fit.validation_split)} (expected {split:g})")
+    if problems:
+        return CheckResult("training", False, "model.fit was called with " + "; ".join(problems),
+                           f"train with {call}")
+    held_out = "validation_data" if fit.has_validation_data else f"validation_split={fit.validation_split:g}"
+    return CheckResult("training", True, f"fit(epochs={epochs}, batch_size={fit.batch_size or batch}, "
+                                         f"{held_out})")
+
+
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(\s*%)?")
+_KERAS_LOG = re.compile(r"━|/step|^Epoch \d+/\d+|\[=+")
+
+
+def _source_literals(source: str) -> set[float]:
+    values = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.NUMBER:
+                try:
+                    values.add(float(token.string.replace("_", "")))
+                except ValueError:
+                    pass
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    return values
+
+
+def _matches(printed: float, decimals: int, accuracy: float) -> bool:
+    """Does ``printed`` (with ``decimals`` digits) show ``accuracy``, rounded or truncated?"""
+    step = 10.0 ** -decimals
+    return abs(printed - accuracy) <= step / 2 + 1e-9 or 0 <= accuracy - printed < step
+
+
+def printed_accuracy(stdout: str, accuracies, source: str = "") -> str | None:
+    """The first printed token that shows one of ``accuracies``, as a fraction or a percentage.
+
+    Keras' own progress lines do not count, nor does a number that is also a literal in the source
+    (a Dropout rate, say) unless its line mentions accuracy.
+    """
+    literals = _source_literals(source)
+    for line in stdout.splitlines():
+        if _KERAS_LOG.search(line):
+            continue
+        about_accuracy = "acc" in line.lower()
+        for match in _NUMBER.finditer(line):
+            text, percent = match.group(1), bool(match.group(2))
+            value = float(text)
+            decimals = len(text.split(".")[1]) if "." in text and "e" not in text.lower() else 0
+            if value in literals and not about_accuracy:
+                continue
+            for accuracy in accuracies:
+                as_fraction = not percent and value <= 1 and decimals >= 2 and \
+                    _matches(value, decimals, accuracy)
+                as_percent = (percent or (decimals >= 1 and 1 < value <= 100)) and \
+                    _matches(value, decimals, accuracy * 100)
+                if as_fraction or as_percent:
+                    return match.group(0).strip()
+    return None
+
+
+def check_prints_accuracy(obs, training, rubric) -> CheckResult:
+    example = "print(f'Test accuracy: {accuracy:.4f}')"
+    if not obs.test_accuracies:
+        if obs.evaluated and obs.compile and not obs.compile.has_accuracy_metric:
+            return CheckResult("prints_accuracy", False,
+                               "evaluate returned only the loss: the model was compiled without "
+                               "an accuracy metric",
+                               "compile with metrics=['accuracy'] and print what evaluate returns")
+        return CheckResult("prints_accuracy", False,
+                           "the model was never evaluated on the test split" + _stopped(obs),
+                           f"loss, accuracy = model.evaluate(X_test, y_test), then {example}")
+    token = printed_accuracy(obs.stdout, obs.test_accuracies, obs.source)
+    shown = ", ".join(f"{a:.4f}" for a in dict.fromkeys(obs.test_accuracies))
+    if token:
+        return CheckResult("prints_accuracy", True, f"your output shows the test accuracy ({token})")
+    return CheckResult("prints_accuracy", False,
+                       f"your output does not show the test accuracy (evaluate on the test split "
+                       f"gave {shown})", example)
+
+
+def _not_trained(training: TrainingResult | None, obs: Observation, check_id: str) -> CheckResult | None:
+    if training is None:
+        if obs.model is None or not obs.model.layers:
+            reason = "no model was built" + _stopped(obs)
+        else:
+            reason = "the model was never compiled" + _stopped(obs)
+        return CheckResult(check_id, False, f"the grader could not train your model: {reason}",
+                           "build and compile the model; the grader then trains it itself")
+    if training.status != "ok":
+        hint = {"refused": "use a Sequential or functional model of built-in Keras layers",
+                "timeout": "use a model of the exercise's size (a few hundred units per layer)"}
+        return CheckResult(check_id, False, f"the grader could not train your model: {training.message}",
+                           hint.get(training.status, "make sure the model trains when you run "
+                                                      "your script yourself"))
+    return None
+
+
+def check_loss_decreases(obs, training, rubric) -> CheckResult:
+    problem = _not_trained(training, obs, "loss_decreases")
+    if problem:
+        return problem
+    first, last = training.first_loss, training.last_loss
+    if first is None or last is None or not (math.isfinite(first) and math.isfinite(last)):
+        return CheckResult("loss_decreases", False,
+                           f"in the grader's training run the loss became {last} (not a number)",
+                           "check the loss and the learning rate")
+    if last < first:
+        return CheckResult("loss_decreases", True,
+                           f"training loss fell from {first:.4f} to {last:.4f} over "
+                           f"{training.epochs} epochs")
+    return CheckResult("loss_decreases", False,
+                       f"in the grader's training run the loss went from {first:.4f} to "
+                       f"{last:.4f}: it did not decrease",
+                       "check the learning rate, the loss and the output layer")
+
+
+def check_accuracy(obs, training, rubric) -> CheckResult:
+    problem = _not_trained(training, obs, "accuracy")
+    if problem:
+        return problem
+    threshold = float(rubric.exercise["accuracy_threshold"])
+    accuracy = training.test_accuracy
+    if accuracy is not None and accuracy > threshold:
+        return CheckResult("accuracy", True,
+                           f"test accuracy {accuracy:.4f} in the grader's own run (needs > {threshold:g})")
+    return CheckResult("accuracy", False,
+                       f"test accuracy {accuracy if accuracy is None else format(accuracy, '.4f')} "
+                       f"in the grader's own run; the exercise asks for more than {threshold:g}",
+                       "check the output layer and loss first; then widths, dropout rate and "
+                       "learning rate")
+
+
+CHECKS: dict[str, Callable[[Observation, TrainingResult | None, Rubric], CheckResult]] = {
+    "runs": check_runs,
+    "data": check_data,
+    "split": check_split,
+    "hidden_layers": check_hidden_layers,
+    "decreasing_widths": check_decreasing_widths,
+    "l2": check_l2,
+    "dropout": check_dropout,
+    "hidden_activations": check_hidden_activations,
+    "output_layer": check_output_layer,
+    "loss": check_loss,
+    "training": check_training,
+    "prints_accuracy": check_prints_accuracy,
+    "loss_decreases": check_loss_decreases,
+    "accuracy": check_accuracy,
+}
+
+
+def run_checks(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> list[CheckResult]:
+    """Every check, in rubric order."""
+    return [CHECKS[check_id](obs, training, rubric) for check_id in rubric.points]

@@ -1,0 +1,84 @@
+"""Command line: ``python -m grader [options] FILE``. Parses arguments, picks a reporter, maps
+outcomes to exit codes (0 all passed, 1 some check failed, 2 usage error). No grading logic."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader import __version__
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m grader",
+        description="Grade a sentiment-classifier submission (.py or .ipynb): run it in a sandbox, "
+                    "check the model it builds, retrain it on the grader's data, and score it.")
+    parser.add_argument("submission", type=Path, help="the student's .py or .ipynb file")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text for people (default), json for tools")
+    parser.add_argument("--full", action="store_true",
+                        help="run the script unchanged (its own 50 epochs too); slower")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="wall-clock limit for the script (default: the rubric's)")
+    parser.add_argument("--memory-mb", type=int, metavar="MB",
+                        help="memory limit for the script (default: the rubric's)")
+    parser.add_argument("--rubric", type=Path, metavar="TOML", help="another rubric file")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="always retrain, even when this model was trained before")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR", help="where retrain results are kept")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    prog = "python -m grader"
+    if not args.submission.is_file():
+        print(f"{prog}: error: no such file: {args.submission}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.submission.suffix not in (".py", ".ipynb"):
+        print(f"{prog}: error: expected a .py or .ipynb file, got {args.submission.name}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    for name in ("timeout", "memory_mb"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            print(f"{prog}: error: --{name.replace('_', '-')} must be positive. Received: {value}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+
+    from grader.pipeline import GradeOptions, grade
+    from grader.reporters import json as json_reporter, terminal
+    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+
+    try:
+        rubric = load_rubric(args.rubric or DEFAULT_RUBRIC)
+    except RubricError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    options = GradeOptions(timeout=args.timeout, memory_mb=args.memory_mb, full=args.full,
+                           use_cache=not args.no_cache, cache_dir=args.cache_dir,
+                           rubric_path=args.rubric or DEFAULT_RUBRIC)
+    status = terminal.StatusLine()
+    try:
+        report = grade(args.submission, options, on_status=status, rubric=rubric)
+    except KeyboardInterrupt:
+        status.clear()
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        status.clear()
+    if args.format == "json":
+        print(json_reporter.render(report))
+    else:
+        print(terminal.render(report, terminal.marks_for(sys.stdout)))
+    return EXIT_PASSED if report.passed else EXIT_FAILED

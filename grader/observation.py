@@ -1,0 +1,381 @@
+"""Turn the sandbox's untrusted events into a frozen ``Observation`` the checks can read.
+
+This is the only module that reads Keras' serialized config. It imports no TensorFlow: every value
+is validated for type and range here, so a malformed or forged event degrades to "not observed".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.sandbox import SandboxRun
+
+DROPOUT_LAYERS = {"Dropout", "AlphaDropout", "GaussianDropout", "SpatialDropout1D",
+                  "SpatialDropout2D", "SpatialDropout3D"}
+ACTIVATION_LAYERS = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "PReLU": "prelu", "ELU": "elu",
+                     "Softmax": "softmax"}
+CONTAINER_CLASSES = {"Sequential", "Functional", "Model"}
+REFUSED_LAYERS = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"}
+_ACTIVATION_ALIASES = {"swish": "silu", None: "linear", "": "linear"}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer in the model's forward order, reduced to what the checks look at."""
+
+    kind: str
+    name: str = ""
+    units: int | None = None
+    activation: str | None = None  # own activation of Dense / Activation-like layers
+    kernel_l2: float = 0.0
+    kernel_l1: float = 0.0
+    bias_l2: float = 0.0
+    rate: float | None = None  # Dropout-family rate
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    uid: int
+    class_name: str
+    layers: tuple[Layer, ...]
+    config: dict | None  # the raw Keras config, for the trusted retrain
+    input_dim: int | None = None
+    problem: str | None = None  # why the grader cannot rebuild it, if it cannot
+
+
+@dataclass(frozen=True)
+class CompileInfo:
+    loss: str | None  # canonical name, e.g. "binary_crossentropy"
+    from_logits: bool
+    loss_config: Any
+    optimizer_config: Any
+    optimizer: str | None
+    has_accuracy_metric: bool
+
+
+@dataclass(frozen=True)
+class FitCall:
+    epochs: Any
+    batch_size: Any
+    validation_split: Any
+    has_validation_data: bool
+    callbacks: tuple[str, ...]
+    completed: bool
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    type: str
+    message: str
+    lineno: int | None
+    line: str
+    kind: str  # exception | syntax | network | filesystem | memory | exit | timeout | killed
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything the checks may know about one run of a submission."""
+
+    status: str  # completed | error | timeout | memory | killed | no_start
+    error: ErrorInfo | None = None
+    data_calls: tuple[dict, ...] = ()
+    split_calls: tuple[dict, ...] = ()
+    model: ModelInfo | None = None
+    compile: CompileInfo | None = None
+    fits: tuple[FitCall, ...] = ()
+    test_accuracies: tuple[float, ...] = ()  # what evaluate/predict gave on the test split
+    evaluated: bool = False
+    stdout: str = ""
+    source: str = ""
+    protections: dict = field(default_factory=dict)
+    shortened: bool = False
+    wall_seconds: float = 0.0
+    peak_memory_mb: float = 0.0
+    output_truncated: bool = False
+
+
+# ---------------------------------------------------------------- small validators
+
+def _num(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _int(value) -> int | None:
+    number = _num(value)
+    return int(number) if number is not None and number == int(number) else None
+
+
+def _str(value, limit=200) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def activation_name(value) -> str | None:
+    """'relu', tf.nn.relu and keras.activations.relu all serialize to a name; normalise it."""
+    if isinstance(value, dict):
+        value = value.get("config") if value.get("class_name") == "function" else value.get("class_name")
+    if value is None or isinstance(value, str):
+        name = (value or "").strip().lower()
+        return _ACTIVATION_ALIASES.get(name, name)
+    return "unknown"
+
+
+def _regularizer(value) -> tuple[float, float]:
+    """(l2, l1) factors of a serialized regularizer."""
+    config = _dict(_dict(value).get("config"))
+    kind = _str(_dict(value).get("class_name"))
+    l2 = _num(config.get("l2")) if kind in ("L2", "L1L2", "OrthogonalRegularizer") else None
+    l1 = _num(config.get("l1")) if kind in ("L1", "L1L2") else None
+    if kind == "OrthogonalRegularizer":
+        l2 = None
+    return (l2 or 0.0, l1 or 0.0)
+
+
+def _layer(entry: dict) -> Layer:
+    kind = _str(entry.get("class_name"))
+    config = _dict(entry.get("config"))
+    name = _str(config.get("name"))
+    if kind == "Dense":
+        kernel_l2, kernel_l1 = _regularizer(config.get("kernel_regularizer"))
+        bias_l2, _ = _regularizer(config.get("bias_regularizer"))
+        return Layer(kind, name, units=_int(config.get("units")),
+                     activation=activation_name(config.get("activation")),
+                     kernel_l2=kernel_l2, kernel_l1=kernel_l1, bias_l2=bias_l2)
+    if kind == "Activation":
+        return Layer(kind, name, activation=activation_name(config.get("activation")))
+    if kind in ACTIVATION_LAYERS:
+        return Layer(kind, name, activation=ACTIVATION_LAYERS[kind])
+    if kind in DROPOUT_LAYERS:
+        return Layer(kind, name, rate=_num(config.get("rate")))
+    return Layer(kind, name)
+
+
+def _flatten(entries, out: list[Layer], problems: list[str], dims: list[int]) -> None:
+    """Layers in forward order; nested Sequential/functional models are opened up."""
+    for entry in entries if isinstance(entries, list) else []:
+        entry = _dict(entry)
+        kind = _str(entry.get("class_name"))
+        config = _dict(entry.get("config"))
+        module = _str(entry.get("module"))
+        if kind in CONTAINER_CLASSES and isinstance(config.get("layers"), list):
+            _flatten(config["layers"], out, problems, dims)
+            continue
+        if kind == "InputLayer":
+            shape = config.get("batch_shape") or config.get("batch_input_shape")
+            if isinstance(shape, list) and shape and _int(shape[-1]):
+                dims.append(_int(shape[-1]))
+            continue
+        if kind in REFUSED_LAYERS:
+            problems.append(f"a {kind} layer runs arbitrary code, so the grader will not rebuild it")
+        elif module and not module.startswith("keras"):
+            problems.append(f"the layer {kind!r} is your own class, so the grader cannot rebuild it "
+                            "from its config")
+        shape = config.get("batch_shape") or config.get("batch_input_shape")
+        if isinstance(shape, list) and shape and _int(shape[-1]):
+            dims.append(_int(shape[-1]))
+        out.append(_layer(entry))
+
+
+def _model(info: dict) -> ModelInfo | None:
+    info = _dict(info)
+    uid = _int(info.get("uid"))
+    if uid is None:
+        return None
+    class_name = _str(info.get("class"))
+    config = info.get("config") if isinstance(info.get("config"), dict) else None
+    layers: list[Layer] = []
+    problems: list[str] = []
+    dims: list[int] = []
+    if config is None:
+        problems.append("its config could not be saved: " + (_str(info.get("config_error"), 300)
+                                                             or "unknown reason"))
+    if class_name in CONTAINER_CLASSES and config is not None:
+        _flatten(_dict(config.get("config")).get("layers"), layers, problems, dims)
+    else:
+        _flatten(info.get("sublayers"), layers, problems, dims)
+        if class_name not in CONTAINER_CLASSES:
+            problems.insert(0, f"it is a subclassed model ({class_name}); the grader only rebuilds "
+                               "Sequential and functional models")
+    return ModelInfo(uid=uid, class_name=class_name, layers=tuple(layers), config=config,
+                     input_dim=dims[0] if dims else None,
+                     problem="; ".join(dict.fromkeys(problems)) or None)
+
+
+_LOSS_NAMES = {
+    "binarycrossentropy": "binary_crossentropy", "binary_crossentropy": "binary_crossentropy",
+    "bce": "binary_crossentropy", "binaryfocalcrossentropy": "binary_focal_crossentropy",
+    "binary_focal_crossentropy": "binary_focal_crossentropy",
+    "categoricalcrossentropy": "categorical_crossentropy",
+    "categorical_crossentropy": "categorical_crossentropy",
+    "sparsecategoricalcrossentropy": "sparse_categorical_crossentropy",
+    "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+    "meansquarederror": "mean_squared_error", "mean_squared_error": "mean_squared_error",
+    "mse": "mean_squared_error", "meanabsoluteerror": "mean_absolute_error",
+    "mean_absolute_error": "mean_absolute_error", "mae": "mean_absolute_error",
+    "hinge": "hinge",
+}
+
+
+def _compile(info) -> CompileInfo | None:
+    if not isinstance(info, dict):
+        return None
+    loss = info.get("loss")
+    from_logits = False
+    if isinstance(loss, str):
+        raw = loss
+    elif isinstance(loss, dict) and loss.get("class_name") == "function":
+        raw = _str(loss.get("config"))
+    elif isinstance(loss, dict):
+        raw = _str(loss.get("class_name"))
+        from_logits = _dict(loss.get("config")).get("from_logits") is True
+    else:
+        raw = ""
+    name = _LOSS_NAMES.get(raw.lower(), raw.lower() or None) if raw else None
+    optimizer = info.get("optimizer")
+    optimizer_name = (_str(_dict(optimizer).get("class_name")) or _str(optimizer)) or None
+    metrics = info.get("metrics")
+    metric_text = repr(metrics).lower() if metrics is not None else ""
+    return CompileInfo(loss=name, from_logits=from_logits, loss_config=loss,
+                       optimizer_config=optimizer, optimizer=optimizer_name,
+                       has_accuracy_metric="acc" in metric_text)
+
+
+def _fit(kwargs) -> FitCall:
+    kwargs = _dict(kwargs)
+    return FitCall(
+        epochs=kwargs.get("epochs", 1), batch_size=kwargs.get("batch_size"),
+        validation_split=kwargs.get("validation_split", 0.0),
+        has_validation_data=kwargs.get("has_validation_data") is True,
+        callbacks=tuple(_str(c, 60) for c in kwargs.get("callbacks", []) if isinstance(c, str))
+        if isinstance(kwargs.get("callbacks"), list) else (),
+        completed=kwargs.get("completed", True) is not False,
+    )
+
+
+def _evaluate_accuracies(event: dict) -> list[float]:
+    """Metric values from an evaluate call (everything but the loss)."""
+    result = event.get("result")
+    if isinstance(result, dict):
+        values = [v for k, v in result.items() if isinstance(k, str) and "loss" not in k.lower()]
+    elif isinstance(result, list):
+        values = result[1:]
+    else:
+        values = []
+    return [v for v in (_num(x) for x in values) if v is not None and 0.0 <= v <= 1.0]
+
+
+def _error(event: dict) -> ErrorInfo:
+    return ErrorInfo(type=_str(event.get("type"), 80) or "Error", message=_str(event.get("message"), 1000),
+                     lineno=_int(event.get("lineno")), line=_str(event.get("line")),
+                     kind=_str(event.get("kind"), 20) or "exception")
+
+
+def observe(run: SandboxRun, source: str = "") -> Observation:
+    """Build the observation from one sandbox run."""
+    events = [e for e in run.events if isinstance(e, dict)]
+    end = next((e for e in reversed(events) if e.get("event") == "end"), None)
+    models = {}
+    compiles = {}
+    for event in events:
+        if event.get("event") in ("compile", "fit", "end"):
+            model = _model(event.get("model"))
+            if model is not None:
+                models[model.uid] = model
+                if event.get("compile") is not None:
+                    compiles[model.uid] = _compile(event.get("compile"))
+    graded = None
+    if end is not None and end.get("model") is not None:
+        graded = _model(end.get("model"))
+    if graded is None:
+        last = [e for e in events if e.get("event") in ("compile", "fit")]
+        graded = _model(last[-1].get("model")) if last else None
+    if graded is not None:
+        graded = models.get(graded.uid, graded) if end is None else graded
+    uid = graded.uid if graded else None
+    compile_info = compiles.get(uid) if uid is not None else None
+    if end is not None and end.get("compile") is not None:
+        compile_info = _compile(end.get("compile"))
+
+    fit_events = [e for e in events if e.get("event") == "fit"]
+    own_fits = [e for e in fit_events if _dict(e.get("model")).get("uid") == uid] or fit_events
+    fits = tuple(_fit({**_dict(e.get("kwargs")), "completed": e.get("completed", True)})
+                 for e in own_fits)
+
+    accuracies: list[float] = []
+    evaluated = False
+    for pick_own in (True, False):
+        for event in events:
+            if pick_own and event.get("uid") != uid:
+                continue
+            if event.get("event") == "evaluate":
+                evaluated = True
+                if event.get("on_test_split") is True:
+                    accuracies += _evaluate_accuracies(event)
+            elif event.get("event") == "predict" and _num(event.get("accuracy")) is not None:
+                evaluated = True
+                accuracies.append(_num(event["accuracy"]))
+        if accuracies:
+            break
+
+    errors = [_error(e) for e in events if e.get("event") == "error"]
+    error = errors[-1] if errors else None
+    if run.status == "timeout":
+        status, error = "timeout", ErrorInfo("Timeout", "", None, "", "timeout")
+    elif run.status == "memory":
+        status, error = "memory", ErrorInfo("MemoryLimit", "", None, "", "memory")
+    elif run.status == "no_start":
+        status, error = "no_start", ErrorInfo("NoStart", run.detail, None, "", "killed")
+    elif error is not None:
+        status = "error"
+    elif end is None and run.exit_code != 0:
+        status = "killed"
+        error = ErrorInfo("Killed", f"the process ended with status {run.exit_code}", None, "",
+                          "killed")
+    else:
+        status = "completed"
+    sandbox = next((e for e in events if e.get("event") == "sandbox"), {})
+    protections = {str(k)[:40]: _str(v) for k, v in _dict(sandbox.get("protections")).items()}
+    return Observation(
+        status=status, error=error,
+        data_calls=tuple(_dict(e.get("kwargs")) for e in events if e.get("event") == "data"),
+        split_calls=tuple({**_dict(e.get("kwargs")), "shapes": e.get("shapes")}
+                          for e in events if e.get("event") == "split"),
+        model=graded, compile=compile_info, fits=fits, test_accuracies=tuple(accuracies),
+        evaluated=evaluated, stdout=run.stdout, source=source, protections=protections,
+        shortened=any(e.get("shortened") is True for e in fit_events),
+        wall_seconds=run.wall_seconds, peak_memory_mb=run.peak_memory_mb,
+        output_truncated=run.output_truncated,
+    )
+
+
+def retrain_config(config: dict, n_features: int) -> dict:
+    """A copy of the model config for the grader's own data: inputs resized, build state dropped.
+
+    Resizing keeps a wrong ``n_features`` a failure of the ``data`` check alone.
+    """
+    def walk(node):
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: walk(v) for k, v in node.items()
+               if k not in ("build_config", "compile_config")}
+        config = out.get("config")
+        if isinstance(config, dict) and isinstance(out.get("class_name"), str):
+            for key in ("batch_shape", "batch_input_shape"):
+                shape = config.get(key)
+                if isinstance(shape, list) and len(shape) == 2:
+                    config[key] = [None, n_features]
+            if "input_shape" in config and isinstance(config["input_shape"], list) \
+                    and len(config["input_shape"]) == 1:
+                config["input_shape"] = [n_features]
+        return out
+
+    return walk(config)

@@ -1,0 +1,175 @@
+"""Grade one submission: read it, run it in the sandbox, observe, retrain, check, score.
+
+``grade()`` is the library entry point the CLI, the batch command and nbgrader all call.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from grader import __version__
+from grader.checks import run_checks
+from grader.observation import ErrorInfo, Observation, observe, retrain_config
+from grader.report import Report, build_report
+from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from grader.sandbox import Limits, run_script
+from grader.sources import SourceError, read_submission
+from grader.trainer import (ResultCache, TrainerProcess, TrainingResult, default_cache_dir,
+                            estimate_parameters, library_versions, train)
+
+Status = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    """How to grade; ``None`` means "as the rubric says"."""
+
+    timeout: float | None = None
+    memory_mb: int | None = None
+    full: bool = False
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    rubric_path: Path = DEFAULT_RUBRIC
+
+
+def _syntax_error(source: str, filename: str) -> ErrorInfo | None:
+    try:
+        compile(source, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return ErrorInfo("SyntaxError", exc.msg or str(exc), exc.lineno, (exc.text or "").strip(),
+                         "syntax")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return ErrorInfo(type(exc).__name__, str(exc)[:300], None, "", "syntax")
+    return None
+
+
+def is_not_started(obs: Observation) -> bool:
+    """The untouched template: it runs, but makes no data, builds no layers, compiles nothing."""
+    return (obs.status == "completed" and not obs.data_calls and not obs.split_calls
+            and not obs.fits and obs.compile is None
+            and (obs.model is None or not obs.model.layers))
+
+
+def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult | None:
+    """What the trusted trainer should train, a refusal, or None when there is no compiled model."""
+    if obs.model is None or not obs.model.layers or obs.compile is None:
+        return None
+    if obs.model.problem:
+        return TrainingResult("refused", obs.model.problem)
+    exercise = rubric.exercise
+    n_features = int(exercise["n_features"])
+    weights = estimate_parameters([l.units for l in obs.model.layers if l.kind == "Dense"], n_features)
+    limit = int(rubric.limits["max_parameters"])
+    if weights > limit:
+        return TrainingResult("refused", f"the model has about {weights:,} weights; the grader "
+                                         f"retrains models of at most {limit:,}")
+    return {
+        "model_config": retrain_config(obs.model.config, n_features),
+        "loss": obs.compile.loss_config, "loss_name": obs.compile.loss or "",
+        "from_logits": obs.compile.from_logits, "optimizer": obs.compile.optimizer_config,
+        "n_features": n_features, "epochs": int(exercise["epochs"]),
+        "batch_size": int(exercise["batch_size"]), "seed": int(rubric.data["seed"]),
+        "data": dict(rubric.data),
+    }
+
+
+_EVENT_STATUS = {"data": "your script made its data", "split": "your script split its data",
+                 "compile": "your script compiled a model",
+                 "fit": "your script trained its model (shortened: the grader retrains it)",
+                 "evaluate": "your script evaluated its model"}
+
+
+def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status | None = None,
+          rubric: Rubric | None = None) -> Report:
+    """Grade one ``.py`` or ``.ipynb`` submission and return its report."""
+    status = on_status or (lambda text: None)
+    rubric = rubric or load_rubric(options.rubric_path)
+    started = time.monotonic()
+    path = Path(path)
+    try:
+        submission = read_submission(path)
+        source = submission.source
+    except SourceError as exc:
+        submission, source = None, ""
+        obs = Observation(status="error", error=ErrorInfo("UnreadableFile", str(exc), None, "", "syntax"))
+    trainer: list[TrainerProcess] = []
+    if submission is not None:
+        error = _syntax_error(source, path.name)
+        if error is not None:
+            obs = Observation(status="error", error=error, source=source)
+        else:
+            trainer.append(TrainerProcess(rubric))  # imports TensorFlow while the script runs
+            status("running your script in the sandbox")
+            limits = Limits(
+                timeout_seconds=float(options.timeout or rubric.limits["timeout_seconds"]),
+                memory_mb=int(options.memory_mb or rubric.limits["memory_mb"]),
+                output_kb=int(rubric.limits["output_kb"]))
+            run = run_script(submission.script_name, source.encode("utf-8"), limits=limits,
+                             full=options.full,
+                             on_event=lambda e: status(_EVENT_STATUS.get(e.get("event"), "")) if
+                             e.get("event") in _EVENT_STATUS else None)
+            obs = observe(run, source)
+    try:
+        training = None
+        request = training_request(obs, rubric)
+        if isinstance(request, TrainingResult):
+            training = request
+        elif request is not None:
+            status("retraining your model on the grader's data")
+            cache = ResultCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
+
+            def process() -> TrainerProcess:
+                if not trainer:
+                    trainer.append(TrainerProcess(rubric))
+                return trainer[0]
+
+            training = train(request, rubric, cache=cache, process=process,
+                             on_progress=lambda k, n: status(f"retraining your model: epoch {k}/{n}"))
+    finally:
+        for process_ in trainer:
+            process_.close()
+    results = run_checks(obs, training, rubric)
+    return build_report(
+        str(path), results, rubric, not_started=is_not_started(obs),
+        metrics=_metrics(obs, training, rubric),
+        info=_info(obs, training, rubric, options, time.monotonic() - started),
+    )
+
+
+def _metrics(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> dict:
+    threshold = float(rubric.exercise["accuracy_threshold"])
+    accuracy = training.test_accuracy if training else None
+    return {
+        "test_accuracy": accuracy,
+        "val_accuracy": training.val_accuracy if training else None,
+        "first_loss": training.first_loss if training else None,
+        "last_loss": training.last_loss if training else None,
+        "accuracy_threshold": threshold,
+        "borderline": accuracy is not None and
+        abs(accuracy - threshold) <= float(rubric.exercise["borderline_margin"]),
+        "script_accuracy": obs.test_accuracies[-1] if obs.test_accuracies else None,
+        "train_seconds": training.seconds if training else None,
+        "train_cached": training.cached if training else False,
+        "run_seconds": round(obs.wall_seconds, 2),
+        "peak_memory_mb": obs.peak_memory_mb,
+    }
+
+
+def _info(obs, training, rubric, options, seconds) -> dict:
+    versions = (training.versions if training and training.versions else library_versions())
+    return {
+        "grader_version": __version__,
+        "tensorflow": versions.get("tensorflow"),
+        "keras": versions.get("keras"),
+        "rubric_sha256": rubric.short_hash,
+        "data_seed": int(rubric.data["seed"]),
+        "mode": "full" if options.full else "fast",
+        "script_training_shortened": obs.shortened,
+        "missing_protections": sorted(k for k, v in obs.protections.items()
+                                      if not v.startswith("applied")),
+        "output_truncated": obs.output_truncated,
+        "seconds": round(seconds, 2),
+    }

@@ -1,0 +1,186 @@
+"""The grader's own training run, seen from the trusted parent (no TensorFlow imported here).
+
+``TrainerProcess`` starts ``grader._train_worker`` (a process that never runs student code) early, so
+that it imports TensorFlow and makes the grader's data while the student's script runs. Requests
+and results are versioned JSON lines; results are cached by the request's hash, because a retrain
+is deterministic: same config, optimizer, loss, data and grader version give the same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+from grader import __version__
+from grader.rubric import Rubric
+
+PROTOCOL = 1
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Numbers from one trusted retrain, or why there are none."""
+
+    status: str  # ok | refused | failed | timeout
+    message: str = ""
+    test_accuracy: float | None = None
+    val_accuracy: float | None = None
+    first_loss: float | None = None
+    last_loss: float | None = None
+    epochs: int = 0
+    seconds: float = 0.0
+    cached: bool = False
+    versions: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainingResult":
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+def library_versions() -> dict[str, str]:
+    """TensorFlow and Keras versions, read from package metadata (no import)."""
+    versions = {}
+    for name in ("tensorflow", "keras"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def estimate_parameters(units: list[int | None], n_inputs: int) -> int:
+    """Weights of a chain of Dense layers (enough to refuse absurd models before building them)."""
+    total, width = 0, n_inputs
+    for count in units:
+        count = count or 0
+        total += width * count + count
+        width = count
+    return total
+
+
+def request_key(request: dict) -> str:
+    payload = json.dumps([request, __version__, library_versions()], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("GRADER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sentiment-grader")
+    return Path(base)
+
+
+class ResultCache:
+    """Retrain results on disk, one JSON file per request hash, written atomically."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def get(self, key: str) -> TrainingResult | None:
+        try:
+            data = json.loads((self.directory / f"{key}.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("protocol") != PROTOCOL:
+            return None
+        return TrainingResult.from_dict({**data["result"], "cached": True})
+
+    def put(self, key: str, result: TrainingResult) -> None:
+        if result.status not in ("ok", "refused"):
+            return  # failures may be the machine's, not the model's: try again next time
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            temporary = self.directory / f".{key}.{os.getpid()}.tmp"
+            temporary.write_text(json.dumps({"protocol": PROTOCOL, "result": asdict(result)}))
+            os.replace(temporary, self.directory / f"{key}.json")
+        except OSError:
+            pass
+
+
+class TrainerProcess:
+    """A running ``grader._train_worker``: start it early, send it requests, close it."""
+
+    def __init__(self, rubric: Rubric):
+        setup = {"protocol": PROTOCOL, "data": dict(rubric.data), "exercise": dict(rubric.exercise)}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "grader._train_worker", json.dumps(setup)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            cwd=str(Path(__file__).resolve().parent.parent),
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
+                 "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        )
+        self._lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.versions: dict = {}
+
+    def _read(self) -> None:
+        for line in self._process.stdout:
+            try:
+                self._lines.put(json.loads(line))
+            except ValueError:
+                continue
+        self._lines.put(None)
+
+    def train(self, request: dict, timeout: float,
+              on_progress: Callable[[int, int], None] | None = None) -> TrainingResult:
+        """Send one request and wait for its result, killing the worker on time-out."""
+        started = time.monotonic()
+        try:
+            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.flush()
+        except (OSError, ValueError):
+            return TrainingResult("failed", "the grader's training process is not running")
+        deadline = started + timeout
+        while True:
+            try:
+                message = self._lines.get(timeout=max(0.05, deadline - time.monotonic()))
+            except queue.Empty:
+                if time.monotonic() < deadline:
+                    continue
+                self.close()
+                return TrainingResult("timeout", f"training took longer than {timeout:g} s, "
+                                                 "the grader's limit")
+            if message is None:
+                return TrainingResult("failed", "the grader's training process stopped "
+                                                f"(exit status {self._process.wait()})")
+            if "ready" in message:
+                self.versions = message.get("versions", {})
+            elif "progress" in message and on_progress is not None:
+                on_progress(int(message["progress"]), int(message.get("of", 0)))
+            elif "result" in message:
+                return TrainingResult.from_dict({**message["result"], "versions": self.versions})
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+
+
+def train(request: dict, rubric: Rubric, *, cache: ResultCache | None,
+          process: Callable[[], TrainerProcess],
+          on_progress: Callable[[int, int], None] | None = None) -> TrainingResult:
+    """The retrain result for ``request``: from the cache, else from a trainer process."""
+    key = request_key(request)
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    result = process().train(request, float(rubric.limits["train_timeout_seconds"]), on_progress)
+    if cache is not None:
+        cache.put(key, result)
+    return result

@@ -1,0 +1,34 @@
+# expect-fail:
+"""Non-linearities as separate Activation('relu') layers and as `keras.activations.relu`."""
+from tensorflow import keras
+from tensorflow.keras.layers import Activation, Dense, Dropout, Input
+from tensorflow.keras.models import Sequential
+from sklearn.datasets import make_classification
+from sklearn.model_selection import train_test_split
+
+# STEP 1: data
+X, y = make_classification(n_samples=2000, n_features=500, n_classes=2, random_state=42)
+
+# STEP 2: split 80/20
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+
+model = Sequential([
+    Input(shape=(500,)),
+    Dense(256, kernel_regularizer=keras.regularizers.l2(0.001)),
+    Activation("relu"),
+    Dense(128, kernel_regularizer=keras.regularizers.l2(0.001)),
+    Activation(keras.activations.relu),
+    Dropout(0.3),
+    Dense(64, activation=keras.activations.relu),
+    Dense(1),
+    Activation("sigmoid"),
+])
+
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+
+# STEP 5: train
+history = model.fit(X_train, y_train, epochs=50, batch_size=32, validation_split=0.2, verbose=0)
+
+# STEP 6: evaluate
+test_loss, test_acc = model.evaluate(X_test, y_test, verbose=0)
+print(f"Test accuracy: {test_acc:.4f}")
