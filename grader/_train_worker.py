@@ -1,15 +1,19 @@
 """The trusted retrain: rebuild a student's model from its config and train it on the grader's data.
 
 Runs as ``python -m grader._train_worker SETUP_JSON``; never runs student code. Protocol: one JSON
-request per line on stdin (``{"model_config", "loss", "optimizer", "n_features", ...}``), answered on
-stdout with ``{"progress": k, "of": n}`` lines and one ``{"result": {...}}``. It first says
-``{"ready": true, "versions": {...}}``. Library output is diverted to stderr so it cannot corrupt
-the protocol.
+request per line on stdin, ``{"id": n, "request": {"model_config", "loss", "optimizer", ...}}``,
+answered on stdout with ``{"id": n, "progress": k, "of": epochs}`` lines and one
+``{"id": n, "result": {...}}``. A newer request cancels the one in training (its result is
+``{"status": "cancelled"}``): the parent may start a retrain speculatively and change its mind.
+It first says ``{"ready": true, "versions": {...}}``. Library output is diverted to stderr so it
+cannot corrupt the protocol.
 """
 
 import json
 import os
+import queue
 import sys
+import threading
 import time
 
 REFUSED = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"}
@@ -17,6 +21,10 @@ REFUSED = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"}
 
 class Refused(Exception):
     """The config names something the grader will not rebuild."""
+
+
+class Cancelled(Exception):
+    """A newer request arrived while this one was training."""
 
 
 def _setup_tensorflow():
@@ -104,7 +112,7 @@ def _accuracy(predictions, y, from_logits):
     return float((labels == np.asarray(y).reshape(-1)).mean())
 
 
-def _train(request, data, tf, keras, emit):
+def _train(request, data, tf, keras, emit, superseded):
     import numpy as np
 
     for part in ("model_config", "loss", "optimizer"):
@@ -146,6 +154,8 @@ def _train(request, data, tf, keras, emit):
         logs = run_epoch(tf.constant(rng.permutation(n), dtype=tf.int32))
         losses.append(float(logs["loss"]))
         emit({"progress": epoch + 1, "of": epochs})
+        if superseded():
+            raise Cancelled()
         if not np.isfinite(losses[-1]):
             break
     from_logits = bool(request.get("from_logits"))
@@ -158,22 +168,37 @@ def _train(request, data, tf, keras, emit):
     }
 
 
+def _read_requests(pending: queue.Queue) -> None:
+    for line in sys.stdin:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and "request" in message:
+            pending.put(message)
+    pending.put(None)
+
+
 def main(argv):
     protocol_out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
-
-    def emit(message):
-        protocol_out.write(json.dumps(message) + "\n")
-
     setup = json.loads(argv[1])
     tf, keras = _setup_tensorflow()
     data = _make_data(setup)
-    emit({"ready": True, "versions": {"tensorflow": tf.__version__, "keras": keras.__version__}})
-    for line in sys.stdin:
-        started = time.monotonic()
+    pending: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_requests, args=(pending,), daemon=True).start()
+    protocol_out.write(json.dumps({"ready": True, "versions": {"tensorflow": tf.__version__,
+                                                                 "keras": keras.__version__}}) + "\n")
+    while (message := pending.get()) is not None:
+        ident, started = message.get("id"), time.monotonic()
+
+        def emit(fields, ident=ident):
+            protocol_out.write(json.dumps({"id": ident, **fields}) + "\n")
+
         try:
-            request = json.loads(line)
-            result = _train(request, data, tf, keras, emit)
+            result = _train(message["request"], data, tf, keras, emit, lambda: not pending.empty())
+        except Cancelled:
+            result = {"status": "cancelled"}
         except Refused as exc:
             result = {"status": "refused", "message": str(exc)}
         except Exception as exc:  # noqa: BLE001 - the student's config may break Keras anywhere

@@ -15,10 +15,10 @@ from grader.checks import run_checks
 from grader.observation import ErrorInfo, Observation, observe, retrain_config
 from grader.report import Report, build_report
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
-from grader.sandbox import Limits, run_script
+from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission
-from grader.trainer import (ResultCache, TrainerProcess, TrainingResult, default_cache_dir,
-                            estimate_parameters, library_versions, train)
+from grader.trainer import (ResultCache, Retrainer, TrainingResult, default_cache_dir,
+                            estimate_parameters, library_versions)
 
 Status = Callable[[str], None]
 
@@ -87,56 +87,60 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
     """Grade one ``.py`` or ``.ipynb`` submission and return its report."""
     status = on_status or (lambda text: None)
     rubric = rubric or load_rubric(options.rubric_path)
+    cache = ResultCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
+    retrainer = Retrainer(rubric, cache)
     started = time.monotonic()
     path = Path(path)
     try:
-        submission = read_submission(path)
-        source = submission.source
-    except SourceError as exc:
-        submission, source = None, ""
-        obs = Observation(status="error", error=ErrorInfo("UnreadableFile", str(exc), None, "", "syntax"))
-    trainer: list[TrainerProcess] = []
-    if submission is not None:
-        error = _syntax_error(source, path.name)
-        if error is not None:
-            obs = Observation(status="error", error=error, source=source)
-        else:
-            trainer.append(TrainerProcess(rubric))  # imports TensorFlow while the script runs
-            status("running your script in the sandbox")
-            limits = Limits(
-                timeout_seconds=float(options.timeout or rubric.limits["timeout_seconds"]),
-                memory_mb=int(options.memory_mb or rubric.limits["memory_mb"]),
-                output_kb=int(rubric.limits["output_kb"]))
-            run = run_script(submission.script_name, source.encode("utf-8"), limits=limits,
-                             full=options.full,
-                             on_event=lambda e: status(_EVENT_STATUS.get(e.get("event"), "")) if
-                             e.get("event") in _EVENT_STATUS else None)
-            obs = observe(run, source)
-    try:
+        obs = _observe(path, options, rubric, retrainer, status)
         training = None
         request = training_request(obs, rubric)
         if isinstance(request, TrainingResult):
             training = request
         elif request is not None:
             status("retraining your model on the grader's data")
-            cache = ResultCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
-
-            def process() -> TrainerProcess:
-                if not trainer:
-                    trainer.append(TrainerProcess(rubric))
-                return trainer[0]
-
-            training = train(request, rubric, cache=cache, process=process,
-                             on_progress=lambda k, n: status(f"retraining your model: epoch {k}/{n}"))
+            training = retrainer.result(
+                request, on_progress=lambda k, n: status(f"retraining your model: epoch {k}/{n}"))
     finally:
-        for process_ in trainer:
-            process_.close()
+        retrainer.close()
     results = run_checks(obs, training, rubric)
     return build_report(
         str(path), results, rubric, not_started=is_not_started(obs),
         metrics=_metrics(obs, training, rubric),
         info=_info(obs, training, rubric, options, time.monotonic() - started),
     )
+
+
+def _observe(path: Path, options: GradeOptions, rubric: Rubric, retrainer: Retrainer,
+             status: Status) -> Observation:
+    """Read the submission and run it in the sandbox; retraining starts as soon as it compiles."""
+    try:
+        submission = read_submission(path)
+    except SourceError as exc:
+        return Observation(status="error", error=ErrorInfo("UnreadableFile", str(exc), None, "", "syntax"))
+    error = _syntax_error(submission.source, path.name)
+    if error is not None:
+        return Observation(status="error", error=error, source=submission.source)
+    retrainer.start()  # TensorFlow imports in the trusted worker while the script runs
+    seen: list[dict] = []
+
+    def on_event(event: dict) -> None:
+        seen.append(event)
+        if event.get("event") in _EVENT_STATUS:
+            status(_EVENT_STATUS[event["event"]])
+        if event.get("event") in ("compile", "fit"):
+            partial = observe(SandboxRun(tuple(seen), "", "", "exited", 0, 0.0, 0.0))
+            request = training_request(partial, rubric)
+            if isinstance(request, dict):
+                retrainer.speculate(request)
+
+    status("running your script in the sandbox")
+    limits = Limits(timeout_seconds=float(options.timeout or rubric.limits["timeout_seconds"]),
+                    memory_mb=int(options.memory_mb or rubric.limits["memory_mb"]),
+                    output_kb=int(rubric.limits["output_kb"]))
+    run = run_script(submission.script_name, submission.source.encode("utf-8"), limits=limits,
+                     full=options.full, on_event=on_event)
+    return observe(run, submission.source)
 
 
 def _metrics(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> dict:

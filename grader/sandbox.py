@@ -111,7 +111,10 @@ def _pump_events(stream, events: list, on_event: Callable[[dict], None] | None) 
             if isinstance(event, dict) and isinstance(event.get("event"), str):
                 events.append(event)
                 if on_event is not None:
-                    on_event(event)
+                    try:
+                        on_event(event)
+                    except Exception:  # noqa: BLE001 - a status display must not lose events
+                        pass
 
 
 def _process_table() -> dict[int, tuple[int, str]]:

@@ -112,38 +112,44 @@ class TrainerProcess:
 
     def __init__(self, rubric: Rubric):
         setup = {"protocol": PROTOCOL, "data": dict(rubric.data), "exercise": dict(rubric.exercise)}
+        root = str(Path(__file__).resolve().parent.parent)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "grader._train_worker", json.dumps(setup)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            cwd=str(Path(__file__).resolve().parent.parent),
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
-                 "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+            cwd=root, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
+                           "PYTHONPATH": root},
         )
-        self._lines: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._messages: queue.Queue = queue.Queue()
+        self._next_id = 0
         self.versions: dict = {}
+        threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         for line in self._process.stdout:
             try:
-                self._lines.put(json.loads(line))
+                self._messages.put(json.loads(line))
             except ValueError:
                 continue
-        self._lines.put(None)
+        self._messages.put(None)
 
-    def train(self, request: dict, timeout: float,
-              on_progress: Callable[[int, int], None] | None = None) -> TrainingResult:
-        """Send one request and wait for its result, killing the worker on time-out."""
-        started = time.monotonic()
+    def submit(self, request: dict) -> int | None:
+        """Queue a request (cancelling the one in training); its id, or None if the worker is gone."""
+        self._next_id += 1
         try:
-            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.write(json.dumps({"id": self._next_id, "request": request}) + "\n")
             self._process.stdin.flush()
         except (OSError, ValueError):
-            return TrainingResult("failed", "the grader's training process is not running")
-        deadline = started + timeout
+            return None
+        return self._next_id
+
+    def wait(self, ident: int, timeout: float,
+             on_progress: Callable[[int, int], None] | None = None,
+             on_other: Callable[[int, TrainingResult], None] | None = None) -> TrainingResult:
+        """The result of request ``ident``; other requests' results go to ``on_other``."""
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                message = self._lines.get(timeout=max(0.05, deadline - time.monotonic()))
+                message = self._messages.get(timeout=max(0.05, deadline - time.monotonic()))
             except queue.Empty:
                 if time.monotonic() < deadline:
                     continue
@@ -155,6 +161,10 @@ class TrainerProcess:
                                                 f"(exit status {self._process.wait()})")
             if "ready" in message:
                 self.versions = message.get("versions", {})
+            elif message.get("id") != ident:
+                if "result" in message and on_other is not None:
+                    on_other(message["id"], TrainingResult.from_dict(
+                        {**message["result"], "versions": self.versions}))
             elif "progress" in message and on_progress is not None:
                 on_progress(int(message["progress"]), int(message.get("of", 0)))
             elif "result" in message:
@@ -171,16 +181,62 @@ class TrainerProcess:
                 pass
 
 
-def train(request: dict, rubric: Rubric, *, cache: ResultCache | None,
-          process: Callable[[], TrainerProcess],
-          on_progress: Callable[[int, int], None] | None = None) -> TrainingResult:
-    """The retrain result for ``request``: from the cache, else from a trainer process."""
-    key = request_key(request)
-    if cache is not None:
-        hit = cache.get(key)
+class Retrainer:
+    """Retrain results: from the cache, else from a worker that may have started speculatively.
+
+    ``speculate`` may be called as soon as the student's script compiles a model; ``result`` gives
+    the answer for the model finally graded, reusing the speculative run when it is the same.
+    """
+
+    def __init__(self, rubric: Rubric, cache: ResultCache | None):
+        self.rubric = rubric
+        self.cache = cache
+        self._process: TrainerProcess | None = None
+        self._keys: dict[int, str] = {}
+        self._latest: tuple[str, int] | None = None
+
+    def start(self) -> None:
+        """Start the worker now, so TensorFlow's import overlaps other work."""
+        if self._process is None:
+            self._process = TrainerProcess(self.rubric)
+
+    def _submit(self, request: dict, key: str) -> int | None:
+        self.start()
+        ident = self._process.submit(request)
+        if ident is not None:
+            self._keys[ident] = key
+            self._latest = (key, ident)
+        return ident
+
+    def speculate(self, request: dict) -> None:
+        key = request_key(request)
+        if (self._latest and self._latest[0] == key) or (self.cache and self.cache.get(key)):
+            return
+        self._submit(request, key)
+
+    def _store(self, ident: int, result: TrainingResult) -> None:
+        if self.cache is not None and ident in self._keys:
+            self.cache.put(self._keys[ident], result)
+
+    def result(self, request: dict,
+               on_progress: Callable[[int, int], None] | None = None) -> TrainingResult:
+        key = request_key(request)
+        hit = self.cache.get(key) if self.cache is not None else None
         if hit is not None:
             return hit
-    result = process().train(request, float(rubric.limits["train_timeout_seconds"]), on_progress)
-    if cache is not None:
-        cache.put(key, result)
-    return result
+        ident = self._latest[1] if self._latest and self._latest[0] == key else None
+        if ident is None:
+            ident = self._submit(request, key)
+        if ident is None:
+            return TrainingResult("failed", "the grader's training process could not start")
+        timeout = float(self.rubric.limits["train_timeout_seconds"])
+        result = self._process.wait(ident, timeout, on_progress, self._store)
+        if result.status == "timeout":
+            self._process, self._latest = None, None
+        self._store(ident, result)
+        return result
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
+            self._process = None
