@@ -1,0 +1,210 @@
+"""Unit tests of every check against hand-made observations: no TensorFlow, milliseconds each."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from grader.checks import CHECKS, printed_accuracy, run_checks
+from grader.observation import CompileInfo, ErrorInfo, FitCall, Layer, ModelInfo, Observation
+from grader.rubric import CHECK_IDS, load_rubric
+from grader.trainer import TrainingResult
+
+RUBRIC = load_rubric()
+
+
+def dense(units, activation="relu", l2=0.001, **kw):
+    return Layer("Dense", f"dense_{units}", units=units, activation=activation, kernel_l2=l2, **kw)
+
+
+def drop(rate=0.5):
+    return Layer("Dropout", "dropout", rate=rate)
+
+
+REFERENCE_LAYERS = (dense(256), drop(), dense(128), drop(0.3), dense(64),
+                    dense(1, "sigmoid", l2=0.0))
+GOOD_COMPILE = CompileInfo("binary_crossentropy", False, "binary_crossentropy", {}, "Adam", True)
+GOOD_TRAINING = TrainingResult("ok", test_accuracy=0.91, first_loss=1.5, last_loss=0.2, epochs=50)
+
+
+def observation(**changes) -> Observation:
+    base = Observation(
+        status="completed",
+        data_calls=({"n_samples": 2000, "n_features": 500, "n_classes": 2},),
+        split_calls=({"test_size": 0.2, "shapes": [[1600, 500], [400, 500], [1600], [400]]},),
+        model=ModelInfo(1, "Sequential", REFERENCE_LAYERS, {}),
+        compile=GOOD_COMPILE,
+        fits=(FitCall(50, 32, 0.2, False, (), True),),
+        test_accuracies=(0.8725,), evaluated=True,
+        stdout="Test accuracy: 0.8725\n", source="Dropout(0.5)",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def with_layers(*layers) -> Observation:
+    return observation(model=ModelInfo(1, "Sequential", tuple(layers), {}))
+
+
+def failed(obs: Observation, training=GOOD_TRAINING) -> set[str]:
+    return {r.id for r in run_checks(obs, training, RUBRIC) if not r.passed}
+
+
+def test_every_rubric_check_has_exactly_one_function():
+    assert tuple(CHECKS) == CHECK_IDS == tuple(RUBRIC.points)
+    assert RUBRIC.max_score == 100
+
+
+def test_reference_observation_passes_everything():
+    assert failed(observation()) == set()
+
+
+@pytest.mark.parametrize("layers, check, phrase", [
+    ((dense(256), drop(), dense(64), dense(1, "sigmoid")), "hidden_layers", "found 2 hidden"),
+    ((dense(128), drop(), dense(128), dense(128), dense(1, "sigmoid")), "decreasing_widths",
+     "128 → 128"),
+    ((dense(256, l2=0, kernel_l1=0.01), drop(), dense(128, l2=0), dense(64, l2=0),
+      dense(1, "sigmoid")), "l2", "L1"),
+    ((dense(256, l2=0), drop(), dense(128, l2=0), dense(64, l2=0), dense(1, "sigmoid", l2=0.01)),
+     "l2", "output layer"),
+    ((dense(256), dense(128), dense(64), dense(1, "sigmoid")), "dropout", "no Dropout"),
+    ((drop(0.2), dense(256), dense(128), dense(64), dense(1, "sigmoid")), "dropout", "raw inputs"),
+    ((dense(256), drop(0.0), dense(128), dense(64), dense(1, "sigmoid")), "dropout", "rate 0"),
+    ((dense(256), drop(), dense(128, "linear"), dense(64), dense(1, "sigmoid")),
+     "hidden_activations", "dense_128"),
+    ((dense(256), drop(), dense(128), dense(64), dense(2, "softmax")), "output_layer",
+     "Dense(2) with softmax"),
+    ((dense(256), drop(), dense(128), dense(64), dense(1, "softmax")), "output_layer",
+     "always outputs 1.0"),
+])
+def test_architecture_mistakes_fail_only_their_own_check(layers, check, phrase):
+    obs = with_layers(*layers)
+    results = {r.id: r for r in run_checks(obs, GOOD_TRAINING, RUBRIC)}
+    assert {i for i, r in results.items() if not r.passed} == {check}
+    assert phrase in results[check].message
+    assert results[check].hint
+
+
+def test_separate_activation_layers_count_through_batchnorm():
+    obs = with_layers(dense(256, "linear"), Layer("BatchNormalization"), Layer("ReLU", activation="relu"),
+                      drop(), dense(128, "linear"), Layer("Activation", activation="tanh"),
+                      dense(64), dense(1, "linear"), Layer("Activation", activation="sigmoid"))
+    assert failed(obs) == set()
+
+
+def test_hidden_layer_message_suggests_the_missing_width():
+    result = CHECKS["hidden_layers"](with_layers(dense(256), drop(), dense(64), dense(1, "sigmoid")),
+                                     None, RUBRIC)
+    assert "256 → 64" in result.message and "Dense(128" in result.hint
+
+
+def test_logits_output_fails_output_layer_but_passes_loss():
+    obs = observation(model=ModelInfo(1, "Sequential", REFERENCE_LAYERS[:-1] + (dense(1, "linear", 0),), {}),
+                      compile=dataclasses.replace(GOOD_COMPILE, from_logits=True))
+    results = {r.id: r for r in run_checks(obs, GOOD_TRAINING, RUBRIC)}
+    assert failed(obs) == {"output_layer"}
+    assert "from_logits=True" in results["output_layer"].message
+
+
+def test_sigmoid_with_from_logits_fails_loss():
+    obs = observation(compile=dataclasses.replace(GOOD_COMPILE, from_logits=True))
+    assert failed(obs) == {"loss"}
+
+
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "mean_squared_error", None])
+def test_other_losses_fail(loss):
+    assert failed(observation(compile=dataclasses.replace(GOOD_COMPILE, loss=loss))) == {"loss"}
+
+
+@pytest.mark.parametrize("fit, ok", [
+    (FitCall(50, None, 0.2, False, (), True), True),  # batch size omitted: Keras' default 32
+    (FitCall(50, 32, 0.0, True, (), True), True),  # explicit validation_data
+    (FitCall(50, 32, 0.2, False, ("EarlyStopping",), True), True),
+    (FitCall(10, 32, 0.2, False, (), True), False),
+    (FitCall(50, 64, 0.2, False, (), True), False),
+    (FitCall(50, 32, 0.0, False, (), True), False),
+    (FitCall(50, 32, 0.1, False, (), True), False),
+])
+def test_training_arguments(fit, ok):
+    assert (failed(observation(fits=(fit,))) == set()) is ok
+
+
+@pytest.mark.parametrize("changes, check", [
+    ({"data_calls": ({"n_samples": 2000, "n_features": 400},)}, "data"),
+    ({"data_calls": ({"n_samples": 1000, "n_features": 500, "n_classes": 2},)}, "data"),
+    ({"data_calls": ()}, "data"),
+    ({"split_calls": ({"shapes": [[1400, 500], [600, 500]]},)}, "split"),
+    ({"split_calls": ({"shapes": [[1500, 500], [500, 500]]},)}, "split"),  # the default 25%
+    ({"stdout": "Dropout rate: 0.5\nLoss: 0.31\n"}, "prints_accuracy"),
+])
+def test_data_split_and_print_mistakes(changes, check):
+    assert failed(observation(**changes)) == {check}
+
+
+def test_split_with_train_size_passes():
+    assert failed(observation(split_calls=({"train_size": 0.8, "shapes": [[1600], [400]]},))) == set()
+
+
+@pytest.mark.parametrize("stdout, shown", [
+    ("Test accuracy: 0.8725\n", True),
+    ("Test accuracy: 0.87\n", True),
+    ("acc=87.25%\n", True),
+    ("Accuracy: 87%\n", True),
+    ("Accuracy 87.2\n", True),  # a percentage, truncated
+    ("0.8725000023841858\n", True),
+    ("Test accuracy: 0.9\n", False),  # one decimal is too coarse to tell
+    ("Dropout 0.87\n", False),  # a literal of the source, on a line that is not about accuracy
+    ("13/13 ━━━━━━━━ 0s 2ms/step - accuracy: 0.8725 - loss: 0.3\n", False),  # Keras' own log
+    ("Epochs: 50\n", False),
+])
+def test_printed_accuracy_forms(stdout, shown):
+    assert (printed_accuracy(stdout, [0.8725], source="Dropout(0.87)") is not None) is shown
+
+
+def test_evaluate_without_accuracy_metric_is_explained():
+    obs = observation(test_accuracies=(), compile=dataclasses.replace(GOOD_COMPILE, has_accuracy_metric=False))
+    result = CHECKS["prints_accuracy"](obs, GOOD_TRAINING, RUBRIC)
+    assert not result.passed and "metrics=['accuracy']" in result.hint
+
+
+@pytest.mark.parametrize("training, failing", [
+    (TrainingResult("ok", test_accuracy=0.65, first_loss=1.0, last_loss=0.5, epochs=50), {"accuracy"}),
+    (TrainingResult("ok", test_accuracy=0.70, first_loss=1.0, last_loss=0.5, epochs=50), {"accuracy"}),
+    (TrainingResult("ok", test_accuracy=0.9, first_loss=0.5, last_loss=0.7, epochs=50), {"loss_decreases"}),
+    (TrainingResult("ok", test_accuracy=0.5, first_loss=0.5, last_loss=float("nan"), epochs=3),
+     {"loss_decreases", "accuracy"}),
+    (TrainingResult("refused", "a Lambda layer runs arbitrary code"), {"loss_decreases", "accuracy"}),
+    (TrainingResult("timeout", "training took longer than 300 s"), {"loss_decreases", "accuracy"}),
+])
+def test_trained_checks_use_only_the_graders_numbers(training, failing):
+    assert failed(observation(), training) == failing
+
+
+def test_a_crash_keeps_what_was_earned_and_names_the_line():
+    obs = observation(status="error", fits=(), test_accuracies=(), stdout="",
+                      error=ErrorInfo("NameError", "name 'X_tr' is not defined", 27, "model.fit(X_tr)",
+                                      "exception"))
+    results = {r.id: r for r in run_checks(obs, GOOD_TRAINING, RUBRIC)}
+    assert {i for i, r in results.items() if not r.passed} == {"runs", "training", "prints_accuracy"}
+    assert "line 27" in results["runs"].message and "NameError" in results["runs"].message
+    assert "line 27" in results["training"].message
+
+
+@pytest.mark.parametrize("status, kind, phrase", [
+    ("timeout", "timeout", "time limit"),
+    ("memory", "memory", "MB of memory"),
+    ("error", "network", "no network"),
+    ("error", "filesystem", "working directory"),
+    ("error", "syntax", "SyntaxError"),
+    ("error", "exit", "sys.exit"),
+])
+def test_runs_messages(status, kind, phrase):
+    obs = observation(status=status, error=ErrorInfo("X", "sys.exit(3)" if kind == "exit" else "boom",
+                                                     3, "x", kind))
+    result = CHECKS["runs"](obs, None, RUBRIC)
+    assert not result.passed and phrase in result.message
+
+
+def test_no_model_fails_structural_checks_without_crashing():
+    obs = observation(model=None, compile=None, fits=(), test_accuracies=(), evaluated=False)
+    assert failed(obs, None) == set(CHECK_IDS) - {"runs", "data", "split"}
