@@ -52,8 +52,9 @@ def _stopped(obs: Observation) -> str:
     if obs.status == "completed" or obs.error is None:
         return ""
     where = f" at line {obs.error.lineno}" if obs.error.lineno else ""
-    reason = {"timeout": "ran out of time", "memory": "ran out of memory",
-              "syntax": "could not be read"}.get(obs.error.kind, "stopped")
+    if obs.error.kind == "syntax":
+        return f" (your file has a syntax error{where}, so none of it ran)"
+    reason = {"timeout": "ran out of time", "memory": "ran out of memory"}.get(obs.error.kind, "stopped")
     return f" (your script {reason}{where} before getting there)"
 
 

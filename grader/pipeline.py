@@ -83,16 +83,31 @@ _EVENT_STATUS = {"data": "your script made its data", "split": "your script spli
 
 
 def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status | None = None,
-          rubric: Rubric | None = None) -> Report:
-    """Grade one ``.py`` or ``.ipynb`` submission and return its report."""
+          rubric: Rubric | None = None, *, retrainer: Retrainer | None = None,
+          runner: Callable[..., SandboxRun] = run_script,
+          extra_files: dict[str, bytes] | None = None) -> Report:
+    """Grade one ``.py`` or ``.ipynb`` submission and return its report.
+
+    Args:
+        path: the submission.
+        options: limits, mode and cache settings.
+        on_status: called with a short text at each stage (for a live status line).
+        rubric: an already loaded rubric (default: ``options.rubric_path``).
+        retrainer: a shared retrainer (batch grading keeps one worker warm); closed here only
+            when this call made it.
+        runner: runs the script in a sandbox; same signature as ``sandbox.run_script``.
+        extra_files: more files for the sandbox's work directory (a student's helper modules).
+    """
     status = on_status or (lambda text: None)
     rubric = rubric or load_rubric(options.rubric_path)
-    cache = ResultCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
-    retrainer = Retrainer(rubric, cache)
+    own_retrainer = retrainer is None
+    if own_retrainer:
+        cache = ResultCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
+        retrainer = Retrainer(rubric, cache)
     started = time.monotonic()
     path = Path(path)
     try:
-        obs = _observe(path, options, rubric, retrainer, status)
+        obs = _observe(path, options, rubric, retrainer, status, runner, extra_files)
         training = None
         request = training_request(obs, rubric)
         if isinstance(request, TrainingResult):
@@ -102,7 +117,8 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
             training = retrainer.result(
                 request, on_progress=lambda k, n: status(f"retraining your model: epoch {k}/{n}"))
     finally:
-        retrainer.close()
+        if own_retrainer:
+            retrainer.close()
     results = run_checks(obs, training, rubric)
     return build_report(
         str(path), results, rubric, not_started=is_not_started(obs),
@@ -112,7 +128,8 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
 
 
 def _observe(path: Path, options: GradeOptions, rubric: Rubric, retrainer: Retrainer,
-             status: Status) -> Observation:
+             status: Status, runner: Callable[..., SandboxRun],
+             extra_files: dict[str, bytes] | None) -> Observation:
     """Read the submission and run it in the sandbox; retraining starts as soon as it compiles."""
     try:
         submission = read_submission(path)
@@ -138,8 +155,8 @@ def _observe(path: Path, options: GradeOptions, rubric: Rubric, retrainer: Retra
     limits = Limits(timeout_seconds=float(options.timeout or rubric.limits["timeout_seconds"]),
                     memory_mb=int(options.memory_mb or rubric.limits["memory_mb"]),
                     output_kb=int(rubric.limits["output_kb"]))
-    run = run_script(submission.script_name, submission.source.encode("utf-8"), limits=limits,
-                     full=options.full, on_event=on_event)
+    run = runner(submission.script_name, submission.source.encode("utf-8"), limits=limits,
+                 full=options.full, extra_files=extra_files, on_event=on_event)
     return observe(run, submission.source)
 
 

@@ -30,12 +30,16 @@ def render(report: Report, marks: dict[str, str] = FANCY, width: int = 100) -> s
                   "1-6, then grade it again.", ""]
     label_width = max(len(c.id) for c in report.checks) + 2
     indent = " " * (len(marks["pass"]) + 1 + label_width)
-    for check in report.checks:
+    checks = report.checks
+    for i, check in enumerate(checks):
         mark = marks["pass"] if check.passed else marks["fail"]
         points = f"{check.score:g}/{check.max_score:g}"
         head = f"{mark} {check.id.ljust(label_width)}"
-        if report.not_started and not check.passed:
-            lines.append(f"{head}{points}")
+        following = checks[i + 1] if i + 1 < len(checks) else None
+        same_as_next = following is not None and not check.passed and not following.passed and \
+            (following.message, following.hint) == (check.message, check.hint)
+        if (report.not_started or same_as_next) and not check.passed:
+            lines.append(f"{head}{points}")  # one explanation serves a run of identical failures
             continue
         text = f"{check.message}  ({points})"
         wrapped = textwrap.wrap(text, width - len(indent)) or [""]
