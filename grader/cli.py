@@ -4,6 +4,7 @@ outcomes to exit codes (0 all passed, 1 some check failed, 2 usage error). No gr
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -77,8 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         status.clear()
-    if args.format == "json":
-        print(json_reporter.render(report))
-    else:
-        print(terminal.render(report, terminal.marks_for(sys.stdout)))
+    try:
+        if args.format == "json":
+            print(json_reporter.render(report))
+        else:
+            print(terminal.render(report, terminal.marks_for(sys.stdout)))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `python -m grader ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_PASSED if report.passed else EXIT_FAILED
