@@ -15,6 +15,7 @@ from typing import Callable
 
 from grader.observation import DROPOUT_LAYERS, Layer, Observation
 from grader.rubric import Rubric
+from grader.sources import describe_line
 from grader.trainer import TrainingResult
 
 
@@ -51,7 +52,7 @@ def _stopped(obs: Observation) -> str:
     """Why a step may be missing: the script ended before reaching it."""
     if obs.status == "completed" or obs.error is None:
         return ""
-    where = f" at line {obs.error.lineno}" if obs.error.lineno else ""
+    where = f" at {describe_line(obs.source, obs.error.lineno)}" if obs.error.lineno else ""
     if obs.error.kind == "syntax":
         return f" (your file has a syntax error{where}, so none of it ran)"
     reason = {"timeout": "ran out of time", "memory": "ran out of memory"}.get(obs.error.kind, "stopped")
@@ -92,12 +93,13 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
         detail = f": {error.message}" if error and error.message else ""
         return CheckResult("runs", False, f"your script ended abruptly{detail}",
                            "run it yourself with `python yourfile.py` and read the last lines")
-    where = f" at line {error.lineno}" + (f" (`{error.line.strip()}`)" if error.line.strip() else "") \
-        if error.lineno else ""
+    place = describe_line(obs.source, error.lineno) if error.lineno else ""
+    where = f" at {place}" + (f" (`{error.line.strip()}`)" if error.line.strip() else "") \
+        if place else ""
     if error.kind == "syntax":
         return CheckResult("runs", False,
                            f"Python could not read your file: SyntaxError{where}: {error.message}",
-                           f"fix the syntax{' on line ' + str(error.lineno) if error.lineno else ''}; "
+                           f"fix the syntax{' at ' + place if place else ''}; "
                            "nothing in your file could run until then")
     if error.kind == "exit":
         return CheckResult("runs", False, f"your script ended with {error.message}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,17 +49,29 @@ def _cell_code(cell) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
+# Cell magics whose body is Python: the body runs, only the magic line is dropped.
+_PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
+
+
 def _without_magics(code: str) -> str:
-    """IPython magics and shell escapes become comments: nothing runs a shell."""
-    lines = []
-    for line in code.splitlines():
+    """IPython magics and shell escapes become ``pass`` lines: nothing runs a shell.
+
+    Every line keeps its place, so line numbers in messages stay the notebook's. A cell magic
+    (``%%bash``, ``%%writefile``...) turns the whole cell into ``pass`` lines, unless its body is
+    Python (``%%time``).
+    """
+    lines = code.splitlines()
+    first = next((line.strip() for line in lines if line.strip()), "")
+    whole_cell = first.startswith("%%") and first[2:].split(" ")[0] not in _PYTHON_CELL_MAGICS
+    kept = []
+    for line in lines:
         stripped = line.lstrip()
-        if stripped.startswith(("%", "!")):
-            indent = line[: len(line) - len(stripped)]
-            lines.append(f"{indent}pass  # notebook magic not run by the grader: {stripped[:60]}")
+        if whole_cell or stripped.startswith(("%", "!")):
+            indent = "" if whole_cell else line[: len(line) - len(stripped)]
+            kept.append(f"{indent}pass  # notebook magic not run by the grader: {stripped[:60]}")
         else:
-            lines.append(line)
-    return "\n".join(lines)
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def _display_last_expression(code: str) -> str:
@@ -83,6 +96,9 @@ def _display_last_expression(code: str) -> str:
     return "\n".join(lines)
 
 
+_CELL_MARKER = re.compile(r"^# --- cell (\d+) ---$")
+
+
 def notebook_to_script(text: str) -> str:
     """A notebook's code cells in order, as one script (the first uncaught error ends the run)."""
     try:
@@ -96,3 +112,19 @@ def notebook_to_script(text: str) -> str:
             code = _display_last_expression(_without_magics(_cell_code(cell)))
             parts.append(f"# --- cell {number} ---\n{code}\n")
     return "\n".join(parts)
+
+
+def describe_line(source: str, lineno: int) -> str:
+    """Where line ``lineno`` of the graded script is, in the student's terms.
+
+    "line 12" for a ``.py``; "cell 7, line 2" for a notebook (cells counted from 1, markdown
+    cells included, as they appear in the notebook).
+    """
+    if not source.startswith(_PRELUDE):
+        return f"line {lineno}"
+    lines = source.splitlines()[:lineno]
+    for index in range(len(lines) - 1, -1, -1):
+        match = _CELL_MARKER.match(lines[index])
+        if match:
+            return f"cell {match.group(1)}, line {lineno - index - 1}"
+    return f"line {lineno}"
