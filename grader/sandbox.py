@@ -182,6 +182,7 @@ def run_script(
     full: bool = False,
     extra_files: dict[str, bytes] | None = None,
     on_event: Callable[[dict], None] | None = None,
+    start: Callable[..., subprocess.Popen] | None = None,
 ) -> SandboxRun:
     """Run ``script`` under the probe in a fresh temporary directory and return what it reported.
 
@@ -192,30 +193,45 @@ def run_script(
         full: run the script unchanged (else its ``fit`` calls are shortened).
         extra_files: more files for the work directory (relative name -> content).
         on_event: called from a reader thread for each event, for live status.
+        start: starts the probe (same signature as ``start_probe``); batch grading passes a
+            fork server's, which forks it from a process that has imported TensorFlow already.
     """
     workdir = tempfile.mkdtemp(prefix="grader-")
     try:
         Path(workdir, name).write_bytes(source)
-        for name, content in (extra_files or {}).items():
-            destination = os.path.realpath(os.path.join(workdir, name))
+        for extra, content in (extra_files or {}).items():  # `name` stays the script's
+            destination = os.path.realpath(os.path.join(workdir, extra))
             if destination.startswith(workdir + os.sep):
                 os.makedirs(os.path.dirname(destination), exist_ok=True)
                 Path(destination).write_bytes(content)
-        return _supervise(workdir, name, limits, full, on_event)
+        return _supervise(workdir, name, limits, full, on_event, start or start_probe)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _supervise(workdir, name, limits, full, on_event) -> SandboxRun:
+def start_probe(spec: dict, env: dict[str, str]) -> subprocess.Popen:
+    """Start ``grader._probe`` in a fresh interpreter (the default way to start a sandbox).
+
+    Args:
+        spec: the probe's spec (``workdir``, ``script``, ``events_fd``, ``full``).
+        env: the child's whole environment.
+
+    Returns a ``Popen`` (or an object with its ``pid``, ``stdout``, ``stderr``, ``poll``, ``wait``
+    and ``returncode``) whose process group is its own. Raises OSError when it cannot start.
+    """
+    return subprocess.Popen(
+        [sys.executable, "-I", "-B", "-u", "-c", _BOOT, _PACKAGE_PARENT, json.dumps(spec)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        pass_fds=(spec["events_fd"],), cwd=spec["workdir"], env=env, start_new_session=True,
+    )
+
+
+def _supervise(workdir, name, limits, full, on_event, start=start_probe) -> SandboxRun:
     read_fd, write_fd = os.pipe()
-    spec = json.dumps({"workdir": workdir, "script": name, "events_fd": write_fd, "full": full})
+    spec = {"workdir": workdir, "script": name, "events_fd": write_fd, "full": full}
     started = time.monotonic()
     try:
-        child = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-u", "-c", _BOOT, _PACKAGE_PARENT, spec],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            pass_fds=(write_fd,), cwd=workdir, env=_child_env(workdir), start_new_session=True,
-        )
+        child = start(spec, _child_env(workdir))
     except OSError as exc:
         os.close(read_fd)
         os.close(write_fd)
