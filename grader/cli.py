@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["batch"]:  # `python -m grader batch DIR --out DIR`: see grader.batch
+        from grader.batch import main as batch_main
+
+        return batch_main(argv[1:])
     args = _parser().parse_args(argv)
     prog = "python -m grader"
     if not args.submission.is_file():

@@ -1,0 +1,424 @@
+"""Batch grading: discovery, resume keys, result files, and three real batches of 13 submissions.
+
+The fast tests need no TensorFlow. The end-to-end ones run ``python -m grader batch`` as a real
+process: once uninterrupted with 2 workers (the reference, computed once per session even under
+pytest-xdist, behind a file lock), once killed with SIGKILL half-way and restarted, and once on a
+real ``dask.distributed`` LocalCluster. All share one retrain cache, so only the first pays for
+the retrains; the hanging submission costs one slot for ``TIMEOUT`` seconds per run.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import batch, cli
+from grader.batch import BatchOptions, Submission, find_submissions, grades_csv, resume_key
+from grader.reporters import gradescope, summary
+from grader.rubric import CHECK_IDS, load_rubric
+from test_corpus import CORPUS, parse_case
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = ROOT / "solution" / "sentiment_classifier.py"
+TIMEOUT = 60  # per script; generous for a loaded 2-core machine, and what the hang costs
+WORKERS = 2
+
+# student id -> corpus file; each corpus header names the checks single-file grading fails
+FROM_CORPUS = {
+    "s01_hangs": "hostile_infinite_loop",
+    "s02_baseline": "pass_sheet_baseline",
+    "s03_two_layers": "fail_hidden_layers_two",
+    "s04_mse": "fail_loss_mse",
+    "s05_no_dropout": "fail_dropout_missing",
+    "s06_ten_epochs": "fail_training_epochs_10",
+    "s07_crash_at_end": "fail_runs_crash_at_end",
+    "s08_crash_after_compile": "hostile_crash_after_compile",
+    "s09_syntax_error": "hostile_syntax_error",
+    "s10_exit_3": "fail_runs_sys_exit_3",
+}
+EXTRA = {"s11_notebook": frozenset(), "s12_folder": frozenset(), "s13_reference": frozenset()}
+
+
+# --- fast: no TensorFlow ----------------------------------------------------------------------
+
+
+def test_finds_files_and_folders_and_says_which_file_it_grades(tmp_path):
+    (tmp_path / "alice.py").write_text("print(1)\n")
+    (tmp_path / "bob.ipynb").write_text("{}")
+    carol = tmp_path / "carol"
+    (carol / "data").mkdir(parents=True)
+    (carol / "__pycache__").mkdir()
+    (carol / "sentiment_classifier.py").write_text("import helper\n")
+    (carol / "helper.py").write_text("X = 1\n")
+    (carol / "data" / "extra.csv").write_text("1,2\n")
+    (carol / "__pycache__" / "helper.cpython-312.pyc").write_bytes(b"junk")
+    (tmp_path / "dan").mkdir()
+    (tmp_path / "dan" / "my_model.py").write_text("pass\n")
+    (tmp_path / "erin").mkdir()
+    (tmp_path / "erin" / "a.py").write_text("pass\n")
+    (tmp_path / "erin" / "b.py").write_text("pass\n")
+    (tmp_path / "frank.py").write_text("pass\n")
+    (tmp_path / "frank.ipynb").write_text("{}")
+    (tmp_path / "notes.txt").write_text("not a submission")
+    (tmp_path / ".DS_Store").write_text("")
+
+    found, skipped = find_submissions(tmp_path)
+    by_id = {s.student: s for s in found}
+    assert [s.student for s in found] == ["alice", "bob", "carol", "dan", "erin", "frank"]
+    assert skipped == ["notes.txt"]
+    assert by_id["alice"].graded == "alice.py" and by_id["alice"].display == "alice.py"
+    assert by_id["bob"].graded == "bob.ipynb"
+    carol_sub = by_id["carol"]
+    assert carol_sub.graded == "sentiment_classifier.py"
+    assert carol_sub.display == "carol/sentiment_classifier.py"
+    assert [name for name, _ in carol_sub.files] == [
+        "data/extra.csv", "helper.py", "sentiment_classifier.py"]
+    assert "named like the assignment" in carol_sub.note and "helper.py" in carol_sub.note
+    assert by_id["dan"].graded == "my_model.py" and by_id["dan"].note == ""
+    assert by_id["erin"].graded is None and "none is named sentiment_classifier" in by_id["erin"].problem
+    assert by_id["frank"].graded is None and "several submissions" in by_id["frank"].problem
+
+
+def test_resume_key_follows_content_rubric_seed_and_options(tmp_path):
+    rubric = load_rubric()
+    path = tmp_path / "alice.py"
+    path.write_text("print(1)\n")
+    sub = Submission("alice", (("alice.py", path),), "alice.py")
+    key = resume_key(sub, {"alice.py": b"print(1)\n"}, rubric, BatchOptions())
+    assert key == resume_key(sub, {"alice.py": b"print(1)\n"}, rubric, BatchOptions())
+    assert key != resume_key(sub, {"alice.py": b"print(2)\n"}, rubric, BatchOptions())
+    assert key != resume_key(sub, {"alice.py": b"print(1)\n"}, rubric, BatchOptions(timeout=5))
+    changed = tmp_path / "rubric.toml"
+    changed.write_text((ROOT / "grader" / "rubric.toml").read_text().replace(
+        "seed = 20261125", "seed = 7"))
+    assert key != resume_key(sub, {"alice.py": b"print(1)\n"}, load_rubric(changed), BatchOptions())
+
+
+def _record(student: str, score_by_check: dict[str, float], accuracy=0.9, seconds=3.0) -> dict:
+    rubric = load_rubric()
+    checks = [{"id": c, "passed": score_by_check.get(c, rubric.points[c]) == rubric.points[c],
+               "score": score_by_check.get(c, rubric.points[c]), "max_score": rubric.points[c],
+               "message": f"{c} message", "hint": f"{c} hint"} for c in CHECK_IDS]
+    score = sum(c["score"] for c in checks)
+    report = {"submission": f"{student}.py", "passed": score == 100, "score": score,
+              "max_score": 100.0, "not_started": False, "checks": checks,
+              "metrics": {"test_accuracy": accuracy, "accuracy_threshold": 0.7},
+              "info": {"grader_version": "0.1.0"}}
+    return {"schema": 1, "student": student, "key": "k", "final": True, "report": report,
+            "seconds": seconds, "worker": "here:1", "note": ""}
+
+
+def test_grades_csv_has_scores_per_check_and_no_timings():
+    rows = [_record("alice", {}), _record("bob", {"loss": 0.0, "accuracy": 0.0}, accuracy=0.55)]
+    text = grades_csv(rows)
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert [r["student"] for r in table] == ["alice", "bob"]
+    assert table[1]["score"] == "80" and table[1]["loss"] == "0" and table[1]["l2"] == "10"
+    assert table[1]["test_accuracy"] == "0.5500" and table[1]["passed"] == "no"
+    assert "seconds" not in text and "here:1" not in text
+    assert grades_csv(rows) == text
+
+
+def test_gradescope_results_has_one_test_per_check():
+    record = _record("bob", {"loss": 0.0})
+    results = gradescope.results(record["report"])
+    assert results["score"] == 90
+    assert [t["name"] for t in results["tests"]] == list(CHECK_IDS)
+    loss = next(t for t in results["tests"] if t["name"] == "loss")
+    assert loss["status"] == "failed" and loss["score"] == 0 and "Hint: loss hint" in loss["output"]
+    json.loads(gradescope.render(record["report"]))
+
+
+def test_summary_distribution_most_failed_slowest_and_plot(tmp_path):
+    records = [_record("alice", {}, seconds=2), _record("bob", {"loss": 0.0}, seconds=9),
+               _record("carol", {"loss": 0.0, "runs": 0.0}, accuracy=0.6, seconds=4)]
+    figures = summary.summarize(records)
+    assert figures["distribution"]["100"] == 1 and figures["distribution"]["80-90"] == 1
+    assert figures["most_failed"][0] == {"check": "loss", "failed": 2}
+    assert [s["student"] for s in figures["slowest"]] == ["bob", "carol", "alice"]
+    assert figures["did_not_run"] == ["carol"]
+    assert figures["accuracy"]["below_threshold"] == 1
+    text = summary.render(figures, graded_now=3, reused=0, seconds=12, workers="2 local workers")
+    assert "Most-failed checks: loss (2/3)" in text and "Slowest submissions: bob 9.0 s" in text
+    png = summary.plot(records, tmp_path / "scores.png")
+    assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_counts_failures_and_estimates_time():
+    progress = batch.Progress(total=10, already=2, stream=io.StringIO())
+    progress.started -= 20
+    progress.update("bob", _record("bob", {"runs": 0.0}))
+    progress.update("carol", _record("carol", {}))
+    line = progress.line()
+    assert "4/10 graded" in line and "1 failed to run" in line and "ETA 1m00s" in line
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["batch", "/no/such/folder", "--out", "x"], "no such folder"),
+    (["batch", ".", "--out", "x", "--workers", "0"], "--workers must be positive"),
+    (["batch", ".", "--out", "x", "--workers", "2", "--scheduler", "tcp://h:8786"], "exclude"),
+])
+def test_batch_usage_errors_exit_2(argv, message, capsys):
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_batch_needs_out(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["batch", "."])
+    assert exit_info.value.code == 2
+
+
+# --- end to end: real TensorFlow, real processes -------------------------------------------------
+
+
+def _notebook(source: str) -> str:
+    """The reference solution as a three-cell notebook (the last cell shows a bare expression)."""
+    lines = source.splitlines(keepends=True)
+    model_at = next(i for i, line in enumerate(lines) if line.startswith("model = Sequential"))
+    fit_at = next(i for i, line in enumerate(lines) if line.startswith("history = model.fit"))
+    cells = [lines[:model_at], lines[model_at:fit_at], lines[fit_at:]]
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": cell} for cell in cells]})
+
+
+def make_submissions(folder: Path) -> dict[str, frozenset[str]]:
+    """13 submissions (good, wrong, crashing, hanging; a notebook; a folder with helpers).
+
+    Returns the checks each one must fail (what single-file grading of the same file fails).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    expected = {}
+    for student, name in FROM_CORPUS.items():
+        shutil.copy(CORPUS / f"{name}.py", folder / f"{student}.py")
+        expected[student] = parse_case(CORPUS / f"{name}.py").expected_failures
+    source = SOLUTION.read_text()
+    (folder / "s11_notebook.ipynb").write_text(_notebook(source))
+    student = folder / "s12_folder"
+    student.mkdir(exist_ok=True)
+    (student / "widths.py").write_text("WIDTHS = (256, 128, 64)\n")
+    (student / "scratch.py").write_text("print('an experiment, not the submission')\n")
+    (student / "sentiment_classifier.py").write_text(
+        source.replace("from tensorflow.keras.regularizers import l2\n",
+                       "from tensorflow.keras.regularizers import l2\nfrom widths import WIDTHS\n")
+        .replace("Dense(256,", "Dense(WIDTHS[0],"))
+    shutil.copy(SOLUTION, folder / "s13_reference.py")
+    expected.update(EXTRA)
+    return expected
+
+
+@pytest.fixture(scope="session")
+def shared_root(tmp_path_factory) -> Path:
+    """A folder all pytest-xdist workers of this session share."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def submissions(shared_root) -> tuple[Path, dict[str, frozenset[str]]]:
+    with _locked(shared_root / "batch-submissions.lock"):
+        folder = shared_root / "batch-submissions"
+        return folder, make_submissions(folder)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(shared_root) -> Path:
+    path = shared_root / "batch-retrain-cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+class _locked:
+    def __init__(self, path: Path):
+        self.handle = open(path, "w")
+
+    def __enter__(self):
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def batch_command(folder: Path, out: Path, cache_dir: Path, *more: str) -> list[str]:
+    return [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(out),
+            "--timeout", str(TIMEOUT), "--cache-dir", str(cache_dir), *more]
+
+
+def run_batch(command: list[str], log: Path) -> subprocess.CompletedProcess:
+    with open(log, "w") as handle:
+        result = subprocess.run(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                                timeout=1200)
+    assert result.returncode == 0, log.read_text()[-3000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def reference(shared_root, submissions, cache_dir) -> Path:
+    """One uninterrupted batch with 2 local workers (run once per session, whatever the workers)."""
+    folder, _ = submissions
+    out = shared_root / "batch-reference"
+    with _locked(shared_root / "batch-reference.lock"):
+        if not (out / "summary.json").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            started = time.monotonic()
+            run_batch(batch_command(folder, out, cache_dir, "--workers", str(WORKERS)),
+                      shared_root / "batch-reference.log")
+            (shared_root / "batch-reference.seconds").write_text(f"{time.monotonic() - started:.1f}")
+    return out
+
+
+def read_rows(out: Path) -> dict[str, dict]:
+    with open(out / "grades.csv", newline="") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def test_batch_grades_every_submission_once_like_single_file_grading(reference, submissions,
+                                                                      cache_dir):
+    folder, expected = submissions
+    text = (reference / "grades.csv").read_text()
+    students = [line.split(",")[0] for line in text.splitlines()[1:]]
+    assert students == sorted(expected), "one row per student, sorted by id"
+    rows = read_rows(reference)
+    rubric = load_rubric()
+    for student, failing in expected.items():
+        row = rows[student]
+        failed = {c for c in CHECK_IDS if float(row[c]) < rubric.points[c]}
+        assert failed == failing, f"{student}: failed {sorted(failed)}, expected {sorted(failing)}"
+        assert float(row["score"]) == sum(rubric.points[c] for c in CHECK_IDS if c not in failing)
+        report = json.loads((reference / "reports" / f"{student}.json").read_text())
+        assert report["final"] and report["report"]["score"] == float(row["score"])
+        assert (reference / "gradescope" / student / "results.json").is_file()
+    hang = json.loads((reference / "reports" / "s01_hangs.json").read_text())["report"]
+    assert "still running after" in hang["checks"][0]["message"]
+    assert "named like the assignment" in rows["s12_folder"]["note"]
+    assert rows["s12_folder"]["submission"] == "s12_folder/sentiment_classifier.py"
+
+    # the same files graded one by one through the single-file path agree exactly
+    from grader.pipeline import GradeOptions, grade
+
+    for student in ("s04_mse", "s07_crash_at_end", "s11_notebook"):
+        path = next(folder.glob(f"{student}.*"))
+        single = grade(path, GradeOptions(timeout=TIMEOUT, cache_dir=cache_dir))
+        assert float(rows[student]["score"]) == single.score, student
+        assert {c: _number(c_.score) for c, c_ in zip(CHECK_IDS, single.checks)} == \
+            {c: rows[student][c] for c in CHECK_IDS}
+        accuracy = single.metrics["test_accuracy"]
+        assert rows[student]["test_accuracy"] == ("" if accuracy is None else f"{accuracy:.4f}")
+
+    summary_json = json.loads((reference / "summary.json").read_text())
+    assert summary_json["submissions"] == len(expected)
+    assert sorted(summary_json["run"]["graded_this_run"]) == sorted(expected)
+    assert (reference / "scores.png").read_bytes()[:4] == b"\x89PNG"
+    assert (reference / "timings.csv").read_text().count("\n") == len(expected) + 1
+
+    # run again: nothing is graded twice, and the CSV is byte-identical
+    again = reference.parent / "batch-reference-again"
+    shutil.copytree(reference, again, dirs_exist_ok=True)
+    run_batch(batch_command(folder, again, cache_dir), reference.parent / "batch-again.log")
+    assert json.loads((again / "summary.json").read_text())["run"]["graded_this_run"] == []
+    assert (again / "grades.csv").read_bytes() == (reference / "grades.csv").read_bytes()
+
+
+def _number(value: float) -> str:
+    return f"{float(value):g}"
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """pid -> start time of every process below ``root`` (Linux /proc)."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+                table[int(entry.name)] = (int(fields[1]), fields[19])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, stack = {}, [root]
+    while stack:
+        pid = stack.pop()
+        for child, (ppid, start) in table.items():
+            if ppid == pid and child not in found:
+                found[child] = start
+                stack.append(child)
+    return found
+
+
+def _alive(processes: dict[int, str]) -> list[int]:
+    alive = []
+    for pid, start in processes.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[19] == start and fields[0] != b"Z":
+            alive.append(pid)
+    return alive
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigkill_half_way_then_restart_equals_an_uninterrupted_run(reference, submissions,
+                                                                   cache_dir, tmp_path):
+    folder, expected = submissions
+    out = tmp_path / "killed"
+    log = open(tmp_path / "first.log", "w")
+    batch_process = subprocess.Popen(batch_command(folder, out, cache_dir, "--workers", str(WORKERS)),
+                                     cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 900
+    half = len(expected) // 2
+    sandboxes: dict[int, str] = {}
+    while len(list((out / "reports").glob("*.json"))) < half:
+        assert batch_process.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+        assert time.monotonic() < deadline, "the batch made no progress"
+        sandboxes.update(_descendants(batch_process.pid))
+        time.sleep(0.2)
+    sandboxes.update(_descendants(batch_process.pid))
+    assert batch_process.poll() is None, "the batch finished before it could be killed"
+    os.kill(batch_process.pid, signal.SIGKILL)
+    batch_process.wait()
+    log.close()
+    graded_first = {p.stem for p in (out / "reports").glob("*.json")}
+    assert half <= len(graded_first) < len(expected)
+
+    # everything it started (fork servers, sandboxes, their children, retrainers) dies with it
+    deadline = time.monotonic() + 20
+    while _alive(sandboxes) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(sandboxes), f"still running after the batch was killed: {_alive(sandboxes)}"
+
+    run_batch(batch_command(folder, out, cache_dir, "--workers", str(WORKERS)),
+              tmp_path / "second.log")
+    graded_now = set(json.loads((out / "summary.json").read_text())["run"]["graded_this_run"])
+    assert graded_now.isdisjoint(graded_first), "graded twice"
+    assert graded_now | graded_first == set(expected)
+    assert (out / "grades.csv").read_bytes() == (reference / "grades.csv").read_bytes()
+
+
+def test_the_same_batch_on_a_dask_local_cluster_gives_the_same_results(reference, submissions,
+                                                                        cache_dir, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    folder, expected = submissions
+    out = tmp_path / "cluster"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, memory_limit=0) as cluster:
+        worker_pids = {w.pid for w in cluster.workers.values()}
+        assert os.getpid() not in worker_pids and len(worker_pids) == 2
+        run_batch(batch_command(folder, out, cache_dir, "--scheduler", cluster.scheduler_address),
+                  tmp_path / "cluster.log")
+    assert (out / "grades.csv").read_bytes() == (reference / "grades.csv").read_bytes()
+    records = [json.loads((out / "reports" / f"{s}.json").read_text()) for s in expected]
+    workers = {r["worker"].rsplit(":", 1)[1] for r in records if r["worker"]}
+    assert workers <= {str(pid) for pid in worker_pids} and workers, "graded on the cluster workers"
+    assert "cluster worker" in json.loads((out / "summary.json").read_text())["run"]["where"]
