@@ -1,0 +1,24 @@
+"""nbgrader settings for the sentiment-classifier course (run nbgrader from this directory).
+
+The source notebook is generated: edit assignment/ and solution/, then run
+``python -m grader.make_notebook``. Autograding never runs a student's notebook in a Jupyter
+kernel: ``GradeInSandbox`` takes the place of nbgrader's ``Execute`` step and grades it in the
+grader's sandbox instead (see grader/nbgrader_autograde.py).
+"""
+
+from grader.nbgrader_autograde import autograde_preprocessors
+
+c = get_config()  # noqa: F821 (nbgrader provides get_config)
+
+c.CourseDirectory.course_id = "sentiment-classifier"
+
+# The released notebook keeps each step's TODO comments and a stub that does not raise, so an
+# untouched notebook runs to the end and is reported as "not started", like the .py template.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE"}
+
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
+
+# Optional: limits and the retrain cache (defaults: the rubric's limits, ~/.cache/sentiment-grader).
+# c.GradeInSandbox.timeout = 300
+# c.GradeInSandbox.memory_mb = 4096
+# c.GradeInSandbox.cache_dir = "/srv/grader-cache"
