@@ -581,8 +581,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         return usage(f"cannot create {args.out}: {exc.strerror or exc}")
     return run_batch(args.submissions, args.out, rubric, rubric_path.read_bytes(), options,
-                     workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler,
+                     workers=args.workers or _cores(), scheduler=args.scheduler,
                      quiet=args.quiet)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def run_batch(folder: Path, out: Path, rubric, rubric_bytes: bytes, options: BatchOptions, *,
