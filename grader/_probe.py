@@ -30,7 +30,8 @@ from grader import _confine
 
 _EVENTS = None
 _SCRIPT = ""
-_TEST_SPLIT = {"rows": None, "y": None}
+_TEST_SPLIT = {"rows": None, "y": None, "from_data": False}
+_DATA_ROWS = [None]
 _LAST_MODEL = [None]
 _NEXT_UID = [0]
 _IN_FIT = [0]  # Keras' fit validates through evaluate: those calls are not the student's
@@ -174,15 +175,21 @@ def _instrument(full):
 
     def watched_make_classification(*args, **kwargs):
         _emit("data", kwargs=_scalar_kwargs(_bind(make_classification, args, kwargs)))
-        return make_classification(*args, **kwargs)
+        result = make_classification(*args, **kwargs)
+        _DATA_ROWS[0] = _rows(result[0]) if isinstance(result, tuple) and result else None
+        return result
 
     def watched_train_test_split(*arrays, **options):
         result = train_test_split(*arrays, **options)
         shapes = [list(getattr(a, "shape", ()) or ()) for a in result]
-        if len(result) >= 2 and len(result) % 2 == 0:
+        # The test split is the one cut from make_classification's data (a later split that carves
+        # validation rows out of the training part is not), else the first split.
+        from_data = bool(arrays) and _rows(arrays[0]) is not None and _rows(arrays[0]) == _DATA_ROWS[0]
+        replace = _TEST_SPLIT["rows"] is None or (from_data and not _TEST_SPLIT["from_data"])
+        if replace and len(result) >= 2 and len(result) % 2 == 0:
             tests = result[1::2]
-            _TEST_SPLIT["rows"] = _rows(tests[0])
-            _TEST_SPLIT["y"] = tests[-1] if len(tests) > 1 else None
+            _TEST_SPLIT.update(rows=_rows(tests[0]), y=tests[-1] if len(tests) > 1 else None,
+                               from_data=from_data)
         _emit("split", kwargs=_scalar_kwargs(options), n_arrays=len(arrays), shapes=shapes)
         return result
 

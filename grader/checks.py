@@ -13,7 +13,8 @@ import tokenize
 from dataclasses import dataclass
 from typing import Callable
 
-from grader.observation import DROPOUT_LAYERS, Layer, Observation
+from grader.observation import (DROPOUT_LAYERS, Layer, Observation, applied_activation,
+                                output_activation)
 from grader.rubric import Rubric
 from grader.sources import describe_line
 from grader.trainer import TrainingResult
@@ -142,9 +143,9 @@ def check_split(obs: Observation, training: TrainingResult | None, rubric: Rubri
     total = int(rubric.exercise["n_samples"])
     expected = f"{round(total * (1 - fraction))} / {round(total * fraction)}"
     hint = f"use train_test_split(X, y, test_size={fraction:g})"
-    if not obs.split_calls:
+    if obs.test_split is None:
         return CheckResult("split", False, "train_test_split was never called" + _stopped(obs), hint)
-    shapes = obs.split_calls[-1].get("shapes")
+    shapes = obs.test_split.get("shapes")
     try:
         train_rows, test_rows = int(shapes[0][0]), int(shapes[1][0])
     except (TypeError, ValueError, IndexError, KeyError):
@@ -265,19 +266,6 @@ def check_dropout(obs, training, rubric) -> CheckResult:
                                          "after a hidden layer, before the output layer", hint)
 
 
-def _applied_activation(layers: tuple[Layer, ...], index: int, stop: int) -> str:
-    """The non-linearity applied after layer ``index``: its own, or a later activation layer."""
-    own = layers[index].activation or "linear"
-    if own != "linear":
-        return own
-    for layer in layers[index + 1:stop]:
-        if layer.kind == "Dense":
-            break
-        if layer.activation and layer.activation != "linear":
-            return layer.activation
-    return "linear"
-
-
 def check_hidden_activations(obs, training, rubric) -> CheckResult:
     missing = _no_model(obs)
     if missing:
@@ -288,7 +276,7 @@ def check_hidden_activations(obs, training, rubric) -> CheckResult:
                            "found no hidden Dense layers, so no hidden activations",
                            "give each hidden Dense layer activation='relu'")
     layers = obs.model.layers
-    applied = [(layer, _applied_activation(layers, i, output[0])) for i, layer in hidden]
+    applied = [(layer, applied_activation(layers, i, output[0])) for i, layer in hidden]
     linear = [layer for layer, act in applied if act == "linear"]
     if not linear:
         names = sorted({act for _, act in applied})
@@ -305,8 +293,7 @@ def check_hidden_activations(obs, training, rubric) -> CheckResult:
 
 
 def _output_activation(obs: Observation) -> str:
-    index, _ = _output(obs)
-    return _applied_activation(obs.model.layers, index, len(obs.model.layers))
+    return output_activation(obs.model) or "linear"
 
 
 def check_output_layer(obs, training, rubric) -> CheckResult:

@@ -95,6 +95,39 @@ class Observation:
     peak_memory_mb: float = 0.0
     output_truncated: bool = False
 
+    @property
+    def test_split(self) -> dict | None:
+        """The split cut from make_classification's rows (not a later validation split), else
+        the first split."""
+        rows = self.data_calls[-1].get("n_samples", 100) if self.data_calls else None
+        for call in self.split_calls:
+            try:
+                if int(call["shapes"][0][0]) + int(call["shapes"][1][0]) == rows:
+                    return call
+            except (TypeError, ValueError, IndexError, KeyError):
+                continue
+        return self.split_calls[0] if self.split_calls else None
+
+
+def applied_activation(layers: tuple[Layer, ...], index: int, stop: int) -> str:
+    """The non-linearity applied after layer ``index``: its own, or a later activation layer
+    before the next Dense (BatchNormalization or Dropout may sit between)."""
+    own = layers[index].activation or "linear"
+    if own != "linear":
+        return own
+    for layer in layers[index + 1:stop]:
+        if layer.kind == "Dense":
+            break
+        if layer.activation and layer.activation != "linear":
+            return layer.activation
+    return "linear"
+
+
+def output_activation(model: ModelInfo) -> str | None:
+    """What the model's last Dense layer finally outputs through (None without a Dense)."""
+    dense = [i for i, layer in enumerate(model.layers) if layer.kind == "Dense"]
+    return applied_activation(model.layers, dense[-1], len(model.layers)) if dense else None
+
 
 # ---------------------------------------------------------------- small validators
 

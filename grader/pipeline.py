@@ -12,7 +12,7 @@ from typing import Callable
 
 from grader import __version__
 from grader.checks import run_checks
-from grader.observation import ErrorInfo, Observation, observe, retrain_config
+from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
 from grader.report import Report, build_report
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
@@ -70,6 +70,7 @@ def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult 
         "model_config": retrain_config(obs.model.config, n_features),
         "loss": obs.compile.loss_config, "loss_name": obs.compile.loss or "",
         "from_logits": obs.compile.from_logits, "optimizer": obs.compile.optimizer_config,
+        "output_activation": output_activation(obs.model),
         "n_features": n_features, "epochs": int(exercise["epochs"]),
         "batch_size": int(exercise["batch_size"]), "seed": int(rubric.data["seed"]),
         "data": dict(rubric.data),
