@@ -6,10 +6,18 @@ The test asserts that the set of failed checks equals the header exactly.
 
 Grading runs real TensorFlow.  The retrain cache lives in one directory per test session (and is
 shared with ``test_hostile.py``), so identical model configs are retrained once.
+
+The ordinary submissions here are graded the way batch grading runs them ("warm": sandboxes forked
+from a fork server that imported TensorFlow once, one retrain worker per test process), which keeps
+the suite fast; ``test_hostile.py`` grades the hostile files, the template and the solution the way
+``python -m grader FILE`` does (a fresh interpreter per sandbox), and ``test_batch.py`` proves the
+two paths give equal scores.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -19,6 +27,7 @@ import pytest
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 CORPUS_FILES = sorted(CORPUS.glob("*.py"))
+ORDINARY_FILES = [p for p in CORPUS_FILES if not p.name.startswith("hostile_")]
 
 CHECK_IDS = (
     "runs", "data", "split", "hidden_layers", "decreasing_widths", "l2", "dropout",
@@ -77,26 +86,54 @@ def shared_cache_dir(tmp_path_factory) -> Path:
     return path
 
 
+_WARM: dict = {}
+
+
+def _warm(cache_dir: Path) -> dict:
+    """This test process's fork server and retrain worker, started once."""
+    if not _WARM:
+        from grader.forkserver import ForkServer
+        from grader.rubric import load_rubric
+        from grader.sandbox import run_script
+        from grader.trainer import ResultCache, Retrainer
+
+        rubric = load_rubric()
+        server = ForkServer()
+        retrainer = Retrainer(rubric, ResultCache(cache_dir))
+        _WARM.update(rubric=rubric, retrainer=retrainer,
+                     runner=functools.partial(run_script, start=server.start))
+        atexit.register(server.close)
+        atexit.register(retrainer.close)
+    return _WARM
+
+
 def grade_file(path: Path, cache_dir: Path, *, timeout: float = DEFAULT_TIMEOUT,
-               memory_mb: int | None = None, use_cache: bool = True, memo: bool = True) -> Graded:
-    """Grade one file through the library API; memoized per session (same file, same options)."""
+               memory_mb: int | None = None, use_cache: bool = True, memo: bool = True,
+               warm: bool = False) -> Graded:
+    """Grade one file through the library API; memoized per session (same file, same options).
+
+    ``warm`` grades as batch grading does (fork server, shared retrain worker); otherwise as
+    ``python -m grader FILE`` does.
+    """
     from grader.pipeline import GradeOptions, grade
 
-    key = (str(path), timeout, memory_mb, use_cache)
+    key = (str(path), timeout, memory_mb, use_cache, warm)
     if memo and key in _MEMO:
         return _MEMO[key]
     options = GradeOptions(timeout=timeout, full=False, use_cache=use_cache, cache_dir=cache_dir,
                            memory_mb=memory_mb)
     start = time.monotonic()
-    report = grade(path, options)
+    shared = _warm(cache_dir) if warm else {}
+    report = grade(path, options, **shared)
     graded = Graded(report, time.monotonic() - start)
     if memo:
         _MEMO[key] = graded
     return graded
 
 
-def grade_case(case: CorpusCase, cache_dir: Path) -> Graded:
-    return grade_file(case.path, cache_dir, timeout=case.timeout, memory_mb=case.memory_mb)
+def grade_case(case: CorpusCase, cache_dir: Path, *, warm: bool = False) -> Graded:
+    return grade_file(case.path, cache_dir, timeout=case.timeout, memory_mb=case.memory_mb,
+                      warm=warm)
 
 
 def describe(report) -> str:
@@ -123,11 +160,9 @@ def test_corpus_is_big_enough_and_well_formed():
     assert set(CHECK_IDS) - alone == {"loss_decreases"}
 
 
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=[p.stem for p in CORPUS_FILES])
-def test_corpus_file(path: Path, cache_dir: Path):
-    case = parse_case(path)
-    report = grade_case(case, cache_dir).report
-
+def assert_verdicts(case: CorpusCase, report) -> None:
+    """The failed checks are exactly the header's; scores and the JSON form are consistent."""
+    path = case.path
     ids = [c.id for c in report.checks]
     assert sorted(ids) == sorted(CHECK_IDS), f"unexpected check ids: {ids}"
     failed = {c.id for c in report.checks if not c.passed}
@@ -153,3 +188,9 @@ def test_corpus_file(path: Path, cache_dir: Path):
     as_dict = report.to_dict()
     assert set(as_dict) >= {"submission", "passed", "score", "max_score", "checks", "metrics"}
     assert [c["id"] for c in as_dict["checks"]] == ids
+
+
+@pytest.mark.parametrize("path", ORDINARY_FILES, ids=[p.stem for p in ORDINARY_FILES])
+def test_corpus_file(path: Path, cache_dir: Path):
+    case = parse_case(path)
+    assert_verdicts(case, grade_case(case, cache_dir, warm=True).report)

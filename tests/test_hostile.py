@@ -20,7 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from test_corpus import CHECK_IDS, CORPUS, grade_case, grade_file, parse_case, shared_cache_dir
+from test_corpus import (CHECK_IDS, CORPUS, CORPUS_FILES, assert_verdicts, grade_case, grade_file,
+                         parse_case, shared_cache_dir)
+
+HOSTILE_FILES = [p for p in CORPUS_FILES if p.name.startswith("hostile_")]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "assignment" / "sentiment_classifier.py"
@@ -67,6 +70,13 @@ def processes_with(marker: str) -> dict[int, str]:
 # --------------------------------------------------------------------------------------------------
 # crash half-way, syntax error, exit status
 # --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", HOSTILE_FILES, ids=[p.stem for p in HOSTILE_FILES])
+def test_hostile_file_verdicts(path: Path, cache_dir: Path):
+    """Each hostile file fails exactly its header's checks, graded as `python -m grader` does."""
+    case = parse_case(path)
+    assert_verdicts(case, grade_case(case, cache_dir).report)
+
 
 def test_crash_message_names_the_line(cache_dir):
     path = CORPUS / "hostile_crash_after_compile.py"
