@@ -120,6 +120,8 @@ def _pump_events(stream, events: list, on_event: Callable[[dict], None] | None) 
 def _process_table() -> dict[int, tuple[int, str]]:
     """pid -> (parent pid, start time) for every process we can see (Linux /proc)."""
     table = {}
+    if not os.path.isdir("/proc"):  # macOS, Windows: no tree to watch; limits fall back to time
+        return table
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
