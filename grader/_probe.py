@@ -162,6 +162,19 @@ def _accuracy_from_predictions(pred, y):
     return float((labels == y).mean())
 
 
+def _pad_history(history, first, requested):
+    """Give a shortened run's History every epoch the script asked for (repeating the last
+    values), so code that plots or indexes it works as it would after the full run."""
+    try:
+        for values in history.history.values():
+            if isinstance(values, list) and values:
+                values.extend([values[-1]] * (requested - first - len(values)))
+        history.epoch = list(range(first, requested))
+        history.params["epochs"] = requested
+    except Exception:  # noqa: BLE001 - a History the script replaced is its own business
+        pass
+
+
 def _instrument(full):
     """Wrap the calls the checks need to see; the originals still do the work."""
     import keras
@@ -216,19 +229,30 @@ def _instrument(full):
         record["has_validation_data"] = bound.get("validation_data") is not None
         record["callbacks"] = [type(c).__name__ for c in (bound.get("callbacks") or [])]
         record["x_rows"] = _rows(bound.get("x"))
-        if not full:
-            steps = bound.get("steps_per_epoch")
-            bound["steps_per_epoch"] = 1 if steps is None else min(steps, 1)
+        requested = bound.get("epochs", 1)
+        first = bound.get("initial_epoch", 0) or 0
+        shorten = not full and isinstance(requested, int) and isinstance(first, int)
+        if shorten:
+            # One eager step instead of 50 traced epochs: the grader retrains the model itself.
+            bound["epochs"] = min(requested, first + 1)
+            bound["steps_per_epoch"] = 1
             if record["has_validation_data"] or (bound.get("validation_split") or 0) > 0:
                 bound["validation_steps"] = 1
         history = None
+        eager = getattr(self, "_run_eagerly", False)
         _IN_FIT[0] += 1
         try:
+            if shorten:
+                self.run_eagerly = True
             history = fit(self, **bound)
         finally:
             _IN_FIT[0] -= 1
+            if shorten:
+                self.run_eagerly = eager
             _emit("fit", model=_describe_model(self), compile=_describe_compile(self),
-                  kwargs=record, shortened=not full, completed=history is not None)
+                  kwargs=record, shortened=shorten, completed=history is not None)
+        if shorten and history is not None:
+            _pad_history(history, first, requested)
         return history
 
     def watched_evaluate(self, *args, **kwargs):
