@@ -185,7 +185,20 @@ def _read_requests(pending: queue.Queue) -> None:
     pending.put(None)
 
 
+def _die_with_parent() -> None:
+    """Linux: end with the grader (even on SIGKILL) instead of after the current epoch."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
 def main(argv):
+    _die_with_parent()
     protocol_out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
     setup = json.loads(argv[1])
