@@ -522,13 +522,10 @@ def _duration(seconds: float) -> str:
 # --- the command ------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    from grader.cli import Parser, add_grading_options
+
+    parser = Parser(
         prog="python -m grader batch",
         description="Grade a folder of submissions (one file or one folder per student) in "
                     "parallel; results are written as they finish, and a rerun grades only "
@@ -540,13 +537,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="parallel submissions on this machine (default: the number of cores)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the tasks on a Dask distributed cluster (e.g. tcp://host:8786)")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS",
-                        help="wall-clock limit per script (default: the rubric's)")
-    parser.add_argument("--memory-mb", type=int, metavar="MB",
-                        help="memory limit per script (default: the rubric's)")
-    parser.add_argument("--full", action="store_true", help="run every script unchanged")
-    parser.add_argument("--rubric", type=Path, metavar="TOML", help="another rubric file")
-    parser.add_argument("--no-cache", action="store_true", help="always retrain")
+    add_grading_options(parser)
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="retrain cache on the grading machines (default: theirs)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")

@@ -13,28 +13,35 @@ from grader import __version__
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2), not argparse's usage block."""
+
+    def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def add_grading_options(parser: argparse.ArgumentParser) -> None:
+    """The options single-file and batch grading share."""
+    parser.add_argument("--full", action="store_true",
+                        help="run scripts unchanged (their own 50 epochs too); slower")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="wall-clock limit per script (default: the rubric's)")
+    parser.add_argument("--memory-mb", type=int, metavar="MB",
+                        help="memory limit per script (default: the rubric's)")
+    parser.add_argument("--rubric", type=Path, metavar="TOML", help="another rubric file")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="always retrain, even when a model was trained before")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="python -m grader",
         description="Grade a sentiment-classifier submission (.py or .ipynb): run it in a sandbox, "
                     "check the model it builds, retrain it on the grader's data, and score it.")
     parser.add_argument("submission", type=Path, help="the student's .py or .ipynb file")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text for people (default), json for tools")
-    parser.add_argument("--full", action="store_true",
-                        help="run the script unchanged (its own 50 epochs too); slower")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS",
-                        help="wall-clock limit for the script (default: the rubric's)")
-    parser.add_argument("--memory-mb", type=int, metavar="MB",
-                        help="memory limit for the script (default: the rubric's)")
-    parser.add_argument("--rubric", type=Path, metavar="TOML", help="another rubric file")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="always retrain, even when this model was trained before")
+    add_grading_options(parser)
     parser.add_argument("--cache-dir", type=Path, metavar="DIR", help="where retrain results are kept")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser

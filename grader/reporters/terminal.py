@@ -65,7 +65,8 @@ def render(report: Report, marks: dict[str, str] = FANCY, width: int = 100) -> s
                          "grader's because the data, the seed and the weight initialisation differ.")
         elif info.get("script_training_shortened"):
             lines.append(f"Your script's own test accuracy: {own:.4f}, after shortened training "
-                         "(one batch per epoch, to save time). Run with --full to train it fully.")
+                         "(one batch, to save time: the grader trains your model fully itself). "
+                         "Run with --full to run your script unchanged.")
     missing = info.get("missing_protections") or []
     if missing:
         lines.append("Note: this machine could not apply these sandbox protections: "
