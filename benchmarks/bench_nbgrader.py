@@ -5,7 +5,8 @@ Usage: python benchmarks/bench_nbgrader.py [--keep DIR]
 Builds a temporary copy of the course, releases the assignment, submits the students of
 ``tests/test_nbgrader.py`` (the solution, the untouched release, softmax output, no Dropout with
 cheats, two hidden layers with a slow noisy cell), then times, each with its own empty retrain
-cache: one ``python -m grader`` process per student, and one ``nbgrader autograde`` for the class.
+cache: one ``python -m grader`` process per student (cold, as a student runs it), and one
+``nbgrader autograde`` for the class (its sandboxes forked from one warm fork server).
 Target: autograding costs at most 1.5x the CLI per student.
 """
 

@@ -14,13 +14,15 @@ In ``nbgrader_config.py``::
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
     c.GradeInSandbox.cache_dir = "/path/to/cache"   # optional; see the traits below
 
-One trusted training worker and the retrain cache are shared by every notebook of an
-``nbgrader autograde`` run, so TensorFlow starts once and identical models train once.
+Every notebook of an ``nbgrader autograde`` run shares one fork server (the sandboxes are forked
+from a process that imported TensorFlow once), one trusted training worker and the retrain cache,
+so TensorFlow starts once per run and identical models train once.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import tempfile
 from pathlib import Path
 
@@ -31,23 +33,54 @@ from traitlets import Bool, Float, Integer, Unicode
 from grader.pipeline import GradeOptions, grade
 from grader.report import Report, ScoredCheck
 from grader.rubric import CHECK_IDS, DEFAULT_RUBRIC, Rubric, load_rubric
+from grader.sandbox import run_script, start_probe
 from grader.trainer import ResultCache, Retrainer, default_cache_dir
 
-_RETRAINERS: dict[tuple, Retrainer] = {}
+class _Lane:
+    """What every notebook of one nbgrader run shares: a fork server (TensorFlow imported once
+    for all the sandboxes; ``grader.forkserver``) and one warm retrain worker per rubric and cache.
+    Where the fork server cannot run (not Linux), each sandbox starts cold, as in the CLI."""
+
+    def __init__(self):
+        self.retrainers: dict[tuple, Retrainer] = {}
+        self.server = None
+
+    def retrainer(self, rubric: Rubric, cache_dir: Path | None) -> Retrainer:
+        key = (rubric.sha256, str(cache_dir))
+        if key not in self.retrainers:
+            self.retrainers[key] = Retrainer(rubric, ResultCache(cache_dir) if cache_dir else None)
+        return self.retrainers[key]
+
+    def runner(self, warm: bool):
+        if not warm:
+            return run_script
+        if self.server is None:
+            try:
+                from grader.forkserver import ForkServer
+                self.server = ForkServer()
+            except (OSError, AttributeError):  # no SOCK_SEQPACKET, no fork: start cold
+                self.server = False
+        if not self.server:
+            return run_script
+
+        def start(spec: dict, env: dict[str, str]):
+            try:
+                return self.server.start(spec, env)
+            except OSError:  # the fork server failed: this sandbox starts cold instead
+                return start_probe(spec, env)
+
+        return functools.partial(run_script, start=start)
+
+    def close(self) -> None:
+        while self.retrainers:
+            self.retrainers.popitem()[1].close()
+        if self.server:
+            self.server.close()
+        self.server = None
 
 
-def _shared_retrainer(rubric: Rubric, cache_dir: Path | None) -> Retrainer:
-    """One warm training worker per rubric and cache for the whole nbgrader run."""
-    key = (rubric.sha256, str(cache_dir))
-    if key not in _RETRAINERS:
-        _RETRAINERS[key] = Retrainer(rubric, ResultCache(cache_dir) if cache_dir else None)
-    return _RETRAINERS[key]
-
-
-@atexit.register
-def close_retrainers() -> None:
-    while _RETRAINERS:
-        _RETRAINERS.popitem()[1].close()
+_LANE = _Lane()
+atexit.register(_LANE.close)
 
 
 def check_outputs(check: ScoredCheck, not_started: bool = False) -> list:
@@ -91,6 +124,8 @@ class GradeInSandbox(Preprocessor):
     cache_dir = Unicode("", help="Where retrain results are cached (default: GRADER_CACHE_DIR "
                                  "or ~/.cache/sentiment-grader).").tag(config=True)
     use_cache = Bool(True, help="Reuse retrain results of identical models.").tag(config=True)
+    warm = Bool(True, help="Fork every sandbox from one process that imported TensorFlow once "
+                           "(Linux); False: start each cold, exactly like the CLI.").tag(config=True)
 
     def grade_notebook(self, nb, name: str) -> Report:
         rubric_path = Path(self.rubric_path) if self.rubric_path else DEFAULT_RUBRIC
@@ -104,7 +139,8 @@ class GradeInSandbox(Preprocessor):
             path = Path(folder) / f"{name}.ipynb"
             nbformat.write(nb, str(path))
             return grade(path, options, rubric=rubric,
-                         retrainer=_shared_retrainer(rubric, cache_dir))
+                         retrainer=_LANE.retrainer(rubric, cache_dir),
+                         runner=_LANE.runner(self.warm))
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
