@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader import __version__
+from grader.lane import Lane
+from grader.pipeline import GradeOptions
 from grader.rubric import CHECK_IDS, DEFAULT_RUBRIC, RubricError, load_rubric
 
 SCHEMA = 1
@@ -144,6 +146,11 @@ class BatchOptions:
     def keyed(self) -> dict:
         return {"timeout": self.timeout, "memory_mb": self.memory_mb, "full": self.full}
 
+    def grade_options(self) -> GradeOptions:
+        return GradeOptions(timeout=self.timeout, memory_mb=self.memory_mb, full=self.full,
+                            use_cache=self.use_cache,
+                            cache_dir=Path(self.cache_dir) if self.cache_dir else None)
+
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -175,14 +182,11 @@ def make_payload(submission: Submission, contents: dict[str, bytes], key: str,
 # --- the worker side --------------------------------------------------------------------------
 
 
-class Slot:
-    """One grading lane: a fork server (TensorFlow imported once) and warm retrain workers."""
+class Slot(Lane):
+    """A grading lane that also reads the rubric each cluster task carries as bytes."""
 
     def __init__(self):
-        from grader.forkserver import ForkServer
-
-        self.forkserver = ForkServer()
-        self._retrainers: dict[tuple, object] = {}
+        super().__init__()
         self._rubrics: dict[str, object] = {}
 
     def rubric(self, raw: bytes):
@@ -193,31 +197,6 @@ class Slot:
                 path.write_bytes(raw)
                 self._rubrics[digest] = load_rubric(path)
         return self._rubrics[digest]
-
-    def retrainer(self, rubric, options: BatchOptions):
-        from grader.trainer import ResultCache, Retrainer, default_cache_dir
-
-        key = (rubric.sha256, options.use_cache, options.cache_dir)
-        if key not in self._retrainers:
-            cache = ResultCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir()) \
-                if options.use_cache else None
-            self._retrainers[key] = Retrainer(rubric, cache)
-        return self._retrainers[key]
-
-    def warm_up(self, rubric, options: BatchOptions) -> None:
-        """Start the processes now, so their TensorFlow imports overlap."""
-        self.retrainer(rubric, options).start()
-
-    def run_script(self, *args, **kwargs):
-        from grader.sandbox import run_script
-
-        return run_script(*args, start=self.forkserver.start, **kwargs)
-
-    def close(self) -> None:
-        for retrainer in self._retrainers.values():
-            retrainer.close()
-        self._retrainers.clear()
-        self.forkserver.close()
 
 
 def _failure_report(display: str, message: str, hint: str, rubric) -> dict:
@@ -234,8 +213,6 @@ def _failure_report(display: str, message: str, hint: str, rubric) -> dict:
 
 def grade_payload(payload: dict, slot: Slot) -> dict:
     """Grade one payload in ``slot``; the result as JSON-ready data (never raises for a student)."""
-    from grader.pipeline import GradeOptions, grade
-
     if payload.get("schema") != SCHEMA:
         raise ValueError(f"batch payload schema {payload.get('schema')!r}; expected {SCHEMA}")
     started = time.monotonic()
@@ -248,11 +225,8 @@ def grade_payload(payload: dict, slot: Slot) -> dict:
         with tempfile.TemporaryDirectory(prefix="grader-batch-") as folder:
             path = Path(folder, graded)
             path.write_bytes(files[graded])
-            report = grade(path, GradeOptions(timeout=options.timeout, memory_mb=options.memory_mb,
-                                              full=options.full, use_cache=options.use_cache),
-                           rubric=rubric, retrainer=slot.retrainer(rubric, options),
-                           runner=slot.run_script,
-                           extra_files={n: b for n, b in files.items() if n != graded})
+            report = slot.grade(path, options.grade_options(), rubric,
+                                extra_files={n: b for n, b in files.items() if n != graded})
         report = dataclasses.replace(report, submission=payload["display"]).to_dict()
     except Exception as exc:  # noqa: BLE001 - a grader failure costs this submission only
         report = _failure_report(payload["display"], f"the grader failed on this submission "
@@ -303,12 +277,9 @@ def run_local(payloads: list[dict], workers: int, rubric, options: BatchOptions,
     slots = [Slot() for _ in range(min(workers, len(payloads)))]
     free: queue.SimpleQueue = queue.SimpleQueue()
     for slot in slots:
-        slot.warm_up(rubric, options)
+        slot.warm_up(rubric, options.grade_options())
     for slot in slots:  # importing in parallel; per-submission timings then exclude start-up
-        try:
-            slot.forkserver.wait_ready()
-        except OSError:
-            pass  # the first start() tries again, and a failure is that submission's `runs`
+        slot.wait_ready()
         free.put(slot)
 
     def task(payload: dict) -> dict:

@@ -22,7 +22,6 @@ so TensorFlow starts once per run and identical models train once.
 from __future__ import annotations
 
 import atexit
-import functools
 import tempfile
 from pathlib import Path
 
@@ -30,57 +29,14 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
-from grader.pipeline import GradeOptions, grade
+from grader.lane import Lane
+from grader.pipeline import GradeOptions
 from grader.report import Report, ScoredCheck
-from grader.rubric import CHECK_IDS, DEFAULT_RUBRIC, Rubric, load_rubric
-from grader.sandbox import run_script, start_probe
-from grader.trainer import ResultCache, Retrainer, default_cache_dir
+from grader.rubric import CHECK_IDS, DEFAULT_RUBRIC, load_rubric
 
-class _Lane:
-    """What every notebook of one nbgrader run shares: a fork server (TensorFlow imported once
-    for all the sandboxes; ``grader.forkserver``) and one warm retrain worker per rubric and cache.
-    Where the fork server cannot run (not Linux), each sandbox starts cold, as in the CLI."""
-
-    def __init__(self):
-        self.retrainers: dict[tuple, Retrainer] = {}
-        self.server = None
-
-    def retrainer(self, rubric: Rubric, cache_dir: Path | None) -> Retrainer:
-        key = (rubric.sha256, str(cache_dir))
-        if key not in self.retrainers:
-            self.retrainers[key] = Retrainer(rubric, ResultCache(cache_dir) if cache_dir else None)
-        return self.retrainers[key]
-
-    def runner(self, warm: bool):
-        if not warm:
-            return run_script
-        if self.server is None:
-            try:
-                from grader.forkserver import ForkServer
-                self.server = ForkServer()
-            except (OSError, AttributeError):  # no SOCK_SEQPACKET, no fork: start cold
-                self.server = False
-        if not self.server:
-            return run_script
-
-        def start(spec: dict, env: dict[str, str]):
-            try:
-                return self.server.start(spec, env)
-            except OSError:  # the fork server failed: this sandbox starts cold instead
-                return start_probe(spec, env)
-
-        return functools.partial(run_script, start=start)
-
-    def close(self) -> None:
-        while self.retrainers:
-            self.retrainers.popitem()[1].close()
-        if self.server:
-            self.server.close()
-        self.server = None
-
-
-_LANE = _Lane()
-atexit.register(_LANE.close)
+_LANES = {True: Lane(warm=True), False: Lane(warm=False)}
+for _lane in _LANES.values():
+    atexit.register(_lane.close)
 
 
 def check_outputs(check: ScoredCheck, not_started: bool = False) -> list:
@@ -130,17 +86,14 @@ class GradeInSandbox(Preprocessor):
     def grade_notebook(self, nb, name: str) -> Report:
         rubric_path = Path(self.rubric_path) if self.rubric_path else DEFAULT_RUBRIC
         rubric = load_rubric(rubric_path)
-        cache_dir = (Path(self.cache_dir) if self.cache_dir else default_cache_dir()) \
-            if self.use_cache else None
         options = GradeOptions(timeout=self.timeout or None, memory_mb=self.memory_mb or None,
-                               use_cache=self.use_cache, cache_dir=cache_dir,
+                               use_cache=self.use_cache,
+                               cache_dir=Path(self.cache_dir) if self.cache_dir else None,
                                rubric_path=rubric_path)
         with tempfile.TemporaryDirectory(prefix="nbgrader-sandbox-") as folder:
             path = Path(folder) / f"{name}.ipynb"
             nbformat.write(nb, str(path))
-            return grade(path, options, rubric=rubric,
-                         retrainer=_LANE.retrainer(rubric, cache_dir),
-                         runner=_LANE.runner(self.warm))
+            return _LANES[self.warm].grade(path, options, rubric)
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})

@@ -17,7 +17,6 @@ two paths give equal scores.
 from __future__ import annotations
 
 import atexit
-import functools
 import re
 import time
 from dataclasses import dataclass
@@ -89,21 +88,14 @@ def shared_cache_dir(tmp_path_factory) -> Path:
 _WARM: dict = {}
 
 
-def _warm(cache_dir: Path) -> dict:
-    """This test process's fork server and retrain worker, started once."""
+def _warm() -> dict:
+    """This test process's grading lane (fork server, retrain worker), started once."""
     if not _WARM:
-        from grader.forkserver import ForkServer
+        from grader.lane import Lane
         from grader.rubric import load_rubric
-        from grader.sandbox import run_script
-        from grader.trainer import ResultCache, Retrainer
 
-        rubric = load_rubric()
-        server = ForkServer()
-        retrainer = Retrainer(rubric, ResultCache(cache_dir))
-        _WARM.update(rubric=rubric, retrainer=retrainer,
-                     runner=functools.partial(run_script, start=server.start))
-        atexit.register(server.close)
-        atexit.register(retrainer.close)
+        _WARM.update(lane=Lane(), rubric=load_rubric())
+        atexit.register(_WARM["lane"].close)
     return _WARM
 
 
@@ -123,8 +115,10 @@ def grade_file(path: Path, cache_dir: Path, *, timeout: float = DEFAULT_TIMEOUT,
     options = GradeOptions(timeout=timeout, full=False, use_cache=use_cache, cache_dir=cache_dir,
                            memory_mb=memory_mb)
     start = time.monotonic()
-    shared = _warm(cache_dir) if warm else {}
-    report = grade(path, options, **shared)
+    if warm:
+        report = _warm()["lane"].grade(path, options, _warm()["rubric"])
+    else:
+        report = grade(path, options)
     graded = Graded(report, time.monotonic() - start)
     if memo:
         _MEMO[key] = graded

@@ -1,0 +1,82 @@
+"""What many gradings in one process share: a fork server and warm retrain workers.
+
+Batch grading keeps one ``Lane`` per worker, nbgrader one per autograde run, the test suite one per
+test process: TensorFlow is imported once for all the sandboxes (``grader.forkserver``) and once
+for all the retrains. Where the fork server cannot run (not Linux), each sandbox starts cold, as in
+``python -m grader FILE``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Callable
+
+from grader.pipeline import GradeOptions, grade
+from grader.report import Report
+from grader.rubric import Rubric
+from grader.sandbox import SandboxRun, run_script, start_probe
+from grader.trainer import ResultCache, Retrainer, default_cache_dir
+
+
+class Lane:
+    """A fork server (started on first use) and one retrain worker per rubric and cache."""
+
+    def __init__(self, warm: bool = True):
+        self.warm = warm
+        self._server = None
+        self._retrainers: dict[tuple, Retrainer] = {}
+
+    def retrainer(self, rubric: Rubric, options: GradeOptions) -> Retrainer:
+        cache_dir = (options.cache_dir or default_cache_dir()) if options.use_cache else None
+        key = (rubric.sha256, str(cache_dir))
+        if key not in self._retrainers:
+            self._retrainers[key] = Retrainer(rubric, ResultCache(Path(cache_dir)) if cache_dir else None)
+        return self._retrainers[key]
+
+    def runner(self) -> Callable[..., SandboxRun]:
+        """``run_script`` with sandboxes forked from the fork server, else started cold."""
+        if not self.warm:
+            return run_script
+        if self._server is None:
+            try:
+                from grader.forkserver import ForkServer
+
+                self._server = ForkServer()
+            except (OSError, AttributeError):  # no SOCK_SEQPACKET or no fork: start cold
+                self._server = False
+        if not self._server:
+            return run_script
+
+        def start(spec: dict, env: dict[str, str]):
+            try:
+                return self._server.start(spec, env)
+            except OSError:  # the fork server failed: this sandbox starts cold instead
+                return start_probe(spec, env)
+
+        return functools.partial(run_script, start=start)
+
+    def warm_up(self, rubric: Rubric, options: GradeOptions) -> None:
+        """Start the processes now, so their TensorFlow imports overlap other work."""
+        self.runner()
+        self.retrainer(rubric, options).start()
+
+    def wait_ready(self) -> None:
+        """Block until the fork server has imported TensorFlow (so timings exclude start-up)."""
+        if self._server:
+            try:
+                self._server.wait_ready()
+            except OSError:
+                pass  # the first start() tries again; a failure is that submission's `runs`
+
+    def grade(self, path: Path, options: GradeOptions, rubric: Rubric, **kwargs) -> Report:
+        """``pipeline.grade`` with this lane's fork server and retrain worker."""
+        return grade(path, options, rubric=rubric, retrainer=self.retrainer(rubric, options),
+                     runner=self.runner(), **kwargs)
+
+    def close(self) -> None:
+        while self._retrainers:
+            self._retrainers.popitem()[1].close()
+        if self._server:
+            self._server.close()
+        self._server = None
