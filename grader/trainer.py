@@ -69,8 +69,14 @@ def estimate_parameters(units: list[int | None], n_inputs: int) -> int:
     return total
 
 
+def _worker_digest() -> str:
+    """The retrain code itself is part of the key: a changed worker never reuses old results."""
+    return hashlib.sha256(Path(__file__).with_name("_train_worker.py").read_bytes()).hexdigest()
+
+
 def request_key(request: dict) -> str:
-    payload = json.dumps([request, __version__, library_versions()], sort_keys=True)
+    payload = json.dumps([request, __version__, library_versions(), _worker_digest()],
+                         sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

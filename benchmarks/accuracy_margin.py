@@ -1,0 +1,49 @@
+"""How far above the accuracy threshold a submission's model lands, over several data seeds.
+
+Usage: python benchmarks/accuracy_margin.py [FILE] [--seeds 8]
+Runs FILE once in the sandbox to read its model, then retrains that model (as the grader does)
+on the grader's data made with each seed, and prints the test accuracies and the margin.
+"""
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from types import MappingProxyType
+
+from grader.observation import observe
+from grader.pipeline import training_request
+from grader.rubric import load_rubric
+from grader.sandbox import run_script
+from grader.trainer import TrainerProcess
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", nargs="?", default="solution/sentiment_classifier.py")
+    parser.add_argument("--seeds", type=int, default=8)
+    args = parser.parse_args()
+    rubric = load_rubric()
+    source = Path(args.file).read_text()
+    request = training_request(observe(run_script(Path(args.file).name, source.encode())), rubric)
+    if not isinstance(request, dict):
+        print(f"cannot retrain {args.file}: {request}")
+        return 1
+    threshold = float(rubric.exercise["accuracy_threshold"])
+    accuracies = []
+    for seed in range(1, args.seeds + 1):
+        seeded = dataclasses.replace(rubric, data=MappingProxyType({**rubric.data, "seed": seed}))
+        worker = TrainerProcess(seeded)
+        try:
+            result = worker.wait(worker.submit({**request, "seed": seed}), 600)
+        finally:
+            worker.close()
+        accuracies.append(result.test_accuracy)
+        print(f"seed {seed}: test accuracy {result.test_accuracy:.4f} ({result.seconds:.1f} s)")
+    print(f"{args.file}: min {min(accuracies):.4f}, max {max(accuracies):.4f}, "
+          f"margin over the {threshold:g} threshold: {min(accuracies) - threshold:+.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
