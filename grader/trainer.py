@@ -225,9 +225,12 @@ class Retrainer:
             self.cache.put(self._keys[ident], result)
 
     def result(self, request: dict,
-               on_progress: Callable[[int, int], None] | None = None) -> TrainingResult:
+               on_progress: Callable[[int, int], None] | None = None,
+               trust_cache: bool = True) -> TrainingResult:
+        """The retrain result for ``request``. ``trust_cache=False`` ignores cached results (the
+        submission's sandbox could write files outside its directory, the cache included)."""
         key = request_key(request)
-        hit = self.cache.get(key) if self.cache is not None else None
+        hit = self.cache.get(key) if self.cache is not None and trust_cache else None
         if hit is not None:
             return hit
         ident = self._latest[1] if self._latest and self._latest[0] == key else None

@@ -208,3 +208,11 @@ def test_runs_messages(status, kind, phrase):
 def test_no_model_fails_structural_checks_without_crashing():
     obs = observation(model=None, compile=None, fits=(), test_accuracies=(), evaluated=False)
     assert failed(obs, None) == set(CHECK_IDS) - {"runs", "data", "split"}
+
+
+def test_cached_retrains_are_trusted_only_when_writes_were_confined():
+    from grader.pipeline import _writes_confined
+
+    assert _writes_confined(observation(protections={"landlock_fs": "applied"}))
+    assert not _writes_confined(observation(protections={"landlock_fs": "unavailable: old kernel"}))
+    assert _writes_confined(observation(protections={}))  # nothing ran, nothing was written
