@@ -15,7 +15,7 @@ from grader.observation import observe
 from grader.pipeline import training_request
 from grader.rubric import load_rubric
 from grader.sandbox import run_script
-from grader.trainer import TrainerProcess
+from grader.retrain.client import TrainerProcess
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ from grader.observation import (DROPOUT_LAYERS, Layer, Observation, applied_acti
                                 output_activation)
 from grader.rubric import Rubric
 from grader.sources import describe_line
-from grader.trainer import TrainingResult
+from grader.retrain.client import TrainingResult
 
 
 @dataclass(frozen=True)

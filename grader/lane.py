@@ -1,7 +1,7 @@
 """What many gradings in one process share: a fork server and warm retrain workers.
 
 Batch grading keeps one ``Lane`` per worker, nbgrader one per autograde run, the test suite one per
-test process: TensorFlow is imported once for all the sandboxes (``grader.forkserver``) and once
+test process: TensorFlow is imported once for all the sandboxes (``grader.sandbox.forkserver``) and once
 for all the retrains. Where the fork server cannot run (not Linux), each sandbox starts cold, as in
 ``python -m grader FILE``.
 """
@@ -16,7 +16,7 @@ from grader.pipeline import GradeOptions, grade
 from grader.report import Report
 from grader.rubric import Rubric
 from grader.sandbox import SandboxRun, run_script, start_probe
-from grader.trainer import ResultCache, Retrainer, default_cache_dir
+from grader.retrain.client import ResultCache, Retrainer, default_cache_dir
 
 
 class Lane:
@@ -40,7 +40,7 @@ class Lane:
             return run_script
         if self._server is None:
             try:
-                from grader.forkserver import ForkServer
+                from grader.sandbox.forkserver import ForkServer
 
                 self._server = ForkServer()
             except (OSError, AttributeError):  # no SOCK_SEQPACKET or no fork: start cold

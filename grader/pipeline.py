@@ -17,7 +17,7 @@ from grader.report import Report, build_report
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission
-from grader.trainer import (ResultCache, Retrainer, TrainingResult, default_cache_dir,
+from grader.retrain.client import (ResultCache, Retrainer, TrainingResult, default_cache_dir,
                             estimate_parameters, library_versions)
 
 Status = Callable[[str], None]

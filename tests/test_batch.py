@@ -358,7 +358,7 @@ def _descendants(root: int) -> dict[int, str]:
 
 def _is_retrainer(pid: int) -> bool:
     try:
-        return b"grader._train_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"grader.retrain.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 

@@ -9,7 +9,7 @@ import pytest
 from grader.checks import CHECKS, printed_accuracy, run_checks
 from grader.observation import CompileInfo, ErrorInfo, FitCall, Layer, ModelInfo, Observation
 from grader.rubric import CHECK_IDS, load_rubric
-from grader.trainer import TrainingResult
+from grader.retrain.client import TrainingResult
 
 RUBRIC = load_rubric()
 

@@ -1,4 +1,4 @@
-"""Tests of grader._confine with real child processes (no mocks).
+"""Tests of grader.sandbox.confine with real child processes (no mocks).
 
 Each test starts ``python -I -B -c CODE``; CODE puts the repository root on sys.path
 itself (``-I`` ignores PYTHONPATH), so the tests work whether or not the project is
@@ -41,7 +41,7 @@ import sys
 sys.path.insert(0, {repo!r})
 import os, json, signal, socket, subprocess, time, ctypes, platform, select, resource
 import pwd, grp, errno, encodings.idna
-from grader._confine import confine, fork_pid1, supervise, PROTECTIONS
+from grader.sandbox.confine import confine, fork_pid1, supervise, PROTECTIONS
 WORKDIR = {workdir!r}
 def emit(**kw):
     print("RESULT " + json.dumps(kw), flush=True)

@@ -28,7 +28,7 @@ from grader import make_notebook  # noqa: E402
 from grader.pipeline import GradeOptions, grade  # noqa: E402
 from grader.rubric import CHECK_IDS, load_rubric  # noqa: E402
 from grader.sources import describe_line, notebook_to_script  # noqa: E402
-from grader.trainer import ResultCache, Retrainer  # noqa: E402
+from grader.retrain.client import ResultCache, Retrainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "nbgrader"

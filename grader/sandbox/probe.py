@@ -1,6 +1,6 @@
 """The only grader code that runs beside student code, inside the sandbox.
 
-Protocol (one direction only, child to parent): ``python -I -B -m grader._probe SPEC_JSON`` where
+Protocol (one direction only, child to parent): ``python -I -B -m grader.sandbox.probe SPEC_JSON`` where
 SPEC_JSON is ``{"workdir", "script", "events_fd", "full"}``. The probe confines itself
 (``_confine``), forks the process that runs the student's script as ``__main__`` in ``workdir``,
 and writes one JSON object per line to ``events_fd`` as things happen, so a crash, a time-out or a
@@ -26,7 +26,7 @@ import os
 import sys
 import traceback
 
-from grader import _confine
+from grader.sandbox import confine as _confine
 
 _EVENTS = None
 _SCRIPT = ""

@@ -1,6 +1,6 @@
 """The grader's own training run, seen from the trusted parent (no TensorFlow imported here).
 
-``TrainerProcess`` starts ``grader._train_worker`` (a process that never runs student code) early, so
+``TrainerProcess`` starts ``grader.retrain.worker`` (a process that never runs student code) early, so
 that it imports TensorFlow and makes the grader's data while the student's script runs. Requests
 and results are versioned JSON lines; results are cached by the request's hash, because a retrain
 is deterministic: same config, optimizer, loss, data and grader version give the same numbers.
@@ -71,7 +71,7 @@ def estimate_parameters(units: list[int | None], n_inputs: int) -> int:
 
 def _worker_digest() -> str:
     """The retrain code itself is part of the key: a changed worker never reuses old results."""
-    return hashlib.sha256(Path(__file__).with_name("_train_worker.py").read_bytes()).hexdigest()
+    return hashlib.sha256(Path(__file__).with_name("worker.py").read_bytes()).hexdigest()
 
 
 def request_key(request: dict) -> str:
@@ -114,13 +114,13 @@ class ResultCache:
 
 
 class TrainerProcess:
-    """A running ``grader._train_worker``: start it early, send it requests, close it."""
+    """A running ``grader.retrain.worker``: start it early, send it requests, close it."""
 
     def __init__(self, rubric: Rubric):
         setup = {"protocol": PROTOCOL, "data": dict(rubric.data), "exercise": dict(rubric.exercise)}
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[2])
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "grader._train_worker", json.dumps(setup)],
+            [sys.executable, "-m", "grader.retrain.worker", json.dumps(setup)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             cwd=root, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
                            "PYTHONPATH": root},

@@ -1,6 +1,6 @@
 """Run a student's script in a limited child process and collect what it reported.
 
-The child is ``grader._probe`` (see its docstring for the event protocol). This side enforces the
+The child is ``grader.sandbox.probe`` (see its docstring for the event protocol). This side enforces the
 limits that need a watcher: wall-clock time, resident memory of the whole process tree, and the
 amount of output kept. It never imports TensorFlow and never trusts what the child sends.
 """
@@ -24,9 +24,9 @@ from typing import Callable
 MAX_EVENT_BYTES = 4 * 1024 * 1024
 MAX_EVENTS = 20_000
 POLL_SECONDS = 0.1
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-         "from grader._probe import main; sys.exit(main(sys.argv))")
+         "from grader.sandbox.probe import main; sys.exit(main(sys.argv))")
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ def run_script(
 
 
 def start_probe(spec: dict, env: dict[str, str]) -> subprocess.Popen:
-    """Start ``grader._probe`` in a fresh interpreter (the default way to start a sandbox).
+    """Start ``grader.sandbox.probe`` in a fresh interpreter (the default way to start a sandbox).
 
     Args:
         spec: the probe's spec (``workdir``, ``script``, ``events_fd``, ``full``).

@@ -1,6 +1,6 @@
 """The trusted retrain: rebuild a student's model from its config and train it on the grader's data.
 
-Runs as ``python -m grader._train_worker SETUP_JSON``; never runs student code. Protocol: one JSON
+Runs as ``python -m grader.retrain.worker SETUP_JSON``; never runs student code. Protocol: one JSON
 request per line on stdin, ``{"id": n, "request": {"model_config", "loss", "optimizer", ...}}``,
 answered on stdout with ``{"id": n, "progress": k, "of": epochs}`` lines and one
 ``{"id": n, "result": {...}}``. A newer request cancels the one in training (its result is

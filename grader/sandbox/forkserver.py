@@ -14,7 +14,7 @@ serves requests on the ``SOCK_SEQPACKET`` socket ``FD``. Protocol, one JSON mess
 
 The forked child becomes exactly what ``sandbox.start_probe`` starts: it makes itself a session
 leader, puts the pipes on 0/1/2, closes every other descriptor, enters the work directory, takes
-the sandbox environment and runs ``grader._probe.main``, which confines it (namespaces, Landlock,
+the sandbox environment and runs ``grader.sandbox.probe.main``, which confines it (namespaces, Landlock,
 no_new_privs, nobody) before the student's code runs. The server never runs student code. It dies
 with the process that started it (``PR_SET_PDEATHSIG``), and its children die with it.
 
@@ -43,11 +43,11 @@ from pathlib import Path
 PROTOCOL = 1
 READY_TIMEOUT_SECONDS = 180.0
 MAX_MESSAGE = 1 << 20
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-         "from grader.forkserver import serve; sys.exit(serve(int(sys.argv[1])))")
+         "from grader.sandbox.forkserver import serve; sys.exit(serve(int(sys.argv[1])))")
 _PRELOAD = ("numpy", "sklearn.datasets", "sklearn.model_selection", "tensorflow", "keras",
-            "grader._probe")
+            "grader.sandbox.probe")
 
 
 # --- the server side (runs in the fork server process) -------------------------------------------
@@ -91,7 +91,7 @@ def _become_probe(request: dict, fds: list[int], server: socket.socket) -> None:
                                       errors="backslashreplace", write_through=True)
             setattr(sys, name, stream)
             setattr(sys, f"__{name}__", stream)
-        from grader import _probe
+        from grader.sandbox import probe as _probe
 
         code = _probe.main(["-c", json.dumps(spec)])
     except BaseException:  # noqa: BLE001 - never return into the server's loop
@@ -106,7 +106,7 @@ def _send(server: socket.socket, message: dict) -> None:
 
 def serve(fd: int) -> int:
     """The fork server's main loop (see the module docstring); returns when the client is gone."""
-    from grader import _confine
+    from grader.sandbox import confine as _confine
 
     parent = os.getppid()
     try:
@@ -201,7 +201,7 @@ class ForkServer:
         self._spawn()
 
     def _spawn(self) -> None:
-        from grader.sandbox import _child_env
+        from grader.sandbox.supervisor import _child_env
 
         self._home = tempfile.mkdtemp(prefix="grader-forkserver-")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
