@@ -8,6 +8,7 @@ is then reported as unavailable instead of applied).
 Usage in the child::
 
     report = confine(workdir)          # {protection: "applied..." | "unavailable: why"}
+    # ...from here on this is PID 1 of a new PID namespace, with a fresh /proc
     pid = fork_pid1()
     if pid == 0:
         ...run the student's code...   # PID 1 of a new PID namespace when possible
@@ -35,13 +36,24 @@ Protections (in this order, each independent; none raises):
                           inheritable sets (matters in a user namespace, where the process
                           otherwise holds every capability over its own namespaces).
 ``no_new_privs``          ``PR_SET_NO_NEW_PRIVS``: no setuid/file-capability gains via exec.
-``landlock_fs``           Landlock: every write-type filesystem right is denied except below
-                          ``workdir`` and ``allow_write`` (and writing ``/dev/null``).  Reads
-                          and exec are not restricted (site-packages must stay importable).
+``landlock_fs``           Landlock: reads, directory listings and exec are allowed only below
+                          the Python runtime and its packages, the system libraries, a few
+                          ``/etc``, ``/dev`` and ``/sys`` entries, the fresh ``/proc`` and
+                          ``workdir``; writes only below ``workdir`` and ``allow_write`` (and
+                          ``/dev/null``).  Home folders, ``/tmp``, other sandboxes, the course
+                          and the repository around the ``grader`` package stay unreadable.
 ``landlock_net``          Landlock ABI >= 4: TCP bind and connect denied.
 ``landlock_signal_scope`` Landlock ABI >= 6: no signals to, and no abstract-unix-socket
                           connections with, processes outside the sandbox (this is what stops
                           a submission from killing the grader when both share a uid).
+``cgroup``                joins the sandbox's control group (made by the supervisor) before
+                          anything else, so every process it starts is charged to it.
+``mount_namespace``       a private mount namespace (nothing mounted here reaches the host).
+``workdir_tmpfs``         ``workdir`` becomes a size-limited tmpfs (``disk_mb``) holding a copy
+                          of its files: the disk limit, and its pages count as memory.
+``proc``                  the calling process forks and its child, PID 1 of the new PID
+                          namespace, mounts a fresh ``/proc``: it shows only the sandbox's own
+                          processes (the parent waits outside and exits with the child's status).
 ``rlimits``               ``RLIMIT_CORE`` 0 and ``RLIMIT_FSIZE`` 512 MiB.  ``RLIMIT_AS`` is
                           deliberately not set (TensorFlow reserves huge virtual ranges); the
                           parent limits memory by polling RSS.
@@ -59,8 +71,12 @@ __all__ = ["confine", "fork_pid1", "supervise", "PROTECTIONS"]
 PROTECTIONS = (
     "session",
     "parent_death",
+    "cgroup",
     "pid_namespace",
     "network",
+    "mount_namespace",
+    "workdir_tmpfs",
+    "proc",
     "drop_privileges",
     "capabilities",
     "no_new_privs",
@@ -90,6 +106,7 @@ CLONE_NEWNET = 0x40000000
 
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -103,7 +120,10 @@ _LANDLOCK_SYSCALLS = {  # (create_ruleset, add_rule, restrict_self); same on x86
 LANDLOCK_CREATE_RULESET_VERSION = 1 << 0
 LANDLOCK_RULE_PATH_BENEATH = 1
 
+FS_EXECUTE = 1 << 0
 FS_WRITE_FILE = 1 << 1
+FS_READ_FILE = 1 << 2
+FS_READ_DIR = 1 << 3
 FS_REMOVE_DIR = 1 << 4
 FS_REMOVE_FILE = 1 << 5
 FS_MAKE_CHAR = 1 << 6
@@ -119,6 +139,15 @@ _FS_WRITE_ABI1 = (
     FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_CHAR | FS_MAKE_DIR | FS_MAKE_REG
     | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_BLOCK | FS_MAKE_SYM
 )
+_FS_READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+# What the libraries read besides the Python runtime and the system libraries.
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin",
+               "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+               "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/hosts", "/etc/host.conf",
+               "/etc/resolv.conf", "/etc/gai.conf", "/etc/mime.types", "/etc/ssl", "/etc/os-release",
+               "/etc/alternatives", "/etc/matplotlibrc", "/etc/fonts",
+               "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+               "/sys/devices/system/cpu", "/sys/devices/system/node")
 NET_BIND_TCP = 1 << 0  # ABI 4
 NET_CONNECT_TCP = 1 << 1
 SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
@@ -203,7 +232,7 @@ def _unshare(flags: int) -> None:
 def _unshare_user_pid_net() -> str:
     """New user + PID + network namespaces, mapping our own uid/gid to themselves."""
     uid, gid = os.geteuid(), os.getegid()
-    _unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+    _unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS)
     # After a uid change (root -> nobody) the process is not dumpable and its /proc files
     # belong to root: make it dumpable just long enough to write its own maps.
     dumpable = _prctl(PR_GET_DUMPABLE)
@@ -231,7 +260,7 @@ def _namespaces(as_root: bool) -> tuple[str, str, bool]:
         return _not_linux(), _not_linux(), False
     if as_root:
         try:
-            _unshare(CLONE_NEWPID | CLONE_NEWNET)
+            _unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS)
             return "applied", "applied", False
         except OSError:
             # e.g. a container without CAP_SYS_ADMIN: try again as nobody, in a user namespace
@@ -341,7 +370,7 @@ def _expose_runtime(paths: list[str], uid: int, gid: int) -> list[str]:
     Returns the directories so covered.  Raises OSError when that is impossible.
     """
     covered: list[str] = []
-    in_private_ns = False
+    in_private_ns = _PRIVATE_MOUNTS[0]
     for _ in range(32):
         blockers: dict[str, set[str]] = {}
         for p in paths:
@@ -375,6 +404,110 @@ def _expose_runtime(paths: list[str], uid: int, gid: int) -> list[str]:
             os.close(dir_fd)
         covered.append(top)
     raise OSError(40, "too many nested unreadable directories")
+
+
+_PRIVATE_MOUNTS = [False]  # set once this process has its own, private, mount namespace
+_FRESH_PROC = [False]
+
+
+def _join_cgroup(procs_files: tuple[str, ...]) -> str:
+    if not procs_files:
+        return "unavailable: no cgroup could be made (the supervisor polls the process tree)"
+    for path in procs_files:
+        _write_file(path, str(os.getpid()))
+    return "applied"
+
+
+def _private_mounts() -> str:
+    """Make every mount private, so that what the sandbox mounts never reaches the host."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    _PRIVATE_MOUNTS[0] = True
+    return "applied"
+
+
+def _tmpfs_workdir(workdir: str, disk_mb: int) -> str:
+    """Put ``workdir`` on a tmpfs of ``disk_mb`` MiB holding a copy of its files."""
+    if not disk_mb:
+        return "unavailable: no disk limit asked for"
+    if not _PRIVATE_MOUNTS[0]:
+        return "unavailable: no private mount namespace"
+    files: dict[str, bytes] = {}
+    for dirpath, _, filenames in os.walk(workdir):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                files[os.path.relpath(path, workdir)] = handle.read()
+    _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={int(disk_mb)}m,mode=0700,nr_inodes=65536")
+    for relative, content in files.items():
+        target = os.path.join(workdir, relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(content)
+    os.chdir(workdir)  # the old directory lies under the mount now
+    return f"applied: {int(disk_mb)} MiB"
+
+
+def _become_pid1() -> None:
+    """Fork; the child returns as PID 1 of the new PID namespace, the parent waits outside.
+
+    The parent never runs student code: it keeps only stdout and stderr, waits, and exits with
+    the child's status (so the caller's ``Popen`` sees it). It dies with its own parent.
+    """
+    r, w = os.pipe()  # the child's way to tell whether we died before its prctl
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        if _LINUX:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        import select
+
+        if select.select([r], [], [], 0)[0]:  # EOF: the waiter is already gone
+            os._exit(128 + signal.SIGKILL)
+        os.close(r)
+        return
+    os.close(r)
+    os.closerange(3, w)
+    os.closerange(w + 1, 1 << 16)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    os._exit(_exit_code(status))
+
+
+def _fresh_proc() -> str:
+    if os.getpid() != 1:
+        return "unavailable: not PID 1 of a PID namespace"
+    if not _PRIVATE_MOUNTS[0]:
+        return "unavailable: no private mount namespace"
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    _FRESH_PROC[0] = True
+    return "applied: only the sandbox's processes are visible"
+
+
+def _read_paths(workdir: str, allow_write: tuple[str, ...]) -> list[str]:
+    """Where the sandbox may read: the runtime and its packages (never the repository around
+    the ``grader`` package), the system libraries, and the fresh /proc."""
+    out = list(_runtime_paths(()))
+    out = [p for p in out if p != os.path.realpath(os.getcwd())]
+    fixed = []
+    for path in out:
+        package = os.path.join(path, "grader")
+        if os.path.isfile(os.path.join(package, "sandbox", "confine.py")) and \
+                "-packages" not in path:
+            fixed.append(package)  # a source checkout: only the grader's own package
+        elif os.path.isdir(path) and any(os.path.isfile(os.path.join(path, marker)) for marker in
+                                         ("pyproject.toml", "setup.py", ".git")):
+            continue  # some other source tree on sys.path: not the sandbox's business
+        else:
+            fixed.append(path)
+    fixed += [p for p in SYSTEM_READ if os.path.exists(p)]
+    if _FRESH_PROC[0]:
+        fixed.append("/proc")
+    return [p for p in dict.fromkeys(fixed) if p not in (workdir, *allow_write)]
 
 
 def _drop_privileges(workdir: str, allow_write: tuple[str, ...]) -> str:
@@ -468,6 +601,7 @@ def _no_new_privs() -> str:
 
 
 def _landlock(workdir: str, allow_write: tuple[str, ...]) -> tuple[str, str, str]:
+    read_paths = _read_paths(workdir, allow_write)
     if not _LINUX:
         return _not_linux(), _not_linux(), _not_linux()
     import ctypes
@@ -494,7 +628,7 @@ def _landlock(workdir: str, allow_write: tuple[str, ...]) -> tuple[str, str, str
         why = "unavailable: " + reason
         return why, why, why
 
-    fs = _FS_WRITE_ABI1
+    fs = _FS_WRITE_ABI1 | _FS_READ
     if abi >= 2:
         fs |= FS_REFER
     if abi >= 3:
@@ -517,16 +651,18 @@ def _landlock(workdir: str, allow_write: tuple[str, ...]) -> tuple[str, str, str
     ruleset_fd = syscall(sys_create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     try:
         rules = [(p, fs) for p in (workdir, *allow_write)]
-        rules.append(("/dev/null", FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0)))
+        rules += [(p, _FS_READ) for p in read_paths]
+        rules.append(("/dev/null", _FS_READ | FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0)))
         skipped = []
         for path, access in rules:
             if path != workdir and not os.path.exists(path):
-                skipped.append(path)  # a missing extra path must not cost the whole ruleset
+                if path in allow_write:
+                    skipped.append(path)  # a missing extra path must not cost the whole ruleset
                 continue
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             try:
-                if not os.path.isdir(path):
-                    access &= FS_WRITE_FILE | FS_TRUNCATE  # a file rule takes file rights only
+                if not os.path.isdir(path):  # a file rule takes file rights only
+                    access &= FS_EXECUTE | FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE
                 rule = PathBeneathAttr(access, fd)
                 syscall(sys_add, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule),
                         ctypes.c_uint32(0))
@@ -535,7 +671,7 @@ def _landlock(workdir: str, allow_write: tuple[str, ...]) -> tuple[str, str, str
         syscall(sys_restrict, ruleset_fd, ctypes.c_uint32(0))
     finally:
         os.close(ruleset_fd)
-    fs_status = f"applied: ABI {abi}" + (f"; skipped missing {', '.join(skipped)}" if skipped else "")
+    fs_status = f"applied: ABI {abi}, reads and writes" + (f"; skipped missing {', '.join(skipped)}" if skipped else "")
     net_status = "applied" if net else f"unavailable: Landlock ABI {abi} < 4 (no network rules)"
     scope_status = "applied" if scoped else f"unavailable: Landlock ABI {abi} < 6 (no scopes)"
     return fs_status, net_status, scope_status
@@ -562,12 +698,20 @@ def _rlimits() -> str:
 # --- public API -------------------------------------------------------------------------------
 
 
-def confine(workdir: str, *, allow_write: tuple[str, ...] = ()) -> dict[str, str]:
+def confine(workdir: str, *, allow_write: tuple[str, ...] = (), disk_mb: int = 0,
+            cgroup_procs: tuple[str, ...] = ()) -> dict[str, str]:
     """Apply every protection this OS offers; return {protection_name: "applied" | "unavailable: <reason>"}.
 
     Never raises.  Values start with "applied" (possibly followed by ": detail") or with
     "unavailable: ".  ``workdir`` (and each of ``allow_write``) is the only place the process
-    may write afterwards; as root it is chowned to nobody first.
+    may write afterwards; as root it is chowned to nobody first.  Where a PID namespace was made,
+    this returns in a forked child that is PID 1 of it (the caller's process waits outside).
+
+    Args:
+        workdir: the sandbox's working directory (becomes a tmpfs of ``disk_mb`` MiB).
+        allow_write: more places the process may write.
+        disk_mb: the size of the working directory's tmpfs (0: no tmpfs).
+        cgroup_procs: ``cgroup.procs`` files to join first (made by the supervisor).
     """
     report: dict[str, str] = {}
     workdir = os.path.abspath(workdir)
@@ -583,6 +727,7 @@ def confine(workdir: str, *, allow_write: tuple[str, ...] = ()) -> dict[str, str
 
     step("session", _session)
     step("parent_death", _parent_death, expected_ppid)
+    step("cgroup", _join_cgroup, tuple(cgroup_procs))
 
     try:
         pid_ns, net_ns, retry = _namespaces(as_root)
@@ -591,11 +736,25 @@ def confine(workdir: str, *, allow_write: tuple[str, ...] = ()) -> dict[str, str
         retry = False
     report["pid_namespace"], report["network"] = pid_ns, net_ns
 
+    def isolate() -> None:
+        """Private mounts, the tmpfs workdir, then PID 1 of the new namespace with a fresh /proc."""
+        step("mount_namespace", _private_mounts)
+        step("workdir_tmpfs", _tmpfs_workdir, workdir, disk_mb)
+        if report["pid_namespace"].startswith("applied"):
+            try:
+                _become_pid1()
+            except BaseException as exc:  # noqa: BLE001
+                report["proc"] = _unavailable(exc)
+                return
+        step("proc", _fresh_proc)
+
+    if not retry:
+        isolate()
     step("drop_privileges", _drop_privileges, workdir, allow_write)
     if _LINUX and report["parent_death"].startswith("applied"):
-        # a change of credentials clears the parent-death signal: arm it again
+        # a change of credentials (and the fork) clears the parent-death signal: arm it again
         try:
-            _parent_death(expected_ppid)
+            _parent_death(0)
         except BaseException as exc:  # noqa: BLE001
             report["parent_death"] = _unavailable(exc)
     if retry:
@@ -606,6 +765,7 @@ def confine(workdir: str, *, allow_write: tuple[str, ...] = ()) -> dict[str, str
             report["pid_namespace"] = report["network"] = status
         except BaseException as exc:  # noqa: BLE001
             report["pid_namespace"] = report["network"] = _unavailable(exc)
+        isolate()
 
     step("capabilities", _drop_capabilities)
     step("no_new_privs", _no_new_privs)
@@ -616,7 +776,7 @@ def confine(workdir: str, *, allow_write: tuple[str, ...] = ()) -> dict[str, str
         report["landlock_fs"] = report["landlock_net"] = report["landlock_signal_scope"] = (
             _unavailable(exc))
     step("rlimits", _rlimits)
-    return {name: report[name] for name in PROTECTIONS}
+    return {name: report.get(name, "unavailable: not attempted") for name in PROTECTIONS}
 
 
 _death_pipe: list[int] = []
@@ -663,6 +823,10 @@ def fork_pid1() -> int:
         return 0
     os.close(r)
     _death_pipe.append(w)
+    try:  # the child runs as the same user: it must not ptrace its supervisor
+        _prctl(PR_SET_DUMPABLE, 0)
+    except OSError:
+        pass
     return pid
 
 

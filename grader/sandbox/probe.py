@@ -1,10 +1,12 @@
 """The only grader code that runs beside student code, inside the sandbox.
 
-Protocol (one direction only, child to parent): ``python -I -B -m grader.sandbox.probe SPEC_JSON`` where
-SPEC_JSON is ``{"workdir", "script", "events_fd", "full"}``. The probe confines itself
-(``_confine``), forks the process that runs the student's script as ``__main__`` in ``workdir``,
-and writes one JSON object per line to ``events_fd`` as things happen, so a crash, a time-out or a
-kill still leaves everything observed up to that moment:
+Protocol: ``python -I -B -m grader.sandbox.probe SPEC_JSON`` where SPEC_JSON is ``{"workdir",
+"script", "events_fd", "full", "disk_mb", "cgroup_procs"}``. ``events_fd`` is a socket: the probe
+first reads the channel key from it (``channel``), before any student code exists. It then
+confines itself (``confine``; it is PID 1 of a new PID namespace afterwards), forks the process
+that runs the student's script as ``__main__`` in ``workdir``, and writes one signed, numbered
+JSON line per event as things happen, so a crash, a time-out or a kill still leaves everything
+observed up to that moment:
 
 - ``{"event": "sandbox", "protections": {...}}``       what the OS let us apply
 - ``{"event": "data", "kwargs": {...}}``               each ``make_classification`` call
@@ -15,9 +17,12 @@ kill still leaves everything observed up to that moment:
 - ``{"event": "predict", "uid", "rows", "accuracy"}``  accuracy when rows are the test split
 - ``{"event": "error", "type", "message", "lineno", "line", "kind"}``
 - ``{"event": "end", "exit_code", "model": {...} | null, "compile": {...} | null}``
-- ``{"event": "exit", "status"}``                        written by the supervisor, last
+- ``{"event": "tamper", "reason"}``   the probe saw its own code, or Keras', changed under it
 
-Everything here is untrusted once student code has started: the parent validates it all.
+Everything here is untrusted once student code has started: the parent validates it all. The
+signature only proves that the probe's own emitter wrote a line; the emitter refuses callers
+other than the probe's own functions, and the probe checks before each description that neither
+its functions nor the Keras methods it relies on were replaced.
 """
 
 import inspect
@@ -26,9 +31,10 @@ import os
 import sys
 import traceback
 
+from grader.sandbox import channel
 from grader.sandbox import confine as _confine
 
-_EVENTS = None
+_getframe = sys._getframe
 _SCRIPT = ""
 _TEST_SPLIT = {"rows": None, "y": None, "from_data": False}
 _DATA_ROWS = [None]
@@ -37,14 +43,39 @@ _NEXT_UID = [0]
 _IN_FIT = [0]  # Keras' fit validates through evaluate: those calls are not the student's
 
 
-def _emit(event, **fields):
-    """Write one event line; never raise into student code."""
-    try:
-        line = json.dumps({"event": event, **fields}, default=_jsonable)
-        _EVENTS.write(line + "\n")
-        _EVENTS.flush()
-    except Exception:  # noqa: BLE001 - a broken channel must not change the student's run
-        pass
+def _make_emitter(fd, signer):
+    """The only writer of the channel: signs and numbers each event; never raises into student
+    code. Callers other than the probe's own functions (``allowed``) are reported as tampering."""
+    seq = [0]
+    allowed = set()
+
+    def emit(event, **fields):
+        if allowed and _getframe(1).f_code not in allowed:
+            event, fields = "tamper", {"reason": "the script called the grader's probe to write "
+                                                 "an event"}
+        try:
+            line = channel.sign(signer, seq[0], event, fields, default=_jsonable)
+        except Exception:  # noqa: BLE001 - an unserializable value must not lose the event
+            line = channel.sign(signer, seq[0], "unreadable", {})
+        seq[0] += 1
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError:  # a closed channel must not change the student's run
+            pass
+
+    return emit, allowed
+
+
+def _read_key(fd):
+    key = b""
+    while len(key) < channel.KEY_BYTES:
+        chunk = os.read(fd, channel.KEY_BYTES - len(key))
+        if not chunk:
+            raise OSError("the supervisor sent no channel key")
+        key += chunk
+    return key
 
 
 def _jsonable(value):
@@ -175,7 +206,83 @@ def _pad_history(history, first, requested):
         pass
 
 
-def _instrument(full):
+class _Guard:
+    """Notices when the script replaces what the probe's evidence rests on: the probe's own
+    functions, and the Keras methods that build, compile, train and describe a model."""
+
+    _INSTANCE_METHODS = ("get_config", "get_build_config", "get_compile_config", "call")
+
+    def __init__(self, keras, emit):
+        self.emit = emit
+        self.reported = False
+        self.probe = {name: value for name, value in globals().items()
+                      if callable(value) or isinstance(value, type(sys))}
+        classes = {keras.Model, keras.Sequential, keras.layers.Layer}
+        for namespace in (keras.layers, keras.regularizers, keras.initializers, keras.optimizers,
+                          keras.losses, keras.models):
+            classes.update(v for v in vars(namespace).values() if isinstance(v, type))
+        for cls in list(classes):
+            classes.update(base for base in cls.__mro__
+                           if base.__module__.startswith(("keras", "tensorflow")))
+        self.methods = {(cls, name): value for cls in classes
+                        for name, value in list(vars(cls).items())
+                        if callable(value) or isinstance(value, (property, classmethod,
+                                                                 staticmethod))}
+        from keras.src.saving import serialization_lib
+
+        self.functions = [(keras.saving, "serialize_keras_object",
+                           keras.saving.serialize_keras_object),
+                          (serialization_lib, "serialize_keras_object",
+                           serialization_lib.serialize_keras_object),
+                          (json, "dumps", json.dumps), (channel, "sign", channel.sign)]
+
+    def problem(self, model=None):
+        """Why the evidence cannot be believed any more, or None."""
+        for name, value in self.probe.items():
+            if globals().get(name) is not value:
+                return f"the script replaced the grader probe's {name}"
+        for owner, name, value in self.functions:
+            if getattr(owner, name, None) is not value:
+                return f"the script replaced {getattr(owner, '__name__', '?')}.{name}"
+        for (cls, name), value in self.methods.items():
+            if cls.__dict__.get(name) is not value:
+                return f"the script replaced Keras' {cls.__name__}.{name}"
+        if model is not None:
+            for obj in [model, *_all_layers(model)]:
+                own = vars(obj) if hasattr(obj, "__dict__") else {}
+                for name in self._INSTANCE_METHODS:
+                    if name in own:
+                        return (f"the script replaced {name} on the {type(obj).__name__} "
+                                f"'{getattr(obj, 'name', '')}' itself")
+                units, kernel = getattr(obj, "units", None), getattr(obj, "_kernel", None)
+                shape = getattr(kernel, "shape", None)
+                if isinstance(units, int) and shape and int(shape[-1]) != units:
+                    return (f"the {type(obj).__name__} '{getattr(obj, 'name', '')}' claims {units} "
+                            f"units but its weights have {int(shape[-1])}")
+        return None
+
+    def check(self, model=None):
+        """Report the first problem once (later evidence is then worthless anyway)."""
+        if self.reported:
+            return
+        try:
+            reason = self.problem(model)
+        except Exception as exc:  # noqa: BLE001 - a broken object graph is a finding too
+            reason = f"the probe could not inspect the model ({type(exc).__name__})"
+        if reason:
+            self.reported = True
+            self.emit("tamper", reason=reason[:300])
+
+
+def _all_layers(model):
+    """Every layer below ``model``, nested models opened up (Keras' own walk when it has one)."""
+    try:
+        return list(model._flatten_layers(include_self=False, recursive=True))
+    except Exception:  # noqa: BLE001
+        return list(getattr(model, "layers", []) or [])
+
+
+def _instrument(full, emit):
     """Wrap the calls the checks need to see; the originals still do the work."""
     import keras
     import sklearn.datasets
@@ -187,7 +294,7 @@ def _instrument(full):
     train_test_split = sklearn.model_selection.train_test_split
 
     def watched_make_classification(*args, **kwargs):
-        _emit("data", kwargs=_scalar_kwargs(_bind(make_classification, args, kwargs)))
+        emit("data", kwargs=_scalar_kwargs(_bind(make_classification, args, kwargs)))
         result = make_classification(*args, **kwargs)
         _DATA_ROWS[0] = _rows(result[0]) if isinstance(result, tuple) and result else None
         return result
@@ -203,7 +310,7 @@ def _instrument(full):
             tests = result[1::2]
             _TEST_SPLIT.update(rows=_rows(tests[0]), y=tests[-1] if len(tests) > 1 else None,
                                from_data=from_data)
-        _emit("split", kwargs=_scalar_kwargs(options), n_arrays=len(arrays), shapes=shapes)
+        emit("split", kwargs=_scalar_kwargs(options), n_arrays=len(arrays), shapes=shapes)
         return result
 
     for module in (sklearn.datasets, samples):
@@ -214,11 +321,14 @@ def _instrument(full):
     model_class = keras.Model
     compile_, fit, evaluate, predict = (
         model_class.compile, model_class.fit, model_class.evaluate, model_class.predict)
+    describe_model, describe_compile = _describe_model, _describe_compile
+    guard = []  # made once the wrappers are in place
 
     def watched_compile(self, *args, **kwargs):
         result = compile_(self, *args, **kwargs)
         _LAST_MODEL[0] = self
-        _emit("compile", model=_describe_model(self), compile=_describe_compile(self))
+        guard[0].check(self)
+        emit("compile", model=describe_model(self), compile=describe_compile(self))
         return result
 
     def watched_fit(self, *args, **kwargs):
@@ -249,7 +359,8 @@ def _instrument(full):
             _IN_FIT[0] -= 1
             if shorten:
                 self.run_eagerly = eager
-            _emit("fit", model=_describe_model(self), compile=_describe_compile(self),
+            guard[0].check(self)
+            emit("fit", model=describe_model(self), compile=describe_compile(self),
                   kwargs=record, shortened=shorten, completed=history is not None)
         if shorten and history is not None:
             _pad_history(history, first, requested)
@@ -261,7 +372,7 @@ def _instrument(full):
         bound = _bind(evaluate, (self,) + args, kwargs)
         result = evaluate(self, *args, **kwargs)
         rows = _rows(bound.get("x"))
-        _emit("evaluate", uid=_uid(self), rows=rows, result=result,
+        emit("evaluate", uid=_uid(self), rows=rows, result=result,
               on_test_split=rows is not None and rows == _TEST_SPLIT["rows"],
               metrics=list(getattr(self, "metrics_names", []) or []))
         return result
@@ -278,21 +389,24 @@ def _instrument(full):
                 accuracy = _accuracy_from_predictions(result, _TEST_SPLIT["y"])
             except Exception:  # noqa: BLE001
                 accuracy = None
-        _emit("predict", uid=_uid(self), rows=rows, accuracy=accuracy)
+        emit("predict", uid=_uid(self), rows=rows, accuracy=accuracy)
         return result
 
     model_class.compile = watched_compile
     model_class.fit = watched_fit
     model_class.evaluate = watched_evaluate
     model_class.predict = watched_predict
-    return model_class
+    guard.append(_Guard(keras, emit))
+    codes = {f.__code__ for f in (watched_make_classification, watched_train_test_split,
+                                  watched_compile, watched_fit, watched_evaluate, watched_predict)}
+    return model_class, guard[0], codes
 
 
 _NETWORK_ERRORS = ("URLError", "gaierror", "ConnectionError", "ConnectionRefusedError",
                    "ConnectionResetError", "TimeoutError", "timeout", "HTTPError", "SSLError")
 
 
-def _error_event(exc):
+def _error_event(exc, emit):
     """Where the student's code failed: the deepest frame in the student's own file."""
     lineno, line = None, ""
     for frame in traceback.extract_tb(exc.__traceback__):
@@ -309,7 +423,7 @@ def _error_event(exc):
         kind = "memory"
     elif isinstance(exc, SyntaxError):
         kind = "syntax"
-    _emit("error", type=type(exc).__name__, message=str(exc)[:1000], lineno=lineno,
+    emit("error", type=type(exc).__name__, message=str(exc)[:1000], lineno=lineno,
           line=line[:200], kind=kind)
 
 
@@ -325,20 +439,22 @@ def _final_model(namespace, model_class):
     return (with_layers or models or [None])[-1]
 
 
-def _run_student(spec):
+def _run_student(spec, emit, allowed):
     """Run the script as ``__main__``; report what happened; return the exit code."""
     global _SCRIPT
     _SCRIPT = os.path.join(spec["workdir"], spec["script"])
     os.chdir(spec["workdir"])
     sys.argv = [_SCRIPT]
     sys.path[0:0] = [spec["workdir"]]
+    allowed.update({_run_student.__code__, _error_event.__code__})
     try:
         with open(_SCRIPT, encoding="utf-8") as handle:
             code = compile(handle.read(), _SCRIPT, "exec")
     except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
-        _error_event(exc)
+        _error_event(exc, emit)
         return 1
-    model_class = _instrument(spec["full"])
+    model_class, guard, codes = _instrument(spec["full"], emit)
+    allowed.update(codes | {_Guard.check.__code__})
     module = type(sys)("__main__")
     module.__file__ = _SCRIPT
     module.__builtins__ = __builtins__
@@ -350,32 +466,35 @@ def _run_student(spec):
         code_value = exc.code
         exit_code = code_value if isinstance(code_value, int) else (0 if code_value is None else 1)
         if exit_code:
-            _emit("error", type="SystemExit", message=f"sys.exit({code_value!r})", lineno=None,
-                  line="", kind="exit")
+            emit("error", type="SystemExit", message=f"sys.exit({code_value!r})", lineno=None,
+                 line="", kind="exit")
     except BaseException as exc:  # noqa: BLE001 - every failure is reported as data
-        _error_event(exc)
+        _error_event(exc, emit)
         exit_code = 1
     try:
         final = _final_model(module.__dict__, model_class)
-        _emit("end", exit_code=exit_code,
-              model=_describe_model(final) if final is not None else None,
-              compile=_describe_compile(final) if final is not None else None)
+        guard.check(final)
+        emit("end", exit_code=exit_code,
+             model=_describe_model(final) if final is not None else None,
+             compile=_describe_compile(final) if final is not None else None)
     except BaseException as exc:  # noqa: BLE001
-        _emit("end", exit_code=exit_code, model=None, compile=None,
-              describe_error=f"{type(exc).__name__}: {exc}"[:300])
+        emit("end", exit_code=exit_code, model=None, compile=None,
+             describe_error=f"{type(exc).__name__}: {exc}"[:300])
     return exit_code
 
 
 def main(argv):
-    global _EVENTS
     spec = json.loads(argv[1])
-    _EVENTS = os.fdopen(spec["events_fd"], "w", encoding="utf-8")
-    _emit("sandbox", protections=_confine.confine(spec["workdir"]))
+    fd = spec["events_fd"]
+    emit, allowed = _make_emitter(fd, channel.new_signer(_read_key(fd)))
+    protections = _confine.confine(spec["workdir"], disk_mb=int(spec.get("disk_mb") or 0),
+                                   cgroup_procs=tuple(spec.get("cgroup_procs") or ()))
+    emit("sandbox", protections=protections)  # from PID 1 of the sandbox's PID namespace
     pid = _confine.fork_pid1()
     if pid == 0:
         code = 1
         try:
-            code = _run_student(spec)
+            code = _run_student(spec, emit, allowed)
         finally:
             for stream in (sys.stdout, sys.stderr):
                 try:
@@ -383,9 +502,7 @@ def main(argv):
                 except Exception:  # noqa: BLE001
                     pass
             os._exit(code if 0 <= code < 256 else 1)
-    status = _confine.supervise(pid)
-    _emit("exit", status=status)
-    return status
+    return _confine.supervise(pid)
 
 
 if __name__ == "__main__":

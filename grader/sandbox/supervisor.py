@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from grader.sandbox import channel
+from grader.sandbox.resources import Cgroup, tree_usage
+from grader.text import inert
+
 MAX_EVENT_BYTES = 4 * 1024 * 1024
 MAX_EVENTS = 20_000
+MAX_CHANNEL_BYTES = 64 * 1024 * 1024  # everything kept from the event channel, in all
 POLL_SECONDS = 0.1
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
@@ -36,21 +43,25 @@ class Limits:
     timeout_seconds: float = 300.0
     memory_mb: int = 4096
     output_kb: int = 256
+    max_tasks: int = 128
+    disk_mb: int = 256
 
 
 @dataclass(frozen=True)
 class SandboxRun:
-    """Raw outcome of one sandboxed run: events as the child sent them, plus what we measured."""
+    """Raw outcome of one sandboxed run: verified events, plus what we measured."""
 
     events: tuple[dict, ...]
     stdout: str
     stderr: str
-    status: str  # "exited" | "timeout" | "memory" | "no_start"
+    status: str  # "exited" | "timeout" | "memory" | "processes" | "no_start"
     exit_code: int | None
     wall_seconds: float
     peak_memory_mb: float
     output_truncated: bool = False
     detail: str = ""
+    tampered: str = ""  # why the channel's evidence cannot be believed ("" when it can)
+    limits_enforced_by: str = ""  # "cgroup v1", "cgroup v2" or "polling"
 
 
 class _CappedText:
@@ -94,70 +105,80 @@ def _pump(stream, sink: _CappedText) -> None:
         sink.feed(chunk)
 
 
-def _pump_events(stream, events: list, on_event: Callable[[dict], None] | None) -> None:
-    buffer = b""
+def _pump_lines(stream, lines: "queue.Queue[bytes | None]") -> None:
+    """Split the channel into lines and hand them over raw; nothing is parsed on this thread."""
+    buffer, kept, count = b"", 0, 0
     for chunk in iter(lambda: stream.read1(65536), b""):
         buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
+        *complete, buffer = buffer.split(b"\n")
         if len(buffer) > MAX_EVENT_BYTES:
             buffer = b""
-        for line in lines:
-            if len(events) >= MAX_EVENTS or len(line) > MAX_EVENT_BYTES:
+            lines.put(b"")  # an over-long line is a line the probe never writes
+        for line in complete:
+            count += 1
+            kept += len(line)
+            if count > MAX_EVENTS or kept > MAX_CHANNEL_BYTES or len(line) > MAX_EVENT_BYTES:
+                lines.put(b"")
                 continue
+            lines.put(line)
+    if buffer:
+        lines.put(buffer)
+    lines.put(None)
+
+
+class _Channel:
+    """Verifies the probe's signed lines in order and remembers the first sign of tampering."""
+
+    def __init__(self, key: bytes, on_event: Callable[[dict], None] | None):
+        self.key = key
+        self.on_event = on_event
+        self.events: list[dict] = []
+        self.tampered = ""
+        self.closed = False
+        self._seq = 0
+        self._ended = False
+
+    def _tamper(self, reason: str) -> None:
+        self.tampered = self.tampered or reason
+
+    def feed(self, line: bytes) -> None:
+        if not line.strip():
+            if line:
+                self._tamper("a malformed line on the grader's event channel")
+            else:
+                self._tamper("more on the grader's event channel than the probe ever writes")
+            return
+        try:
+            event = channel.verify(self.key, line, self._seq)
+        except channel.ChannelError as exc:
+            self._tamper(f"{exc} on the grader's event channel")
+            return
+        self._seq += 1
+        kind = event["event"]
+        if kind == "tamper":
+            self._tamper(inert(event.get("reason", "the probe saw its own code changed"), 300))
+            return
+        if self._ended and kind != "exit":
+            self._tamper(f"a '{inert(kind, 40)}' event after the script had ended")
+            return
+        if kind == "end":
+            self._ended = True
+        if kind == "exit":
+            self.closed = True
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def drain(self, lines: "queue.Queue[bytes | None]") -> bool:
+        """Feed every line waiting; False once the channel has closed."""
+        while True:
             try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and isinstance(event.get("event"), str):
-                events.append(event)
-                if on_event is not None:
-                    try:
-                        on_event(event)
-                    except Exception:  # noqa: BLE001 - a status display must not lose events
-                        pass
-
-
-def _process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, start time) for every process we can see (Linux /proc)."""
-    table = {}
-    if not os.path.isdir("/proc"):  # macOS, Windows: no tree to watch; limits fall back to time
-        return table
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            table[int(entry)] = (int(fields[1]), fields[19].decode())
-        except (OSError, IndexError, ValueError):
-            continue
-    return table
-
-
-def _tree(root: int, table: dict[int, tuple[int, str]]) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found, stack = set(), [root]
-    while stack:
-        pid = stack.pop()
-        if pid in found:
-            continue
-        found.add(pid)
-        stack.extend(children.get(pid, ()))
-    return found & set(table)
-
-
-def _resident_mb(pids) -> float:
-    page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/statm", "rb") as handle:
-                total += int(handle.read().split()[1]) * page
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / 2**20
+                line = lines.get_nowait()
+            except queue.Empty:
+                return True
+            if line is None:
+                return False
+            self.feed(line)
 
 
 def _child_env(workdir: str) -> dict[str, str]:
@@ -173,6 +194,12 @@ def _child_env(workdir: str) -> dict[str, str]:
         "MPLCONFIGDIR": os.path.join(workdir, ".matplotlib"),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "CUDA_VISIBLE_DEVICES": "-1",
+        # The same number of threads on every machine, so that max_tasks means the same thing.
+        "TF_NUM_INTRAOP_THREADS": "2",
+        "TF_NUM_INTEROP_THREADS": "2",
+        "OMP_NUM_THREADS": "2",
+        "OPENBLAS_NUM_THREADS": "2",
+        "MKL_NUM_THREADS": "2",
     }
 
 
@@ -191,10 +218,10 @@ def run_script(
     Args:
         name: the file name the script runs under (tracebacks name it).
         source: the script's text; it is written into the fresh work directory.
-        limits: time, memory and output limits.
+        limits: time, memory, task, disk and output limits.
         full: run the script unchanged (else its ``fit`` calls are shortened).
         extra_files: more files for the work directory (relative name -> content).
-        on_event: called from a reader thread for each event, for live status.
+        on_event: called on this thread for each verified event, for live status.
         start: starts the probe (same signature as ``start_probe``); batch grading passes a
             fork server's, which forks it from a process that has imported TensorFlow already.
     """
@@ -215,7 +242,7 @@ def start_probe(spec: dict, env: dict[str, str]) -> subprocess.Popen:
     """Start ``grader.sandbox.probe`` in a fresh interpreter (the default way to start a sandbox).
 
     Args:
-        spec: the probe's spec (``workdir``, ``script``, ``events_fd``, ``full``).
+        spec: the probe's spec (``workdir``, ``script``, ``events_fd``, ``full``, limits).
         env: the child's whole environment.
 
     Returns a ``Popen`` (or an object with its ``pid``, ``stdout``, ``stderr``, ``poll``, ``wait``
@@ -229,61 +256,104 @@ def start_probe(spec: dict, env: dict[str, str]) -> subprocess.Popen:
 
 
 def _supervise(workdir, name, limits, full, on_event, start=start_probe) -> SandboxRun:
-    read_fd, write_fd = os.pipe()
-    spec = {"workdir": workdir, "script": name, "events_fd": write_fd, "full": full}
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    key = os.urandom(channel.KEY_BYTES)
+    group = Cgroup.create(limits.memory_mb, limits.max_tasks)
+    spec = {"workdir": workdir, "script": name, "events_fd": theirs.fileno(), "full": full,
+            "disk_mb": limits.disk_mb, "cgroup_procs": group.procs_files() if group else []}
     started = time.monotonic()
     try:
         child = start(spec, _child_env(workdir))
     except OSError as exc:
-        os.close(read_fd)
-        os.close(write_fd)
+        ours.close()
+        theirs.close()
+        if group:
+            group.remove()
         return SandboxRun((), "", "", "no_start", None, 0.0, 0.0, detail=str(exc))
-    os.close(write_fd)
-    events: list[dict] = []
+    theirs.close()
+    try:
+        ours.sendall(key)  # the probe reads it before any student code runs
+    except OSError:
+        pass
+    ours.shutdown(socket.SHUT_WR)
+    lines: queue.Queue = queue.Queue()
     out, err = _CappedText(limits.output_kb * 1024), _CappedText(limits.output_kb * 1024)
     readers = [
         threading.Thread(target=_pump, args=(child.stdout, out), daemon=True),
         threading.Thread(target=_pump, args=(child.stderr, err), daemon=True),
-        threading.Thread(target=_pump_events, args=(os.fdopen(read_fd, "rb"), events, on_event),
-                         daemon=True),
+        threading.Thread(target=_pump_lines, args=(ours.makefile("rb"), lines), daemon=True),
     ]
     for reader in readers:
         reader.start()
-
+    received = _Channel(key, on_event)
     status, peak, seen = "exited", 0.0, {}
-    while child.poll() is None:
-        table = _process_table()
-        tree = _tree(child.pid, table)
-        seen.update({pid: table[pid][1] for pid in tree})
-        peak = max(peak, _resident_mb(tree))
-        if peak > limits.memory_mb:
-            status = "memory"
-        elif time.monotonic() - started > limits.timeout_seconds:
-            status = "timeout"
-        if status != "exited":
-            _kill(child, seen)
-            break
-        time.sleep(POLL_SECONDS)
-    child.wait()
-    _kill(child, seen)
-    for reader in readers:
-        reader.join(timeout=5)
+    try:
+        while child.poll() is None:
+            received.drain(lines)
+            if group is not None:
+                usage = group.usage()
+                over_memory = group.memory_killed()
+                tasks = usage.tasks
+            else:
+                usage, tree = tree_usage(child.pid)
+                seen.update({pid: _start_time(pid) for pid in tree})
+                over_memory = usage.memory_mb > limits.memory_mb
+                tasks = usage.tasks
+            peak = max(peak, usage.memory_mb)
+            if over_memory:
+                status = "memory"
+            elif tasks >= limits.max_tasks or (group is not None and group.tasks_refused()):
+                status = "processes"
+            elif time.monotonic() - started > limits.timeout_seconds:
+                status = "timeout"
+            if status != "exited":
+                _kill(child, seen, group)
+                break
+            time.sleep(POLL_SECONDS)
+        child.wait()
+        if group is not None:
+            peak = max(peak, group.usage().memory_mb)
+            if status == "exited" and group.memory_killed():
+                status = "memory"
+        _kill(child, seen, group)
+        for reader in readers[:2]:
+            reader.join(timeout=5)
+        readers[2].join(timeout=5)
+        while received.drain(lines) and readers[2].is_alive():
+            time.sleep(0.01)
+        received.drain(lines)
+    finally:
+        ours.close()
+        if group is not None:
+            group.remove()
     return SandboxRun(
-        events=tuple(events), stdout=out.text(), stderr=err.text(), status=status,
+        events=tuple(received.events), stdout=out.text(), stderr=err.text(), status=status,
         exit_code=child.returncode, wall_seconds=time.monotonic() - started,
         peak_memory_mb=round(peak, 1), output_truncated=bool(out.dropped or err.dropped),
+        tampered=received.tampered,
+        limits_enforced_by=f"cgroup v{group.version}" if group else "polling",
     )
 
 
-def _kill(child: subprocess.Popen, seen: dict[int, str]) -> None:
-    """Kill the child's process group and every process we saw in its tree (if still the same)."""
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def _kill(child: subprocess.Popen, seen: dict[int, str], group: Cgroup | None) -> None:
+    """Kill the child's process group, its cgroup, and every process we saw in its tree (if
+    still the same process)."""
     try:
         os.killpg(child.pid, signal.SIGKILL)
     except OSError:
         pass
-    table = _process_table()
+    if group is not None:
+        group.kill_all()
     for pid, start in seen.items():
-        if pid != os.getpid() and table.get(pid, (None, None))[1] == start:
+        if pid != os.getpid() and start and _start_time(pid) == start:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
