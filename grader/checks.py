@@ -84,6 +84,12 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
                            "the time limit, and was stopped",
                            "look for an endless loop, or far more epochs or units than the "
                            "exercise asks for")
+    if obs.status == "processes":
+        return CheckResult("runs", False,
+                           f"your script started more than {limits['max_processes']:g} processes "
+                           "or threads at once and was stopped",
+                           "the exercise needs no processes of its own: look for a loop that "
+                           "starts processes")
     if obs.status == "memory":
         return CheckResult("runs", False,
                            f"your script used more than {limits['memory_mb']:g} MB of memory "
@@ -215,7 +221,8 @@ def check_l2(obs, training, rubric) -> CheckResult:
     if missing:
         return CheckResult("l2", False, *missing)
     hidden = [layer for _, layer in _hidden(obs)]
-    with_l2 = [layer for layer in hidden if layer.kernel_l2 > 0]
+    smallest = float(rubric.exercise["min_l2"])
+    with_l2 = [layer for layer in hidden if layer.kernel_l2 >= smallest]
     if with_l2:
         factors = ", ".join(f"{layer.units} units: l2={layer.kernel_l2:g}" for layer in with_l2)
         return CheckResult("l2", True, f"L2 kernel regularization on {len(with_l2)} hidden "
@@ -227,14 +234,17 @@ def check_l2(obs, training, rubric) -> CheckResult:
                 "zero; it is not L2)"
     elif any(layer.bias_l2 > 0 for layer in hidden):
         found = "found L2 only on biases (bias_regularizer)"
+    elif any(layer.kernel_l2 > 0 for layer in hidden):
+        tiny = max(layer.kernel_l2 for layer in hidden)
+        found = f"found L2 with a factor of {tiny:g}, too small to change the weights"
     elif output and output[1].kernel_l2 > 0:
         found = "found L2 only on the output layer"
     elif not hidden:
         found = "found no hidden Dense layers to regularize"
     else:
         found = "found no kernel_regularizer on any hidden Dense layer"
-    return CheckResult("l2", False, f"{found}; the exercise asks for L2 regularization (factor > 0) "
-                                    "on the hidden layers' kernels", hint)
+    return CheckResult("l2", False, f"{found}; the exercise asks for L2 regularization (factor "
+                                    f"at least {smallest:g}) on the hidden layers' kernels", hint)
 
 
 def check_dropout(obs, training, rubric) -> CheckResult:
@@ -247,13 +257,17 @@ def check_dropout(obs, training, rubric) -> CheckResult:
     drops = [(i, layer) for i, layer in enumerate(layers) if layer.kind in DROPOUT_LAYERS]
     placed = [(i, layer) for i, layer in drops
               if first_hidden is not None and first_hidden < i < output[0]]
-    good = [layer for _, layer in placed if (layer.rate or 0) > 0]
+    smallest = float(rubric.exercise["min_dropout"])
+    good = [layer for _, layer in placed if (layer.rate or 0) >= smallest]
     hint = "add Dropout(0.3) after a hidden Dense layer (e.g. after the 128-unit layer)"
     if good:
         rates = ", ".join(f"{layer.rate:g}" for layer in good)
         return CheckResult("dropout", True, f"{len(good)} Dropout layer{'s' if len(good) > 1 else ''} "
                                             f"between the hidden layers (rate {rates})")
-    if placed:
+    if placed and any((layer.rate or 0) > 0 for _, layer in placed):
+        rate = max(layer.rate or 0 for _, layer in placed)
+        found = f"found Dropout with rate {rate:g}, too small to drop anything that matters"
+    elif placed:
         found = "found Dropout with rate 0, which drops nothing"
     elif drops and first_hidden is not None and drops[0][0] < first_hidden:
         found = "found Dropout only on the raw inputs, before the first hidden layer"
@@ -262,8 +276,9 @@ def check_dropout(obs, training, rubric) -> CheckResult:
             "found Dropout but no hidden Dense layer before it"
     else:
         found = "found no Dropout layer"
-    return CheckResult("dropout", False, f"{found}; the exercise asks for Dropout (rate > 0) "
-                                         "after a hidden layer, before the output layer", hint)
+    return CheckResult("dropout", False, f"{found}; the exercise asks for Dropout (rate at least "
+                                         f"{smallest:g}) after a hidden layer, before the output "
+                                         "layer", hint)
 
 
 def check_hidden_activations(obs, training, rubric) -> CheckResult:
@@ -514,6 +529,18 @@ CHECKS: dict[str, Callable[[Observation, TrainingResult | None, Rubric], CheckRe
 }
 
 
+# The checks whose evidence comes only from the sandbox's event channel (all but `runs`, which
+# rests on the exit status the supervisor saw itself).
+FROM_THE_CHANNEL = frozenset(CHECKS) - {"runs"}
+
+
 def run_checks(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> list[CheckResult]:
-    """Every check, in rubric order."""
-    return [CHECKS[check_id](obs, training, rubric) for check_id in rubric.points]
+    """Every check, in rubric order; with tampered evidence, the checks resting on it fail."""
+    results = [CHECKS[check_id](obs, training, rubric) for check_id in rubric.points]
+    if not obs.tampered:
+        return results
+    return [CheckResult(r.id, False, f"not counted: {obs.tampered}, so the grader cannot trust "
+                                     "what your script reported",
+                        "let your script build, train and evaluate its model with Keras as it "
+                        "is; do not touch the grader or Keras itself")
+            if r.id in FROM_THE_CHANNEL else r for r in results]

@@ -10,14 +10,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.retrain.allowlist import RUNS_CODE
 from grader.sandbox import SandboxRun
+from grader.text import MAX_OUTPUT, inert
+
+MAX_CONFIG_DEPTH = 48  # a Sequential in a functional model in a Sequential is about 12 deep
+MAX_LAYERS = 1000
 
 DROPOUT_LAYERS = {"Dropout", "AlphaDropout", "GaussianDropout", "SpatialDropout1D",
                   "SpatialDropout2D", "SpatialDropout3D"}
 ACTIVATION_LAYERS = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "PReLU": "prelu", "ELU": "elu",
                      "Softmax": "softmax"}
 CONTAINER_CLASSES = {"Sequential", "Functional", "Model"}
-REFUSED_LAYERS = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"}
 _ACTIVATION_ALIASES = {"swish": "silu", None: "linear", "": "linear"}
 
 
@@ -78,8 +82,9 @@ class ErrorInfo:
 class Observation:
     """Everything the checks may know about one run of a submission."""
 
-    status: str  # completed | error | timeout | memory | killed | no_start
+    status: str  # completed | error | timeout | memory | processes | killed | no_start
     error: ErrorInfo | None = None
+    tampered: str = ""  # why the sandbox's evidence cannot be believed ("" when it can)
     data_calls: tuple[dict, ...] = ()
     split_calls: tuple[dict, ...] = ()
     model: ModelInfo | None = None
@@ -94,6 +99,7 @@ class Observation:
     wall_seconds: float = 0.0
     peak_memory_mb: float = 0.0
     output_truncated: bool = False
+    limits_enforced_by: str = ""
 
     @property
     def test_split(self) -> dict | None:
@@ -132,18 +138,63 @@ def output_activation(model: ModelInfo) -> str | None:
 # ---------------------------------------------------------------- small validators
 
 def _num(value) -> float | None:
+    """A finite number, or None (booleans, huge integers, NaN and infinities are not numbers)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _int(value) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if abs(value) < 2**53 else None
     number = _num(value)
     return int(number) if number is not None and number == int(number) else None
 
 
 def _str(value, limit=200) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    return inert(value, limit) if isinstance(value, str) else ""
+
+
+def _plain(value, limit=200):
+    """A value fit to show: a number, a bool, None, short inert text, or its type's name."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        number = _num(value)
+        return value if number is not None and (not isinstance(value, int) or _int(value) is not None) \
+            else "<not a finite number>"
+    if isinstance(value, str):
+        return inert(value, limit)
+    if isinstance(value, list) and len(value) <= 8 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and _num(v) is not None
+            for v in value):
+        return list(value)
+    return f"<{type(value).__name__}>"
+
+
+def _plain_kwargs(value) -> dict:
+    """Recorded call arguments, each reduced to something safe to compare and show."""
+    return {inert(k, 60): (_plain(v) if not isinstance(v, dict) else
+                           {inert(a, 30): _plain(b) for a, b in list(v.items())[:8]})
+            for k, v in list(_dict(value).items())[:50] if isinstance(k, str)}
+
+
+def config_depth(node, limit: int = MAX_CONFIG_DEPTH) -> int:
+    """How deeply lists and dicts nest in ``node`` (counting stops just past ``limit``)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return depth
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _dict(value) -> dict:
@@ -155,7 +206,7 @@ def activation_name(value) -> str | None:
     if isinstance(value, dict):
         value = value.get("config") if value.get("class_name") == "function" else value.get("class_name")
     if value is None or isinstance(value, str):
-        name = (value or "").strip().lower()
+        name = inert(value or "", 40).strip().lower()
         return _ACTIVATION_ALIASES.get(name, name)
     return "unknown"
 
@@ -190,22 +241,28 @@ def _layer(entry: dict) -> Layer:
     return Layer(kind, name)
 
 
-def _flatten(entries, out: list[Layer], problems: list[str], dims: list[int]) -> None:
+def _flatten(entries, out: list[Layer], problems: list[str], dims: list[int], depth: int = 0) -> None:
     """Layers in forward order; nested Sequential/functional models are opened up."""
+    if depth > MAX_CONFIG_DEPTH:
+        problems.append("its models are nested too deeply to read")
+        return
     for entry in entries if isinstance(entries, list) else []:
+        if len(out) >= MAX_LAYERS:
+            problems.append(f"it has more than {MAX_LAYERS} layers")
+            return
         entry = _dict(entry)
         kind = _str(entry.get("class_name"))
         config = _dict(entry.get("config"))
         module = _str(entry.get("module"))
         if kind in CONTAINER_CLASSES and isinstance(config.get("layers"), list):
-            _flatten(config["layers"], out, problems, dims)
+            _flatten(config["layers"], out, problems, dims, depth + 1)
             continue
         if kind == "InputLayer":
             shape = config.get("batch_shape") or config.get("batch_input_shape")
             if isinstance(shape, list) and shape and _int(shape[-1]):
                 dims.append(_int(shape[-1]))
             continue
-        if kind in REFUSED_LAYERS:
+        if kind in RUNS_CODE:
             problems.append(f"a {kind} layer runs arbitrary code, so the grader will not rebuild it")
         elif module and not module.startswith("keras"):
             problems.append(f"the layer {kind!r} is your own class, so the grader cannot rebuild it "
@@ -229,6 +286,9 @@ def _model(info: dict) -> ModelInfo | None:
     if config is None:
         problems.append("its config could not be saved: " + (_str(info.get("config_error"), 300)
                                                              or "unknown reason"))
+    elif config_depth(config) > MAX_CONFIG_DEPTH:
+        problems.append(f"its config nests more than {MAX_CONFIG_DEPTH} levels deep")
+        config = None
     if class_name in CONTAINER_CLASSES and config is not None:
         _flatten(_dict(config.get("config")).get("layers"), layers, problems, dims)
     else:
@@ -262,7 +322,7 @@ def _compile(info) -> CompileInfo | None:
     loss = info.get("loss")
     from_logits = False
     if isinstance(loss, str):
-        raw = loss
+        raw = _str(loss, 100)
     elif isinstance(loss, dict) and loss.get("class_name") == "function":
         raw = _str(loss.get("config"))
     elif isinstance(loss, dict):
@@ -283,13 +343,20 @@ def _compile(info) -> CompileInfo | None:
 def _fit(kwargs) -> FitCall:
     kwargs = _dict(kwargs)
     return FitCall(
-        epochs=kwargs.get("epochs", 1), batch_size=kwargs.get("batch_size"),
-        validation_split=kwargs.get("validation_split", 0.0),
+        epochs=_plain(kwargs.get("epochs", 1)), batch_size=_plain(kwargs.get("batch_size")),
+        validation_split=_plain(kwargs.get("validation_split", 0.0)),
         has_validation_data=kwargs.get("has_validation_data") is True,
         callbacks=tuple(_str(c, 60) for c in kwargs.get("callbacks", []) if isinstance(c, str))
         if isinstance(kwargs.get("callbacks"), list) else (),
         completed=kwargs.get("completed", True) is not False,
     )
+
+
+def _shapes(value) -> list:
+    """``train_test_split``'s output shapes: short lists of small integers."""
+    if not isinstance(value, list):
+        return []
+    return [[_int(n) for n in shape[:4]] if isinstance(shape, list) else [] for shape in value[:8]]
 
 
 def _evaluate_accuracies(event: dict) -> list[float]:
@@ -363,6 +430,8 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
         status, error = "timeout", ErrorInfo("Timeout", "", None, "", "timeout")
     elif run.status == "memory":
         status, error = "memory", ErrorInfo("MemoryLimit", "", None, "", "memory")
+    elif run.status == "processes":
+        status, error = "processes", ErrorInfo("ProcessLimit", "", None, "", "processes")
     elif run.status == "no_start":
         status, error = "no_start", ErrorInfo("NoStart", run.detail, None, "", "killed")
     elif error is not None:
@@ -374,16 +443,18 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
     else:
         status = "completed"
     sandbox = next((e for e in events if e.get("event") == "sandbox"), {})
-    protections = {str(k)[:40]: _str(v) for k, v in _dict(sandbox.get("protections")).items()}
+    protections = {_str(k, 40): _str(v) for k, v in _dict(sandbox.get("protections")).items()}
     return Observation(
-        status=status, error=error,
-        data_calls=tuple(_dict(e.get("kwargs")) for e in events if e.get("event") == "data"),
-        split_calls=tuple({**_dict(e.get("kwargs")), "shapes": e.get("shapes")}
+        status=status, error=error, tampered=inert(run.tampered, 300),
+        data_calls=tuple(_plain_kwargs(e.get("kwargs")) for e in events if e.get("event") == "data"),
+        split_calls=tuple({**_plain_kwargs(e.get("kwargs")), "shapes": _shapes(e.get("shapes"))}
                           for e in events if e.get("event") == "split"),
         model=graded, compile=compile_info, fits=fits, test_accuracies=tuple(accuracies),
-        evaluated=evaluated, stdout=run.stdout, source=source, protections=protections,
+        evaluated=evaluated, stdout=inert(run.stdout, MAX_OUTPUT, multiline=True), source=source,
+        protections=protections,
         shortened=any(e.get("shortened") is True for e in fit_events),
         wall_seconds=run.wall_seconds, peak_memory_mb=run.peak_memory_mb,
+        limits_enforced_by=run.limits_enforced_by,
         output_truncated=run.output_truncated,
     )
 

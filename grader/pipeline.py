@@ -17,8 +17,9 @@ from grader.report import Report, build_report
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission
+from grader.retrain import allowlist
 from grader.retrain.client import (ResultCache, Retrainer, TrainingResult, default_cache_dir,
-                            estimate_parameters, library_versions)
+                                   library_versions)
 
 Status = Callable[[str], None]
 MAX_SPECULATIONS = 8  # retrains started before the script ends (a script may compile in a loop)
@@ -62,19 +63,25 @@ def is_not_started(obs: Observation) -> bool:
 
 def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult | None:
     """What the trusted trainer should train, a refusal, or None when there is no compiled model."""
-    if obs.model is None or not obs.model.layers or obs.compile is None:
+    if obs.model is None or not obs.model.layers or obs.compile is None or obs.tampered:
         return None
     if obs.model.problem:
         return TrainingResult("refused", obs.model.problem)
     exercise = rubric.exercise
     n_features = int(exercise["n_features"])
-    weights = estimate_parameters([l.units for l in obs.model.layers if l.kind == "Dense"], n_features)
+    try:
+        for part in (obs.model.config, obs.compile.loss_config, obs.compile.optimizer_config):
+            allowlist.validate(part)
+    except allowlist.Refused as exc:
+        return TrainingResult("refused", str(exc))
+    weights = allowlist.count_weights([(l.kind, l.units) for l in obs.model.layers], n_features)
     limit = int(rubric.limits["max_parameters"])
     if weights > limit:
-        return TrainingResult("refused", f"the model has about {weights:,} weights; the grader "
+        return TrainingResult("refused", f"the model has {weights:,} weights; the grader "
                                          f"retrains models of at most {limit:,}")
     return {
         "model_config": retrain_config(obs.model.config, n_features),
+        "max_parameters": limit,
         "loss": obs.compile.loss_config, "loss_name": obs.compile.loss or "",
         "from_logits": obs.compile.from_logits, "optimizer": obs.compile.optimizer_config,
         "output_activation": output_activation(obs.model),
@@ -130,7 +137,7 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
             retrainer.close()
     results = run_checks(obs, training, rubric)
     return build_report(
-        str(path), results, rubric, not_started=is_not_started(obs),
+        str(path), results, rubric, not_started=is_not_started(obs), tampered=obs.tampered,
         metrics=_metrics(obs, training, rubric),
         info=_info(obs, training, rubric, options, time.monotonic() - started),
     )
@@ -164,7 +171,9 @@ def _observe(path: Path, options: GradeOptions, rubric: Rubric, retrainer: Retra
     status("running your script in the sandbox")
     limits = Limits(timeout_seconds=float(options.timeout or rubric.limits["timeout_seconds"]),
                     memory_mb=int(options.memory_mb or rubric.limits["memory_mb"]),
-                    output_kb=int(rubric.limits["output_kb"]))
+                    output_kb=int(rubric.limits["output_kb"]),
+                    max_tasks=int(rubric.limits["max_processes"]),
+                    disk_mb=int(rubric.limits["disk_mb"]))
     run = runner(submission.script_name, submission.source.encode("utf-8"), limits=limits,
                  full=options.full, extra_files=extra_files, on_event=on_event)
     return observe(run, submission.source)
@@ -201,6 +210,7 @@ def _info(obs, training, rubric, options, seconds) -> dict:
         "script_training_shortened": obs.shortened,
         "missing_protections": sorted(k for k, v in obs.protections.items()
                                       if not v.startswith("applied")),
+        "limits_enforced_by": obs.limits_enforced_by,
         "output_truncated": obs.output_truncated,
         "seconds": round(seconds, 2),
     }

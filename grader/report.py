@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from grader.checks import CheckResult
 from grader.rubric import Rubric
+from grader.text import inert
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Report:
     score: float
     max_score: float
     not_started: bool = False
+    tampered: str = ""  # why the sandbox's evidence was not believed ("" when it was)
     metrics: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # versions, rubric hash, seed, mode, protections
 
@@ -42,6 +44,8 @@ class Report:
             "score": self.score,
             "max_score": self.max_score,
             "not_started": self.not_started,
+            "tampered": bool(self.tampered),
+            "tampered_reason": self.tampered,
             "checks": [{k: v for k, v in asdict(c).items()} for c in self.checks],
             "metrics": dict(self.metrics),
             "info": dict(self.info),
@@ -62,15 +66,17 @@ def score_checks(results: list[CheckResult], rubric: Rubric) -> tuple[ScoredChec
     for result in results:
         points = rubric.points[result.id]
         message, hint = _hinted(result, rubric.hint_level)
+        message, hint = inert(message, 2000), inert(hint, 1000)  # they quote the submission
         scored.append(ScoredCheck(result.id, result.passed, points if result.passed else 0.0,
                                   points, message, hint))
     return tuple(scored)
 
 
 def build_report(submission: str, results: list[CheckResult], rubric: Rubric, *,
-                 not_started: bool = False, metrics: dict | None = None,
+                 not_started: bool = False, tampered: str = "", metrics: dict | None = None,
                  info: dict | None = None) -> Report:
     checks = score_checks(results, rubric)
-    return Report(submission=submission, checks=checks,
+    return Report(submission=inert(submission, 500), checks=checks,
                   score=round(sum(c.score for c in checks), 2), max_score=rubric.max_score,
-                  not_started=not_started, metrics=dict(metrics or {}), info=dict(info or {}))
+                  not_started=not_started, tampered=inert(tampered, 300),
+                  metrics=dict(metrics or {}), info=dict(info or {}))

@@ -25,6 +25,9 @@ def render(report: Report, marks: dict[str, str] = FANCY, width: int = 100) -> s
     info, metrics = report.info, report.metrics
     name = report.submission
     lines = [f"Sentiment classifier grader {info.get('grader_version', '')} {marks['dot']} {name}", ""]
+    if report.tampered:
+        lines += [f"Tampered: {report.tampered}. The checks that rest on what your script "
+                  "reported score 0.", ""]
     if report.not_started:
         lines += ["Not started: this is still the starter template. Fill in the TODOs in steps "
                   "1-6, then grade it again.", ""]

@@ -12,7 +12,9 @@ import hashlib
 import json
 import os
 import queue
+import shutil
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -21,8 +23,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
+import psutil
+
 from grader import __version__
 from grader.rubric import Rubric
+from grader.sandbox.resources import Cgroup
 
 PROTOCOL = 1
 
@@ -59,19 +64,12 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def estimate_parameters(units: list[int | None], n_inputs: int) -> int:
-    """Weights of a chain of Dense layers (enough to refuse absurd models before building them)."""
-    total, width = 0, n_inputs
-    for count in units:
-        count = count or 0
-        total += width * count + count
-        width = count
-    return total
-
-
 def _worker_digest() -> str:
     """The retrain code itself is part of the key: a changed worker never reuses old results."""
-    return hashlib.sha256(Path(__file__).with_name("worker.py").read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for name in ("worker.py", "allowlist.py"):
+        digest.update(Path(__file__).with_name(name).read_bytes())
+    return digest.hexdigest()
 
 
 def request_key(request: dict) -> str:
@@ -119,12 +117,24 @@ class TrainerProcess:
     def __init__(self, rubric: Rubric):
         setup = {"protocol": PROTOCOL, "data": dict(rubric.data), "exercise": dict(rubric.exercise)}
         root = str(Path(__file__).resolve().parents[2])
+        self.memory_mb = int(rubric.limits["train_memory_mb"])
+        # TensorFlow's autograph writes generated files into the temp directory: ours, removed.
+        self._tmp = tempfile.mkdtemp(prefix="grader-retrain-")
+        self._group = Cgroup.create(self.memory_mb, 512)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "grader.retrain.worker", json.dumps(setup)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             cwd=root, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
-                           "PYTHONPATH": root},
+                           "PYTHONPATH": root, "TMPDIR": self._tmp},
         )
+        if self._group is not None:
+            try:
+                for procs in self._group.procs_files():
+                    with open(procs, "w") as handle:
+                        handle.write(str(self._process.pid))
+            except OSError:
+                self._group.remove()
+                self._group = None
         self._messages: queue.Queue = queue.Queue()
         self._next_id = 0
         self.versions: dict = {}
@@ -155,14 +165,19 @@ class TrainerProcess:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                message = self._messages.get(timeout=max(0.05, deadline - time.monotonic()))
+                message = self._messages.get(timeout=min(0.5, max(0.05, deadline - time.monotonic())))
             except queue.Empty:
+                if self._over_memory():
+                    self.close()
+                    return self._memory_result()
                 if time.monotonic() < deadline:
                     continue
                 self.close()
                 return TrainingResult("timeout", f"training took longer than {timeout:g} s, "
                                                  "the grader's limit")
             if message is None:
+                if self._over_memory():
+                    return self._memory_result()
                 return TrainingResult("failed", "the grader's training process stopped "
                                                 f"(exit status {self._process.wait()})")
             if "ready" in message:
@@ -176,10 +191,30 @@ class TrainerProcess:
             elif "result" in message:
                 return TrainingResult.from_dict({**message["result"], "versions": self.versions})
 
+    def _over_memory(self) -> bool:
+        if self._group is not None:
+            return self._group.memory_killed()
+        try:
+            return psutil.Process(self._process.pid).memory_info().rss > self.memory_mb * 2**20
+        except psutil.Error:
+            return False
+
+    def _memory_result(self) -> TrainingResult:
+        return TrainingResult("failed", f"training the model needed more than {self.memory_mb} MB, "
+                                        "the grader's limit")
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
     def close(self) -> None:
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
+        if self._group is not None:
+            self._group.remove()
+            self._group = None
+        shutil.rmtree(self._tmp, ignore_errors=True)
         for stream in (self._process.stdin, self._process.stdout):
             try:
                 stream.close()
@@ -240,7 +275,8 @@ class Retrainer:
             return TrainingResult("failed", "the grader's training process could not start")
         timeout = float(self.rubric.limits["train_timeout_seconds"])
         result = self._process.wait(ident, timeout, on_progress, self._store)
-        if result.status == "timeout":
+        if not self._process.alive:  # timed out, killed over memory, or crashed: start afresh
+            self._process.close()
             self._process, self._latest = None, None
         self._store(ident, result)
         return result

@@ -16,13 +16,9 @@ import sys
 import threading
 import time
 
-REFUSED = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"}
-# Keras' own serialization markers for values, not classes (a functional model's layer inputs).
-MARKERS = {"__keras_tensor__", "__tuple__", "__numpy__", "__tensor__", "__ellipsis__", "__slice__"}
+from grader.retrain import allowlist
 
-
-class Refused(Exception):
-    """The config names something the grader will not rebuild."""
+Refused = allowlist.Refused
 
 
 class Cancelled(Exception):
@@ -60,45 +56,6 @@ def _make_data(setup):
             "test": (as32(x_test), y_test)}
 
 
-def _namespaces(keras):
-    return (keras.layers, keras.regularizers, keras.initializers, keras.constraints,
-            keras.optimizers, keras.optimizers.schedules, keras.losses, keras.metrics,
-            keras.activations, keras.dtype_policies, keras)
-
-
-def _validate(node, keras, path="config"):
-    """Allow only built-in Keras classes and functions anywhere in a serialized object."""
-    if isinstance(node, list):
-        for i, item in enumerate(node):
-            _validate(item, keras, f"{path}[{i}]")
-        return
-    if not isinstance(node, dict):
-        return
-    if "class_name" in node:
-        name, module = node.get("class_name"), node.get("module")
-        if not isinstance(name, str):
-            raise Refused(f"malformed config at {path}")
-        if name in MARKERS:
-            return
-        if name in REFUSED:
-            raise Refused(f"a {name} layer runs arbitrary code, so the grader will not rebuild it")
-        if name == "function":
-            function = node.get("config")
-            if not (isinstance(function, str) and (hasattr(keras.activations, function)
-                                                   or hasattr(keras.losses, function))):
-                raise Refused(f"the function {function!r} is not a built-in Keras activation or "
-                              "loss, so the grader cannot rebuild it")
-        else:
-            if module is not None and not (isinstance(module, str) and module.startswith("keras")):
-                raise Refused(f"{name} (from {module}) is not a built-in Keras class, so the grader "
-                              "cannot rebuild it")
-            if not any(isinstance(getattr(ns, name, None), type) for ns in _namespaces(keras)) \
-                    and name != "Functional":
-                raise Refused(f"{name} is not a built-in Keras class, so the grader cannot rebuild it")
-    for key, value in node.items():
-        _validate(value, keras, f"{path}.{key}")
-
-
 def _labels(y, outputs, loss_name, keras):
     if outputs > 1 and "sparse" not in loss_name and "categorical" in loss_name:
         return keras.utils.to_categorical(y, outputs)
@@ -120,14 +77,19 @@ def _train(request, data, tf, keras, emit, superseded):
     import numpy as np
 
     for part in ("model_config", "loss", "optimizer"):
-        _validate(request[part], keras, part)
+        allowlist.validate(request[part], part)
     seed = int(request["seed"])
     keras.utils.set_random_seed(seed)
-    model = keras.saving.deserialize_keras_object(request["model_config"], safe_mode=True)
+    config = allowlist.reseed(request["model_config"], seed)
+    model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     if not isinstance(model, keras.Model):
         raise Refused("the config is not a Keras model")
     if not model.built:
         model.build((None, int(request["n_features"])))
+    limit = int(request.get("max_parameters") or 0)
+    if limit and model.count_params() > limit:
+        raise Refused(f"the model has {model.count_params():,} weights; the grader retrains models "
+                      f"of at most {limit:,}")
     loss = keras.losses.get(request["loss"])
     optimizer = keras.optimizers.get(request["optimizer"])
     model.compile(optimizer=optimizer, loss=loss)
