@@ -173,8 +173,9 @@ def test_evaluate_monkeypatch_does_not_raise_accuracy(cache_dir):
     grader_accuracy = report.metrics.get("test_accuracy")
     assert grader_accuracy is None or grader_accuracy < 0.70, report.metrics
     assert not check(report, "prints_accuracy").passed, "the fake 'Test accuracy: 1.0' was accepted"
-    earned = sum(c.max_score for c in report.checks if c.id not in ("accuracy", "loss_decreases", "prints_accuracy"))
-    assert report.score <= earned
+    # Replacing Keras' evaluate is tampering: only `runs` (the exit status) still counts.
+    assert report.tampered and "Model.evaluate" in report.tampered
+    assert report.score <= check(report, "runs").max_score
 
 
 def _site_dirs() -> set[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 
 LAYERS = frozenset({
     "InputLayer", "Dense", "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise",
@@ -53,6 +54,7 @@ FUNCTIONS = frozenset({  # built-in activations and losses named as functions
     "sparse_categorical_crossentropy", "mean_squared_error", "mean_absolute_error", "mse", "mae",
     "hinge", "squared_hinge", "huber", "log_cosh", "kl_divergence", "poisson",
 })
+MAX_INT = 2**31 - 1
 MAX_LIST = 16  # longer lists of numbers in a config are arrays of values (weights), not settings
 
 
@@ -85,6 +87,9 @@ def validate(node, path: str = "config") -> None:
             continue
         if isinstance(item, float) and not math.isfinite(item):
             raise Refused(f"{where} is {item}")
+        if isinstance(item, int) and abs(item) > MAX_INT:
+            raise Refused(f"{where} is a {item.bit_length()}-bit number; the grader rebuilds "
+                          "models of the exercise's size")
         if not isinstance(item, dict):
             continue
         if "class_name" in item:
@@ -106,10 +111,42 @@ def validate(node, path: str = "config") -> None:
         stack.extend((child, f"{where}.{key}") for key, child in item.items())
 
 
-def reseed(config: dict, seed: int) -> dict:
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.-]{0,80}$")
+
+
+def _safe_names(config: dict) -> dict:
+    """The same config with every layer name TensorFlow would reject (control characters,
+    spaces, slashes) replaced, consistently wherever the name is referred to."""
+    names, stack = set(), [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            inner = item.get("config")
+            if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+                names.add(inner["name"])
+            stack.extend(item.values())
+    renamed = {name: f"layer_{i}" for i, name in enumerate(sorted(names))
+               if not _SAFE_NAME.match(name)}
+    if not renamed:
+        return config
+
+    def walk(node):
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if isinstance(node, dict):
+            return {key: walk(value) for key, value in node.items()}
+        return renamed.get(node, node) if isinstance(node, str) else node
+
+    return walk(config)
+
+
+def for_retrain(config: dict, seed: int) -> dict:
     """A copy of ``config`` whose initializer and noise seeds come from ``seed`` (one per place,
-    in order), so that the grader, not the submission, picks the starting point."""
-    out = copy.deepcopy(config)
+    in order), so that the grader, not the submission, picks the starting point, and whose
+    layer names TensorFlow accepts."""
+    out = _safe_names(copy.deepcopy(config))
     counter = [0]
     stack = [out]
     while stack:

@@ -80,7 +80,7 @@ def _train(request, data, tf, keras, emit, superseded):
         allowlist.validate(request[part], part)
     seed = int(request["seed"])
     keras.utils.set_random_seed(seed)
-    config = allowlist.reseed(request["model_config"], seed)
+    config = allowlist.for_retrain(request["model_config"], seed)
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     if not isinstance(model, keras.Model):
         raise Refused("the config is not a Keras model")

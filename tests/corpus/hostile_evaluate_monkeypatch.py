@@ -1,4 +1,4 @@
-# expect-fail: loss_decreases accuracy prints_accuracy
+# expect-fail: data split hidden_layers decreasing_widths l2 dropout hidden_activations output_layer loss training prints_accuracy loss_decreases accuracy
 """Patches keras.Model.evaluate to return 1.0 and prints 'Test accuracy: 1.0', on a model that cannot learn (SGD lr=1e6 -> NaN)."""
 from tensorflow.keras.models import Sequential
 from tensorflow.keras.layers import Dense, Dropout
