@@ -430,7 +430,10 @@ def printed_accuracy(stdout: str, accuracies, source: str = "") -> str | None:
             if value in literals and not about_accuracy:
                 continue
             for accuracy in accuracies:
-                as_fraction = not percent and value <= 1 and decimals >= 2 and \
+                # A line about accuracy may round to one decimal: a shortened run's value
+                # can be 0.5 exactly, and how it rounds is not what the check is about.
+                as_fraction = not percent and value <= 1 and \
+                    (decimals >= 2 or (about_accuracy and decimals >= 1)) and \
                     _matches(value, decimals, accuracy)
                 as_percent = (percent or (decimals >= 1 and 1 < value <= 100)) and \
                     _matches(value, decimals, accuracy * 100)

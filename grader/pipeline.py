@@ -69,8 +69,9 @@ def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult 
         return TrainingResult("refused", obs.model.problem)
     exercise = rubric.exercise
     n_features = int(exercise["n_features"])
+    model_config = retrain_config(obs.model.config, n_features)
     try:
-        for part in (obs.model.config, obs.compile.loss_config, obs.compile.optimizer_config):
+        for part in (model_config, obs.compile.loss_config, obs.compile.optimizer_config):
             allowlist.validate(part)
     except allowlist.Refused as exc:
         return TrainingResult("refused", str(exc))
@@ -80,7 +81,7 @@ def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult 
         return TrainingResult("refused", f"the model has {weights:,} weights; the grader "
                                          f"retrains models of at most {limit:,}")
     return {
-        "model_config": retrain_config(obs.model.config, n_features),
+        "model_config": model_config,
         "max_parameters": limit,
         "loss": obs.compile.loss_config, "loss_name": obs.compile.loss or "",
         "from_logits": obs.compile.from_logits, "optimizer": obs.compile.optimizer_config,

@@ -152,7 +152,8 @@ def test_split_with_train_size_passes():
     ("Accuracy: 87%\n", True),
     ("Accuracy 87.2\n", True),  # a percentage, truncated
     ("0.8725000023841858\n", True),
-    ("Test accuracy: 0.9\n", False),  # one decimal is too coarse to tell
+    ("Test accuracy: 0.9\n", True),  # rounded to one decimal, on a line about accuracy
+    ("result 0.9\n", False),  # one bare decimal, on a line that does not say what it is
     ("Dropout 0.87\n", False),  # a literal of the source, on a line that is not about accuracy
     ("13/13 ━━━━━━━━ 0s 2ms/step - accuracy: 0.8725 - loss: 0.3\n", False),  # Keras' own log
     ("Epochs: 50\n", False),

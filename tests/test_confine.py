@@ -83,6 +83,13 @@ def run(code: str, workdir: str, mode: str = "root", timeout: float = 60):
     return merged
 
 
+def host_ppid(pid: int) -> int:
+    """The parent of ``pid`` as the host sees it (the sandbox's own /proc shows other numbers)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    return int(stat[stat.rindex(b")") + 2:].split()[1])
+
+
 def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
@@ -108,23 +115,26 @@ def pids_with(marker: str) -> list[int]:
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
 def test_report_names_every_protection_all_applied(workdir, mode):
-    r = run("emit(report=confine(WORKDIR), keys=list(PROTECTIONS))", workdir, mode)
+    r = run("emit(report=confine(WORKDIR, disk_mb=16), keys=list(PROTECTIONS), pid=os.getpid(), "
+            "procs=sorted(os.listdir('/proc')))", workdir, mode)
     report = r["report"]
     assert list(report) == r["keys"]
-    for name in ("session", "parent_death", "pid_namespace", "network", "drop_privileges",
-                 "no_new_privs", "landlock_fs", "landlock_net", "landlock_signal_scope",
-                 "rlimits"):
+    for name in ("session", "parent_death", "pid_namespace", "network", "mount_namespace",
+                 "workdir_tmpfs", "proc", "drop_privileges", "no_new_privs", "landlock_fs",
+                 "landlock_net", "landlock_signal_scope", "rlimits"):
         assert name in report
-    bad = {k: v for k, v in report.items() if not v.startswith("applied")}
+    # no cgroup was made for this bare call (the supervisor makes one)
+    bad = {k: v for k, v in report.items() if not v.startswith("applied") and k != "cgroup"}
     assert not bad, bad
+    assert r["pid"] == 1  # confine() returns in PID 1 of the new namespace ...
+    assert [p for p in r["procs"] if p.isdigit()] == ["1"]  # ... whose fresh /proc shows only it
 
 
 def test_confine_never_raises_on_a_bad_workdir(workdir):
     r = run("emit(report=confine('/nonexistent/confine-test'), uid=os.geteuid())", workdir)
-    assert set(r["report"]) == set(
-        ["session", "parent_death", "pid_namespace", "network", "drop_privileges",
-         "capabilities", "no_new_privs", "landlock_fs", "landlock_net",
-         "landlock_signal_scope", "rlimits"])
+    from grader.sandbox.confine import PROTECTIONS as ALL
+
+    assert set(r["report"]) == set(ALL)
     assert r["report"]["landlock_fs"].startswith("unavailable")
     assert r["uid"] != 0  # still dropped privileges
 
@@ -218,17 +228,18 @@ def try_kill(pid):
         return "sent"
     except OSError as e:
         return type(e).__name__
-emit(supervisor=try_kill({grader_pid}))
+emit(supervisor=try_kill({grader_pid}), supervisor_getpid=os.getpid())
 pid = fork_pid1()
 if pid == 0:
-    emit(pid1=try_kill({grader_pid}), pid1_getpid=os.getpid())
+    emit(pid1=try_kill({grader_pid}), pid1_getpid=os.getpid(), init=try_kill(1))
     os._exit(0)
 emit(rc=supervise(pid))
 """
     r = run(code, workdir, mode)
     assert r["supervisor"] in ("PermissionError", "ProcessLookupError")
     assert r["pid1"] in ("PermissionError", "ProcessLookupError")
-    assert r["pid1_getpid"] == 1
+    assert r["supervisor_getpid"] == 1 and r["pid1_getpid"] == 2
+    assert r["init"] in ("sent", "PermissionError")  # the namespace's init ignores it
     assert r["rc"] == 0
 
 
@@ -312,7 +323,7 @@ report = confine(WORKDIR)
 pid = fork_pid1()
 if pid == 0:
     subprocess.Popen(["sleep", {marker!r}], start_new_session=True)
-    emit(pid1_host_pid=int(os.readlink("/proc/self")))   # /proc is still the host's
+    emit(started=True)
     time.sleep(300)
     os._exit(0)
 supervise(pid)
@@ -326,14 +337,14 @@ supervise(pid)
             if not line:
                 break
             if line.startswith("RESULT "):
-                pid1 = json.loads(line[7:])["pid1_host_pid"]
                 break
-        assert pid1, proc.stderr.read()
         for _ in range(200):
             if pids_with(marker):
                 break
             time.sleep(0.01)
-        assert pids_with(marker) and alive(pid1)
+        assert pids_with(marker), proc.stderr.read() if proc.poll() is not None else ""
+        pid1 = host_ppid(pids_with(marker)[0])  # the process that runs the submission
+        assert alive(pid1)
         os.kill(proc.pid, signal.SIGKILL)  # the grader's view: the supervisor dies
         proc.wait(timeout=10)
         deadline = time.monotonic() + 5
@@ -376,7 +387,7 @@ emit(rc=supervise(pid), report=report)
     assert r["rc"] == 0, r["_stderr"][-3000:]
     assert r["x"] == 16.0
     assert r["uid"] != 0
-    assert all(v.startswith("applied") for v in r["report"].values()), r["report"]
+    assert all(v.startswith("applied") for k, v in r["report"].items() if k != "cgroup"), r["report"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -388,10 +399,10 @@ report = confine(WORKDIR)
 pid = fork_pid1()
 if pid == 0:
     subprocess.Popen(["sleep", {marker!r}], start_new_session=True)
-    emit(pid1_host_pid=int(os.readlink("/proc/self")))
+    emit(started=True)
     time.sleep(300)
     os._exit(0)
-emit(supervisor=os.getpid())
+emit(supervisor_started=True)
 supervise(pid)
 """
     as_user = mode == "user" and IS_ROOT
@@ -411,12 +422,14 @@ supervise(pid)
                 break
             if line.startswith("RESULT "):
                 seen.update(json.loads(line[7:]))
-        pid1, supervisor = seen["pid1_host_pid"], seen["supervisor"]
         for _ in range(200):
             if pids_with(marker):
                 break
             time.sleep(0.01)
-        assert pids_with(marker) and alive(pid1) and alive(supervisor)
+        assert pids_with(marker)
+        pid1 = host_ppid(pids_with(marker)[0])
+        supervisor = host_ppid(pid1)
+        assert alive(pid1) and alive(supervisor)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 5
