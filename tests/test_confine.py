@@ -245,7 +245,8 @@ emit(rc=supervise(pid))
 
 @pytest.mark.skipif(not IS_ROOT, reason="needs root to create the same-uid victim as nobody")
 def test_signal_scope_blocks_same_uid_processes_outside_the_sandbox(workdir):
-    """Both processes run as nobody: only Landlock's signal scope stands in the way."""
+    """Both processes run as nobody: the PID namespace hides the victim, and Landlock's signal
+    scope would refuse the signal even if it could be named."""
     code = """
 victim = os.fork()
 if victim == 0:
@@ -264,7 +265,7 @@ emit(res=res, scope=report["landlock_signal_scope"], victim=victim)
     r = run(code, workdir, "user")
     try:
         assert r["scope"].startswith("applied")
-        assert r["res"] == "PermissionError"
+        assert r["res"] in ("PermissionError", "ProcessLookupError")
         assert alive(r["victim"])
     finally:
         try:
@@ -368,7 +369,7 @@ def test_tensorflow_still_imports_after_confine(workdir):
     libraries must never be imported in the supervisor.
     """
     code = """
-report = confine(WORKDIR)
+report = confine(WORKDIR, disk_mb=64)
 pid = fork_pid1()
 if pid == 0:
     t = time.monotonic()
