@@ -54,7 +54,7 @@ class Lane:
             except OSError:  # the fork server failed: this sandbox starts cold instead
                 return start_probe(spec, env)
 
-        return functools.partial(run_script, start=start)
+        return functools.partial(run_script, start=start, inherited_mb=self._server.inherited_mb)
 
     def warm_up(self, rubric: Rubric, options: GradeOptions) -> None:
         """Start the processes now, so their TensorFlow imports overlap other work."""

@@ -6,7 +6,8 @@ environment as a sandbox, imports numpy, scikit-learn, TensorFlow and Keras (no 
 run, and BLAS is pinned to one thread, so it stays single-threaded and forking it is safe), then
 serves requests on the ``SOCK_SEQPACKET`` socket ``FD``. Protocol, one JSON message each way:
 
-- server → client, once: ``{"ready": true, "threads": n, "import_seconds": s, "rss_mb": m}``
+- server → client, once: ``{"ready": true, "threads": n, "import_seconds": s, "rss_mb": m,
+  "anon_mb": a}`` (``anon_mb``: the private memory each forked probe inherits)
 - client → server: ``{"spec": {...probe spec...}, "env": {...}}`` with three descriptors attached
   (the child's stdout, stderr and event pipe);
 - server → client: ``{"pid": n}``, then ``{"exit": code}`` (``Popen`` style: ``-signal`` when
@@ -62,6 +63,17 @@ def _exit_code(status: int) -> int:
 def _resident_mb() -> float:
     with open("/proc/self/statm", "rb") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _anonymous_mb() -> float:
+    """Private memory (anonymous and shared-anonymous pages): what a cold probe's imports are
+    charged for, and what a forked probe inherits without being charged."""
+    total = 0
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(("RssAnon:", "RssShmem:")):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 def _become_probe(request: dict, fds: list[int], server: socket.socket) -> None:
@@ -124,7 +136,7 @@ def serve(fd: int) -> int:
     threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
     _send(server, {"ready": True, "protocol": PROTOCOL, "threads": threads,
                    "import_seconds": round(time.monotonic() - started, 2),
-                   "rss_mb": round(_resident_mb(), 1)})
+                   "rss_mb": round(_resident_mb(), 1), "anon_mb": round(_anonymous_mb(), 1)})
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(server, MAX_MESSAGE, 3)
@@ -242,6 +254,15 @@ class ForkServer:
     def baseline_mb(self) -> float:
         """Resident memory the confined supervisor inherits from the server (counted twice)."""
         return float(self.hello.get("rss_mb", 0.0))
+
+    @property
+    def inherited_mb(self) -> float:
+        """Private memory every forked probe inherits: a cgroup does not charge it to the
+        sandbox, so the sandbox's limit is lowered by it (the same room as a cold start)."""
+        try:
+            return float(self.wait_ready().get("anon_mb", 0.0))
+        except OSError:
+            return 0.0
 
     def start(self, spec: dict, env: dict[str, str]) -> _ForkedProbe:
         """Fork a probe for ``spec`` (see ``sandbox.start_probe``). Raises OSError on failure."""

@@ -212,6 +212,7 @@ def run_script(
     extra_files: dict[str, bytes] | None = None,
     on_event: Callable[[dict], None] | None = None,
     start: Callable[..., subprocess.Popen] | None = None,
+    inherited_mb: float = 0.0,
 ) -> SandboxRun:
     """Run ``script`` under the probe in a fresh temporary directory and return what it reported.
 
@@ -224,6 +225,8 @@ def run_script(
         on_event: called on this thread for each verified event, for live status.
         start: starts the probe (same signature as ``start_probe``); batch grading passes a
             fork server's, which forks it from a process that has imported TensorFlow already.
+        inherited_mb: private memory such a forked probe inherits; a cgroup does not charge it,
+            so it is counted against the limit here (the same room as a cold start).
     """
     workdir = tempfile.mkdtemp(prefix="grader-")
     try:
@@ -233,7 +236,7 @@ def run_script(
             if destination.startswith(workdir + os.sep):
                 os.makedirs(os.path.dirname(destination), exist_ok=True)
                 Path(destination).write_bytes(content)
-        return _supervise(workdir, name, limits, full, on_event, start or start_probe)
+        return _supervise(workdir, name, limits, full, on_event, start or start_probe, inherited_mb)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -255,10 +258,12 @@ def start_probe(spec: dict, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def _supervise(workdir, name, limits, full, on_event, start=start_probe) -> SandboxRun:
+def _supervise(workdir, name, limits, full, on_event, start=start_probe,
+               inherited_mb=0.0) -> SandboxRun:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     key = os.urandom(channel.KEY_BYTES)
-    group = Cgroup.create(limits.memory_mb, limits.max_tasks)
+    group = Cgroup.create(max(64, int(limits.memory_mb - inherited_mb)), limits.max_tasks)
+    charged = inherited_mb if group else 0.0  # polling sees inherited pages in RSS already
     spec = {"workdir": workdir, "script": name, "events_fd": theirs.fileno(), "full": full,
             "disk_mb": limits.disk_mb, "cgroup_procs": group.procs_files() if group else []}
     started = time.monotonic()
@@ -299,7 +304,7 @@ def _supervise(workdir, name, limits, full, on_event, start=start_probe) -> Sand
                 seen.update({pid: _start_time(pid) for pid in tree})
                 over_memory = usage.memory_mb > limits.memory_mb
                 tasks = usage.tasks
-            peak = max(peak, usage.memory_mb)
+            peak = max(peak, usage.memory_mb + charged)
             if over_memory:
                 status = "memory"
             elif tasks >= limits.max_tasks or (group is not None and group.tasks_refused()):
@@ -312,7 +317,7 @@ def _supervise(workdir, name, limits, full, on_event, start=start_probe) -> Sand
             time.sleep(POLL_SECONDS)
         child.wait()
         if group is not None:
-            peak = max(peak, group.usage().memory_mb)
+            peak = max(peak, group.usage().memory_mb + charged)
             if status == "exited" and group.memory_killed():
                 status = "memory"
         _kill(child, seen, group)
