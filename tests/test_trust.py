@@ -180,3 +180,18 @@ def test_grading_leaves_nothing_in_the_temp_directory(tmp_path):
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(os.listdir(temp)) == []
+
+
+def test_a_retrain_over_its_memory_limit_is_a_clean_failed_check(tmp_path):
+    """The retrain worker's own limit (train_memory_mb) is enforced; the report says why."""
+    from grader.pipeline import GradeOptions, grade
+
+    text = (ROOT / "grader" / "rubric.toml").read_text()
+    strict = tmp_path / "strict.toml"
+    strict.write_text(re.sub(r"(?m)^train_memory_mb = \d+", "train_memory_mb = 200", text))
+    report = grade(ROOT / "solution" / "sentiment_classifier.py",
+                   GradeOptions(use_cache=False, rubric_path=strict))
+    accuracy = next(c for c in report.checks if c.id == "accuracy")
+    assert not accuracy.passed
+    assert "200 MB" in accuracy.message, accuracy.message
+    assert [c.id for c in report.checks if not c.passed] == ["loss_decreases", "accuracy"]
