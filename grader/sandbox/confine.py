@@ -469,12 +469,7 @@ def _become_pid1() -> None:
     os.close(r)
     os.closerange(3, w)
     os.closerange(w + 1, 1 << 16)
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except InterruptedError:
-            continue
+    _, status = os.waitpid(pid, 0)  # retried on EINTR by Python itself (PEP 475)
     os._exit(_exit_code(status))
 
 

@@ -159,12 +159,7 @@ def serve(fd: int) -> int:
         for each in fds:
             os.close(each)
         _send(server, {"pid": pid})
-        while True:
-            try:
-                _, status = os.waitpid(pid, 0)
-                break
-            except InterruptedError:
-                continue
+        _, status = os.waitpid(pid, 0)  # retried on EINTR by Python itself (PEP 475)
         _send(server, {"exit": _exit_code(status)})
 
 
