@@ -195,3 +195,13 @@ def test_a_retrain_over_its_memory_limit_is_a_clean_failed_check(tmp_path):
     assert not accuracy.passed
     assert "200 MB" in accuracy.message, accuracy.message
     assert [c.id for c in report.checks if not c.passed] == ["loss_decreases", "accuracy"]
+
+
+@pytest.mark.parametrize("name, status", [("memfd_hog.py", "memory"),
+                                          ("many_processes.py", "processes")])
+def test_limits_hold_without_a_cgroup_too(name, status, secrets, monkeypatch):
+    """Where no cgroup can be made, the supervisor's own measurements stop the same runs."""
+    monkeypatch.setenv("GRADER_NO_CGROUP", "1")
+    _, run = _sandbox_stdout(TRUST / name, secrets, memory_mb=1500)
+    assert run.limits_enforced_by == "polling"
+    assert run.status == status, (run.status, run.stdout[-500:])

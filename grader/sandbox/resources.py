@@ -58,7 +58,9 @@ class Cgroup:
 
     @classmethod
     def create(cls, memory_mb: int, max_tasks: int) -> "Cgroup | None":
-        if not os.path.isdir(_ROOT):
+        """A new group with these limits; None where none can be made (or GRADER_NO_CGROUP=1
+        asks for the polling fallback, which the tests exercise on machines that have both)."""
+        if not os.path.isdir(_ROOT) or os.environ.get("GRADER_NO_CGROUP") == "1":
             return None
         name = f"grader-{uuid.uuid4().hex[:12]}"
         own = _own_paths()
