@@ -1,8 +1,10 @@
 """Run a student's script in a limited child process and collect what it reported.
 
-The child is ``grader.sandbox.probe`` (see its docstring for the event protocol). This side enforces the
-limits that need a watcher: wall-clock time, resident memory of the whole process tree, and the
-amount of output kept. It never imports TensorFlow and never trusts what the child sends.
+The child is ``grader.sandbox.probe`` (see its docstring for the event protocol). This side makes
+the sandbox's cgroup (``resources``), sends the channel key, enforces the limits that need a
+watcher (wall-clock time; memory and tasks where no cgroup could be made), keeps a capped copy of
+the output, and verifies every event line on the calling thread (``channel``): reader threads
+only move bytes. It never imports TensorFlow and never trusts what the child sends.
 """
 
 from __future__ import annotations
