@@ -131,7 +131,9 @@ time.sleep(3)   # longer than the course's Execute.timeout in this test (2 s)
 # --- running nbgrader ------------------------------------------------------------------------
 
 def nbgrader(course: Path, *args: str, cache_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GRADER_CACHE_DIR": str(cache_dir)}
+    # nbgrader runs `alembic` from PATH: the venv's scripts, even when it is not activated
+    env = {**os.environ, "GRADER_CACHE_DIR": str(cache_dir),
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-4000:]}"
