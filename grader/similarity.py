@@ -7,16 +7,17 @@ never runs a submission. Each pair of students gets two scores in [0, 1] and the
     code          copydetect's tokenizer (names become V, strings S; comments and layout go) and
                   its winnowing, on k-grams that never cross the end of a statement (so reordered
                   statements match). Fingerprints of the boilerplate (the starter template, the
-                  sheet) are dropped; the others weigh log(N / n) when n of the class's N
+                  sheet) are dropped; the others weigh log((N + 1) / n) when n of the class's N
                   submissions have them, and nothing when more than ``code_common_fraction`` of
                   the class has them. The score is the mean of "the share of a's weight found in
                   b" and "the share of b's weight found in a".
     architecture  each choice (a width, an activation, an L2 factor, a dropout rate, a layer
-                  name, an optimizer setting, the data seed...) weighs log2(N / n) bits when n of
-                  N students made it, and nothing when more than
+                  name, an optimizer setting, the data seed...) weighs log2((N + 1) / n) bits
+                  when n of N students made it, and nothing when more than
                   ``architecture_common_fraction`` did. The score is the share of the pair's bits
-                  that both have, times min(1, shared bits / (``rare_choices`` * log2(N / 2))):
-                  full once they share as much as ``rare_choices`` choices nobody else made.
+                  that both have, times min(1, shared bits / enough), where enough is
+                  ``rare_choices`` * log2((N + 1) / 2): as much as that many choices nobody else
+                  made.
     score         1 - (1 - code) * (1 - architecture): either signal alone can raise it.
 
 The class itself is the reference distribution: the common 256 -> 128 -> 64 with the sheet's L2
@@ -26,12 +27,13 @@ come from the rubric's ``[similarity]`` table.
 
 from __future__ import annotations
 
+import ast
 import csv
+import dataclasses
 import io
 import json
 import math
 import re
-import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -123,14 +125,21 @@ class Result:
 
 def notebook_code(text: str) -> str:
     """A notebook's code cells as one script: outputs ignored, ``!`` and ``%`` lines dropped, a
-    cell magic's cell dropped (only its first line for ``%%time`` and other Python bodies)."""
-    import nbformat
+    cell magic's cell dropped (only its first line for ``%%time`` and other Python bodies).
 
-    cells = []
-    for cell in nbformat.reads(text, as_version=4).cells:
-        if cell.get("cell_type") != "code":
+    Read as JSON (nbformat 4 ``cells``, or nbformat 3 ``worksheets``), not with nbformat: its
+    import alone (jsonschema's format checkers) takes seconds, longer than comparing a class.
+    """
+    notebook = json.loads(text)
+    cells = notebook.get("cells")
+    if cells is None:
+        cells = [c for sheet in notebook.get("worksheets") or [] for c in sheet.get("cells") or []]
+    found = []
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        lines = str(cell.get("source", "")).splitlines()
+        source = cell.get("source", cell.get("input", ""))
+        lines = ("".join(map(str, source)) if isinstance(source, list) else str(source)).splitlines()
         first = next((i for i, line in enumerate(lines) if line.strip()), None)
         if first is not None and lines[first].lstrip().startswith("%%"):
             if lines[first].strip()[2:].split(" ")[0] not in _PYTHON_CELL_MAGICS:
@@ -138,8 +147,8 @@ def notebook_code(text: str) -> str:
             lines = lines[first + 1:]
         kept = [line for line in lines if not line.lstrip().startswith(("%", "!"))]
         if any(line.strip() for line in kept):
-            cells.append("\n".join(kept).strip("\n"))
-    return "\n\n".join(cells) + "\n"
+            found.append("\n".join(kept).strip("\n"))
+    return "\n\n".join(found) + "\n"
 
 
 def markdown_code(text: str) -> str:
@@ -169,7 +178,7 @@ def read_code(path: Path) -> str:
     if suffix == ".ipynb":
         try:
             text = notebook_code(text)
-        except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for a broken file
+        except (ValueError, AttributeError, TypeError) as exc:
             raise ValueError(f"{path.name} is not a readable notebook ({type(exc).__name__})") \
                 from None
     elif suffix in (".md", ".markdown"):
@@ -213,15 +222,29 @@ def _code_points(text: str) -> np.ndarray:
 
 
 def _statement_ends(code: str) -> np.ndarray:
-    """Raw positions where logical lines end (physical lines when the code does not tokenize)."""
-    starts = np.cumsum([0] + [len(line) + 1 for line in code.split("\n")])
+    """Raw positions where statements end (a compound statement's header ends before its body;
+    physical lines when the code does not parse), sorted."""
+    lines = code.split("\n")
+    starts = np.cumsum([0] + [len(line) + 1 for line in lines])
+
+    def position(row: int, byte: int) -> int:  # ast columns count UTF-8 bytes
+        line = lines[row - 1]
+        return int(starts[row - 1]) + len(line.encode("utf-8")[:byte].decode("utf-8", "ignore"))
+
     try:
-        ends = [int(starts[t.start[0] - 1]) + t.start[1]
-                for t in tokenize.generate_tokens(io.StringIO(code).readline)
-                if t.type == tokenize.NEWLINE]
-    except (tokenize.TokenError, SyntaxError, ValueError):
-        ends = [i for i, char in enumerate(code) if char == "\n"]
-    return np.array(ends + [len(code)], dtype=np.int64)
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return np.array([i for i, c in enumerate(code) if c == "\n"] + [len(code)], dtype=np.int64)
+    ends = {len(code)}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt):
+            continue
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+            ends.add(position(body[0].lineno, body[0].col_offset) - 1)  # the header
+        else:
+            ends.add(position(node.end_lineno, node.end_col_offset))
+    return np.array(sorted(ends), dtype=np.int64)
 
 
 def normalize(code: str) -> tuple[str, np.ndarray]:
@@ -433,14 +456,15 @@ class _Weighted:
 
 
 def _weighted(per_student: list[Iterable], common_fraction: float, log) -> tuple[_Weighted, dict]:
-    """Weights log(N / n), and 0 for items more than ``common_fraction`` of N students have."""
+    """Weights log((N + 1) / n) (the + 1 keeps a class of two comparable), and 0 for the items
+    more than ``common_fraction`` of N students have (at least two may always share one)."""
     ids: dict = {}
     items = tuple(np.array(sorted({ids.setdefault(v, len(ids)) for v in values}), dtype=np.int64)
                   for values in per_student)
     n = len(items)
     count = np.bincount(np.concatenate(items) if n else np.zeros(0, dtype=np.int64),
                         minlength=len(ids))
-    weight = log(max(n, 1) / np.maximum(count, 1))
+    weight = log((n + 1) / np.maximum(count, 1))
     weight[count > max(2.0, common_fraction * n)] = 0.0
     return _Weighted(items, weight, count), ids
 
@@ -466,7 +490,7 @@ def architecture_scores(per_student: list[dict[str, str]], common_fraction: floa
     totals = weighted.totals()
     shared = weighted.shared()
     union = np.add.outer(totals, totals) - shared
-    enough = rare_choices * math.log2(n / 2) if n > 2 else math.inf
+    enough = rare_choices * math.log2((n + 1) / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = np.where(union > 0, shared / union, 0.0) * np.minimum(1.0, shared / enough)
     return np.clip(scores, 0.0, 1.0), weighted, ids
@@ -515,8 +539,8 @@ def _with_spans(pair: Pair, prints: dict[str, Fingerprint], counting: np.ndarray
     """The pair with its matching code located (the fingerprints that count: not common)."""
     a, b = prints[pair.a], prints[pair.b]
     both = np.intersect1d(np.intersect1d(a.hashes, b.hashes), counting).tolist()
-    return Pair(**{**pair.__dict__, "spans_a": matching_spans(a, both),
-                   "spans_b": matching_spans(b, both)})
+    return dataclasses.replace(pair, spans_a=matching_spans(a, both),
+                               spans_b=matching_spans(b, both))
 
 
 def clusters(pairs: Iterable[Pair]) -> tuple[tuple[str, ...], ...]:
