@@ -297,16 +297,29 @@ def boilerplate_hashes(codes: Iterable[str], k: int) -> np.ndarray:
 
 
 def matching_spans(side: Fingerprint, hashes: Iterable[int]) -> tuple[tuple[int, int], ...]:
-    """Where ``hashes`` sit in the raw source, as merged (start, end) character spans."""
-    spans = sorted((int(side.raw_of[at]), int(side.raw_of[at + length - 1]) + 1)
-                   for value in hashes for at, length in side.where.get(value, ()))
+    """Where ``hashes`` sit in the raw source, as merged (start, end) character spans, widened
+    to whole words (a V in the normalised code stands for a whole name)."""
+    code = side.raw_code
+    spans = []
+    for value in hashes:
+        for at, length in side.where.get(value, ()):
+            start, end = int(side.raw_of[at]), int(side.raw_of[at + length - 1]) + 1
+            while start > 0 and _word(code[start - 1]) and _word(code[start]):
+                start -= 1
+            while end < len(code) and _word(code[end - 1]) and _word(code[end]):
+                end += 1
+            spans.append((start, end))
     merged: list[list[int]] = []
-    for start, end in spans:
+    for start, end in sorted(spans):
         if merged and start <= merged[-1][1] + 1:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
     return tuple((a, b) for a, b in merged)
+
+
+def _word(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 # --- architecture choices ---------------------------------------------------------------------
@@ -317,6 +330,7 @@ class Choice:
     key: str  # what two students must both have to share it
     text: str  # short, for drawing ("L2 0.001")
     label: str  # for lists of shared choices ("L2 factor 0.001")
+    group: str = ""  # for settings: "optimizer", "loss", "make_classification", ...
 
 
 @dataclass(frozen=True)
@@ -400,31 +414,32 @@ def describe(architecture: dict | None) -> ArchitectureView:
     optimizer = architecture.get("optimizer")
     if isinstance(optimizer, dict):
         name = _value(optimizer.get("class_name") or "?")
-        settings.append(Choice(f"optimizer={name}", name, f"optimizer {name}"))
+        settings.append(Choice(f"optimizer={name}", name, f"optimizer {name}", "optimizer"))
         config = optimizer.get("config") if isinstance(optimizer.get("config"), dict) else {}
         for key, value in sorted(config.items()):
             if isinstance(value, dict):  # a learning-rate schedule
                 value = value.get("class_name") or json.dumps(value, sort_keys=True)[:60]
-            if isinstance(value, list):
+            if value is None or isinstance(value, list):  # None: not set, no choice
                 continue
-            settings.append(Choice(f"optimizer.{key}={_value(value)}",
-                                   f"{key}={_value(value)}", f"{name}({key}={_value(value)})"))
+            settings.append(Choice(f"optimizer.{key}={_value(value)}", f"{key}={_value(value)}",
+                                   f"{name}({key}={_value(value)})", "optimizer"))
     if architecture.get("loss"):
         loss = _value(architecture["loss"])
-        settings.append(Choice(f"loss={loss}", f"loss {loss}", f"loss {loss}"))
+        settings.append(Choice(f"loss={loss}", loss, f"loss {loss}", "loss"))
     loss_config = architecture.get("loss_config")
     if isinstance(loss_config, dict) and loss_config.get("class_name"):
         name = _value(loss_config["class_name"])
-        settings.append(Choice(f"loss_class={name}", f"{name}()", f"the loss as {name}()"))
+        settings.append(Choice(f"loss_class={name}", f"as {name}()", f"the loss as {name}()",
+                               "loss"))
     for call, function in _CALLS:
         arguments = architecture.get(call) if isinstance(architecture.get(call), dict) else {}
         for key, value in sorted(arguments.items()):
             if key == "callbacks" and isinstance(value, list):
                 settings += [Choice(f"fit.callback={_value(c)}", _value(c),
-                                    f"a {_value(c)} callback") for c in value]
+                                    f"a {_value(c)} callback", function) for c in value]
             elif not isinstance(value, (dict, list)):
                 settings.append(Choice(f"{call}.{key}={_value(value)}", f"{key}={_value(value)}",
-                                       f"{function}({key}={_value(value)})"))
+                                       f"{function}({key}={_value(value)})", function))
     return ArchitectureView(views, tuple(settings))
 
 

@@ -41,6 +41,7 @@ mark{background:#ffd54f;color:inherit}
 .dense{background:#dbe8fb;border:1px solid #7aa2dc}.drop{background:#fff;border:1px dashed #999}
 .other{background:#eee;border:1px solid #bbb}
 .rare{background:#ffd54f;font-weight:600;border-radius:3px;padding:0 2px}
+.chips{margin-top:4px}.chips i{color:#666;font-size:12px;margin-right:4px}
 .chips span{display:inline-block;margin:2px 4px 2px 0;padding:0 6px;border:1px solid #ddd;
  border-radius:10px;font-size:12px;background:#fff}.chips span.rare{border-color:#e0a800}
 ul.shared{margin:4px 0 4px 18px;padding:0}
@@ -112,8 +113,12 @@ def architecture_html(view: ArchitectureView, rare: set[str], widest: int) -> st
         boxes.append(f'<div class="layer {css}" style="{style}">{" · ".join(words)}</div>')
     if len(view.layers) > 60:
         boxes.append(f'<div class="muted">… {len(view.layers) - 60} more layers</div>')
-    chips = "".join(_chip(c.text, c.key, rare) for c in view.settings[:80])
-    return f'<div class="arch">{"".join(boxes)}<div class="chips">{chips}</div></div>'
+    groups: dict[str, list[str]] = {}
+    for choice in view.settings[:80]:
+        groups.setdefault(choice.group, []).append(_chip(choice.text, choice.key, rare))
+    chips = "".join(f'<div class="chips"><i>{_e(group, 40)}</i> {"".join(items)}</div>'
+                    for group, items in groups.items())
+    return f'<div class="arch">{"".join(boxes)}{chips}</div>'
 
 
 def _badge(pair: Pair, threshold: float) -> str:
