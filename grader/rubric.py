@@ -113,7 +113,8 @@ def _similarity(table, path: Path) -> dict:
                           f"Received: floor={settings['floor']}, threshold={settings['threshold']}")
     if settings["guarantee_tokens"] < settings["noise_tokens"]:
         raise RubricError(f"rubric {path}: [similarity] guarantee_tokens must be at least "
-                          f"noise_tokens. Received: guarantee_tokens={settings['guarantee_tokens']}, "
+                          f"noise_tokens. Received: guarantee_tokens="
+                          f"{settings['guarantee_tokens']}, "
                           f"noise_tokens={settings['noise_tokens']}")
     files = settings["boilerplate"]
     if not isinstance(files, (list, tuple)) or not all(isinstance(f, str) for f in files):

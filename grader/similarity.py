@@ -139,7 +139,8 @@ def notebook_code(text: str) -> str:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", cell.get("input", ""))
-        lines = ("".join(map(str, source)) if isinstance(source, list) else str(source)).splitlines()
+        text = "".join(map(str, source)) if isinstance(source, list) else str(source)
+        lines = text.splitlines()
         first = next((i for i, line in enumerate(lines) if line.strip()), None)
         if first is not None and lines[first].lstrip().startswith("%%"):
             if lines[first].strip()[2:].split(" ")[0] not in _PYTHON_CELL_MAGICS:
@@ -635,7 +636,8 @@ def load_class(folder: Path, ids: Iterable[str] | None = None) -> tuple[list[Stu
             no_architecture.append(student)
             architecture = None
         accuracy = (report.get("metrics") or {}).get("test_accuracy")
-        students.append(Student(student, code, architecture, str(report.get("submission", ""))[:200],
+        students.append(Student(student, code, architecture,
+                                str(report.get("submission", ""))[:200],
                                 accuracy if isinstance(accuracy, (int, float)) else None))
     notes = []
     if no_source:
@@ -651,7 +653,8 @@ def load_class(folder: Path, ids: Iterable[str] | None = None) -> tuple[list[Stu
 
 
 def _some(names: list[str], limit: int = 10) -> str:
-    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def read_boilerplate(paths: Iterable[str | Path]) -> tuple[list[str], list[str]]:

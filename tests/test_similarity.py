@@ -47,7 +47,7 @@ PLANTED = {
     ("yara", "zeno"): "comments changed and reformatted (black-style multi-line calls)",
     ("aiko", "bruno"): "a notebook copy of a .py (cells, a !pip cell, %matplotlib, outputs)",
     ("carla", "diego"): "one extra hidden layer (and its Dropout) added",
-    ("emil", "farah"): "the same notebook with one !pip cell added, other outputs (the issue's case)",
+    ("emil", "farah"): "the same notebook, one !pip cell added, other outputs (the issue's case)",
 }
 
 
@@ -112,9 +112,9 @@ def test_every_planted_pair_ranks_above_every_independent_pair(class_result):
     result, _ = class_result
     rubric = load_rubric()
     # every pair, not only those above the floor
+    boilerplate, _ = similarity.read_boilerplate(rubric.similarity["boilerplate"])
     everything = similarity.compare(list(class_result[1].values()),
-                                    {**rubric.similarity, "floor": 0.0},
-                                    similarity.read_boilerplate(rubric.similarity["boilerplate"])[0])
+                                    {**rubric.similarity, "floor": 0.0}, boilerplate)
     planted = [p for p in everything.pairs if (p.a, p.b) in PLANTED]
     independent = [p for p in everything.pairs if (p.a, p.b) not in PLANTED]
     n = len(everything.students)
@@ -171,6 +171,15 @@ def test_rare_shared_choices_weigh_by_their_rarity_in_the_class():
     fewer = similarity.compare(students + three, {**SIMILARITY_DEFAULTS, "floor": 0.0})
     assert {(p.a, p.b): p.architecture_score for p in fewer.pairs}[("odd1", "odd2")] < \
         scores[("odd1", "odd2")]
+
+
+def test_classes_of_none_one_and_two_do_not_break():
+    code = "import numpy as np\nx = np.arange(77) * 3\nprint(x.sum())\n"
+    assert similarity.compare([], SIMILARITY_DEFAULTS).pairs == ()
+    assert similarity.compare([similarity.Student("a", code)], SIMILARITY_DEFAULTS).pairs == ()
+    two = similarity.compare([similarity.Student("a", code), similarity.Student("b", code)],
+                             SIMILARITY_DEFAULTS)
+    assert [(p.a, p.b, p.code_score) for p in two.pairs] == [("a", "b", 1.0)]
 
 
 # --- code: normalised, order-free, boilerplate-free ---------------------------------------------

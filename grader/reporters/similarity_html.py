@@ -202,7 +202,8 @@ weighted by how rare. <b>score</b> = 1 − (1 − code) × (1 − architecture).
 <h3>Top pairs</h3>
 {table}
 {"".join(pair_html(i, p, students, result) for i, p in enumerate(top, 1))}
-<p class="muted">Settings (the rubric's [similarity] table): {_e(_settings_text(settings), 2000)}</p>
+<p class="muted">Settings (the rubric's [similarity] table):
+{_e(_settings_text(settings), 2000)}</p>
 </body></html>
 """
 
