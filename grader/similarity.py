@@ -44,6 +44,7 @@ SCHEMA = 1
 MAX_CODE_CHARS = 100_000  # fingerprinted and shown per submission; the rest is cut
 MAX_FILE_BYTES = 20 * 2**20  # a notebook may carry large outputs; they are not read
 MIN_STATEMENT = 3  # a shorter normalised statement (`V=`) is not a fingerprint
+SMALL_CLASS = 20  # below this, the report says rarity means little
 SOURCE_SUFFIXES = (".py", ".ipynb")
 _PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 _HASH_BITS = 52  # k-gram hashes stay exact as floats (copydetect's winnowing compares floats)
@@ -198,8 +199,14 @@ class Fingerprint:
     raw_code: str
     filtered_code: str
     raw_of: np.ndarray  # raw position of each filtered character
-    hashes: np.ndarray  # unique hashes, sorted, int64
-    where: dict  # hash -> [(filtered start, length), ...]
+    grams: np.ndarray  # the hash of each fingerprint, int64
+    starts: np.ndarray  # where each fingerprint starts in the filtered code
+    lengths: np.ndarray  # and how long it is (k, or a shorter statement's length)
+
+    @property
+    def hashes(self) -> np.ndarray:
+        """Unique hashes, sorted."""
+        return np.unique(self.grams)
 
 
 def _hash(codes: np.ndarray, k: int) -> np.ndarray:
@@ -269,26 +276,28 @@ def fingerprint(code: str, k: int, window: int = 1,
 
     filtered, raw_of = normalize(code)
     statement = np.searchsorted(_statement_ends(code), raw_of, side="right")
-    cuts = (np.flatnonzero(np.diff(statement)) + 1).tolist()
     codes = _code_points(filtered)
-    where: dict[int, list[tuple[int, int]]] = {}
-    for start, end in zip([0] + cuts, cuts + [len(filtered)]):
-        if end - start < k:
-            if end - start >= MIN_STATEMENT:
-                value = int(_hash(codes[start:end], end - start)[0])
-                where.setdefault(value, []).append((start, end - start))
-            continue
-        hashes = _hash(codes[start:end], k)
-        idx = np.arange(len(hashes))
-        if window > 1:
-            hashes, idx = winnow(hashes, window_size=window, remove_duplicates=False)
-        for value, at in zip(hashes.tolist(), idx.tolist()):
-            where.setdefault(value, []).append((start + at, k))
-    if boilerplate is not None and len(boilerplate) and where:
-        found = np.fromiter(where, dtype=np.int64, count=len(where))
-        for value in found[np.isin(found, boilerplate)].tolist():
-            del where[value]
-    return Fingerprint(code, filtered, raw_of, np.array(sorted(where), dtype=np.int64), where)
+    every = _hash(codes, k)  # all k-grams at once; keep those inside one statement
+    inside = np.flatnonzero(statement[:len(every)] == statement[k - 1:])
+    cuts = (np.flatnonzero(np.diff(statement)) + 1).tolist()
+    short = [(a, b - a) for a, b in zip([0] + cuts, cuts + [len(filtered)])
+             if MIN_STATEMENT <= b - a < k]
+    grams = [every[inside]]
+    starts = [inside]
+    if window > 1 and len(inside):
+        grams, starts = [], []
+        for part in np.split(inside, np.flatnonzero(np.diff(statement[inside])) + 1):
+            hashes, idx = winnow(every[part], window_size=window, remove_duplicates=False)
+            grams.append(hashes)
+            starts.append(part[idx])
+    grams.append(np.array([_hash(codes[a:a + n], n)[0] for a, n in short], dtype=np.int64))
+    starts.append(np.array([a for a, _ in short], dtype=np.int64))
+    grams, starts = np.concatenate(grams), np.concatenate(starts).astype(np.int64)
+    lengths = np.concatenate([np.full(len(starts) - len(short), k), [n for _, n in short]])
+    if boilerplate is not None and len(boilerplate):
+        keep = ~np.isin(grams, boilerplate)
+        grams, starts, lengths = grams[keep], starts[keep], lengths[keep]
+    return Fingerprint(code, filtered, raw_of, grams, starts, lengths.astype(np.int64))
 
 
 def boilerplate_hashes(codes: Iterable[str], k: int) -> np.ndarray:
@@ -297,19 +306,19 @@ def boilerplate_hashes(codes: Iterable[str], k: int) -> np.ndarray:
     return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
 
-def matching_spans(side: Fingerprint, hashes: Iterable[int]) -> tuple[tuple[int, int], ...]:
+def matching_spans(side: Fingerprint, hashes) -> tuple[tuple[int, int], ...]:
     """Where ``hashes`` sit in the raw source, as merged (start, end) character spans, widened
     to whole words (a V in the normalised code stands for a whole name)."""
     code = side.raw_code
+    found = np.isin(side.grams, np.asarray(list(hashes), dtype=np.int64))
     spans = []
-    for value in hashes:
-        for at, length in side.where.get(value, ()):
-            start, end = int(side.raw_of[at]), int(side.raw_of[at + length - 1]) + 1
-            while start > 0 and _word(code[start - 1]) and _word(code[start]):
-                start -= 1
-            while end < len(code) and _word(code[end - 1]) and _word(code[end]):
-                end += 1
-            spans.append((start, end))
+    for at, length in zip(side.starts[found].tolist(), side.lengths[found].tolist()):
+        start, end = int(side.raw_of[at]), int(side.raw_of[at + length - 1]) + 1
+        while start > 0 and _word(code[start - 1]) and _word(code[start]):
+            start -= 1
+        while end < len(code) and _word(code[end - 1]) and _word(code[end]):
+            end += 1
+        spans.append((start, end))
     merged: list[list[int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1] + 1:
@@ -471,37 +480,45 @@ class _Weighted:
         return (matrix @ sparse.diags(self.weight) @ matrix.T).toarray()
 
 
-def _weighted(per_student: list[Iterable], common_fraction: float, log) -> tuple[_Weighted, dict]:
+def _weighted(items: tuple[np.ndarray, ...], distinct: int, common_fraction: float,
+              log) -> _Weighted:
     """Weights log((N + 1) / n) (the + 1 keeps a class of two comparable), and 0 for the items
-    more than ``common_fraction`` of N students have (at least two may always share one)."""
-    ids: dict = {}
-    items = tuple(np.array(sorted({ids.setdefault(v, len(ids)) for v in values}), dtype=np.int64)
-                  for values in per_student)
+    more than ``common_fraction`` of N students have (at least two may always share one).
+
+    ``items``: per student, the sorted unique ids (0 .. ``distinct`` - 1) of what it has.
+    """
     n = len(items)
     count = np.bincount(np.concatenate(items) if n else np.zeros(0, dtype=np.int64),
-                        minlength=len(ids))
+                        minlength=distinct)
     weight = log((n + 1) / np.maximum(count, 1))
     weight[count > max(2.0, common_fraction * n)] = 0.0
-    return _Weighted(items, weight, count), ids
+    return _Weighted(items, weight, count)
 
 
 def code_scores(prints: list[Fingerprint], common_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Pairwise code scores (the mean of each side's weight found in the other), and the hashes
     that weigh something."""
-    weighted, ids = _weighted([p.hashes.tolist() for p in prints], common_fraction, np.log)
+    per_student = [p.hashes for p in prints]
+    every, index = np.unique(np.concatenate(per_student) if prints else np.zeros(0, np.int64),
+                             return_inverse=True)
+    items = tuple(np.split(index.astype(np.int64), np.cumsum([len(h) for h in per_student])[:-1])
+                  if prints else ())
+    weighted = _weighted(items, len(every), common_fraction, np.log)
     totals = weighted.totals()
     shared = weighted.shared()
     with np.errstate(divide="ignore", invalid="ignore"):
         found = np.where(totals[:, None] > 0, shared / totals[:, None], 0.0)
-    hashes = np.fromiter(ids, dtype=np.int64, count=len(ids))
-    return np.clip((found + found.T) / 2, 0.0, 1.0), np.sort(hashes[weighted.weight > 0])
+    return np.clip((found + found.T) / 2, 0.0, 1.0), every[weighted.weight > 0]
 
 
 def architecture_scores(per_student: list[dict[str, str]], common_fraction: float,
                         rare_choices: float) -> tuple[np.ndarray, _Weighted, dict]:
     """Pairwise architecture scores: shared bits over the pair's bits, scaled down until they
     share as much as ``rare_choices`` choices nobody else made."""
-    weighted, ids = _weighted([list(c) for c in per_student], common_fraction, np.log2)
+    ids: dict[str, int] = {}
+    items = tuple(np.array(sorted(ids.setdefault(key, len(ids)) for key in choices),
+                           dtype=np.int64) for choices in per_student)
+    weighted = _weighted(items, len(ids), common_fraction, np.log2)
     n = len(per_student)
     totals = weighted.totals()
     shared = weighted.shared()
@@ -523,6 +540,10 @@ def compare(students: list[Student], settings: Mapping, boilerplate: Iterable[st
         notes: what the report should say about its inputs (missing sources...).
     """
     students = sorted(students, key=lambda s: s.id)
+    notes = list(notes)
+    if 2 <= len(students) < SMALL_CLASS:
+        notes.append(f"only {len(students)} submissions: in a class this small, common choices "
+                     "can look rare (the class is the reference for what is common)")
     k = int(settings["noise_tokens"])
     window = int(settings["guarantee_tokens"]) - k + 1
     plate = boilerplate_hashes(list(boilerplate), k)
