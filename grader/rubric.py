@@ -21,15 +21,16 @@ HINT_LEVELS = ("fix", "expected", "none")
 # `python -m grader similarity`: what a rubric without a [similarity] table gets (the packaged
 # rubric.toml says the same; a test keeps the two equal). Numbers: (low, high) allowed, inclusive.
 SIMILARITY_DEFAULTS = {
-    "floor": 0.3, "threshold": 0.7, "html_pairs": 20, "noise_tokens": 20, "guarantee_tokens": 20,
-    "code_common_fraction": 0.3, "architecture_common_fraction": 0.25, "rare_choices": 3.0,
+    "floor": 0.3, "threshold": 0.75, "html_pairs": 20, "noise_tokens": 20, "guarantee_tokens": 20,
+    "code_common_fraction": 0.3, "architecture_common_fraction": 0.25,
+    "rare_fingerprints": 25.0, "rare_choices": 3.0,
     "boilerplate": ("../assignment/sentiment_classifier.py",),
 }
 _SIMILARITY_RANGES = {
     "floor": (0.0, 1.0), "threshold": (0.0, 1.0), "html_pairs": (1, 1000),
     "noise_tokens": (5, 200), "guarantee_tokens": (5, 400),
     "code_common_fraction": (0.01, 1.0), "architecture_common_fraction": (0.01, 1.0),
-    "rare_choices": (0.1, 100.0),
+    "rare_fingerprints": (0.1, 10_000.0), "rare_choices": (0.1, 100.0),
 }
 _SIMILARITY_INTEGERS = ("html_pairs", "noise_tokens", "guarantee_tokens")
 

@@ -10,7 +10,9 @@ never runs a submission. Each pair of students gets two scores in [0, 1] and the
                   sheet) are dropped; the others weigh log((N + 1) / n) when n of the class's N
                   submissions have them, and nothing when more than ``code_common_fraction`` of
                   the class has them. The score is the mean of "the share of a's weight found in
-                  b" and "the share of b's weight found in a".
+                  b" and "the share of b's weight found in a", times min(1, shared weight /
+                  (``rare_fingerprints`` * log((N + 1) / 2))): full once they share as much as
+                  that many fingerprints nobody else has.
     architecture  each choice (a width, an activation, an L2 factor, a dropout rate, a layer
                   name, an optimizer setting, the data seed...) weighs log2((N + 1) / n) bits
                   when n of N students made it, and nothing when more than
@@ -495,9 +497,14 @@ def _weighted(items: tuple[np.ndarray, ...], distinct: int, common_fraction: flo
     return _Weighted(items, weight, count)
 
 
-def code_scores(prints: list[Fingerprint], common_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pairwise code scores (the mean of each side's weight found in the other), and the hashes
-    that weigh something."""
+def code_scores(prints: list[Fingerprint], common_fraction: float,
+                rare_fingerprints: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise code scores, and the hashes that weigh something.
+
+    The mean of each side's weight found in the other, scaled down until the pair shares as
+    much weight as ``rare_fingerprints`` fingerprints nobody else has: two short submissions
+    that happen to share their only uncommon line are not a copy.
+    """
     per_student = [p.hashes for p in prints]
     every, index = np.unique(np.concatenate(per_student) if prints else np.zeros(0, np.int64),
                              return_inverse=True)
@@ -508,7 +515,10 @@ def code_scores(prints: list[Fingerprint], common_fraction: float) -> tuple[np.n
     shared = weighted.shared()
     with np.errstate(divide="ignore", invalid="ignore"):
         found = np.where(totals[:, None] > 0, shared / totals[:, None], 0.0)
-    return np.clip((found + found.T) / 2, 0.0, 1.0), every[weighted.weight > 0]
+    enough = rare_fingerprints * math.log((len(prints) + 1) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = (found + found.T) / 2 * np.minimum(1.0, shared / enough)
+    return np.clip(scores, 0.0, 1.0), every[weighted.weight > 0]
 
 
 def architecture_scores(per_student: list[dict[str, str]], common_fraction: float,
@@ -548,7 +558,8 @@ def compare(students: list[Student], settings: Mapping, boilerplate: Iterable[st
     window = int(settings["guarantee_tokens"]) - k + 1
     plate = boilerplate_hashes(list(boilerplate), k)
     prints = [fingerprint(s.code, k, window, plate) for s in students]
-    code, counting = code_scores(prints, float(settings["code_common_fraction"]))
+    code, counting = code_scores(prints, float(settings["code_common_fraction"]),
+                                 float(settings["rare_fingerprints"]))
     views = [describe(s.architecture).choices() for s in students]
     arch, arch_weights, ids = architecture_scores(
         views, float(settings["architecture_common_fraction"]), float(settings["rare_choices"]))

@@ -32,7 +32,7 @@ import pytest
 from grader import batch, cli, similarity
 from grader.checks import CheckResult
 from grader.report import build_report
-from grader.reporters import similarity_html, similarity_text
+from grader.reporters import similarity_html
 from grader.rubric import CHECK_IDS, SIMILARITY_DEFAULTS, RubricError, load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,8 +59,7 @@ def architectures() -> dict:
     return json.loads(ARCHITECTURES.read_text(encoding="utf-8"))["architectures"]
 
 
-def write_results(out: Path, files: list[Path], archs: dict, *, texts: dict | None = None,
-                  accuracy: float = 0.9) -> list[str]:
+def write_results(out: Path, files: list[Path], archs: dict, accuracy: float = 0.9) -> list[str]:
     """A batch's RESULTS_DIR for ``files``, written by the batch's own writers; the ids."""
     rubric = load_rubric()
     results = batch.Results(out)
@@ -68,8 +67,7 @@ def write_results(out: Path, files: list[Path], archs: dict, *, texts: dict | No
     for path in files:
         student = path.stem
         submission = batch.Submission(student, ((path.name, path),), path.name)
-        data = (texts or {}).get(student, path.read_bytes())
-        batch.save_source(out, submission, {path.name: data})
+        batch.save_source(out, submission, {path.name: path.read_bytes()})
         report = build_report(path.name, [CheckResult(c, True, "ok") for c in CHECK_IDS], rubric,
                               metrics={"test_accuracy": accuracy},
                               architecture=archs.get(student)).to_dict()
@@ -177,9 +175,9 @@ def test_classes_of_none_one_and_two_do_not_break():
     code = "import numpy as np\nx = np.arange(77) * 3\nprint(x.sum())\n"
     assert similarity.compare([], SIMILARITY_DEFAULTS).pairs == ()
     assert similarity.compare([similarity.Student("a", code)], SIMILARITY_DEFAULTS).pairs == ()
-    two = similarity.compare([similarity.Student("a", code), similarity.Student("b", code)],
-                             SIMILARITY_DEFAULTS)
-    assert [(p.a, p.b, p.code_score) for p in two.pairs] == [("a", "b", 1.0)]
+    two = similarity.compare([similarity.Student("a", ORIGINAL), similarity.Student("b", ORIGINAL)],
+                             {**SIMILARITY_DEFAULTS, "floor": 0.0})
+    assert [(p.a, p.b) for p in two.pairs] == [("a", "b")] and two.pairs[0].code_score > 0.3
 
 
 # --- code: normalised, order-free, boilerplate-free ---------------------------------------------
@@ -220,10 +218,12 @@ print(sorted(rows)[:3], len(rows), max(rows) - min(rows))
 '''
 
 
-def _pair(code_a: str, code_b: str, boilerplate=()) -> similarity.Pair:
+def _pair(code_a: str, code_b: str, boilerplate=(), **settings) -> similarity.Pair:
+    """The pair (a, b) in a class of three; by default, as if any shared code were enough."""
     students = [similarity.Student("a", code_a), similarity.Student("b", code_b),
                 similarity.Student("c", OTHER)]
-    result = similarity.compare(students, {**SIMILARITY_DEFAULTS, "floor": 0.0}, boilerplate)
+    settings = {**SIMILARITY_DEFAULTS, "floor": 0.0, "rare_fingerprints": 0.1, **settings}
+    result = similarity.compare(students, settings, boilerplate)
     return next(p for p in result.pairs if (p.a, p.b) == ("a", "b"))
 
 
@@ -237,6 +237,14 @@ def test_code_score_sees_through_renames_reordering_comments_and_layout():
                                   "overall = float(build_matrix(17).sum())")
     assert 0.3 < _pair(ORIGINAL, rewritten).code_score < 1.0  # a statement really rewritten
     assert _pair(ORIGINAL, OTHER).code_score < 0.1
+
+
+def test_sharing_one_uncommon_line_is_not_enough():
+    one_line = "import numpy as np\nprint(np.arange(12345).sum() % 97)\n"
+    assert _pair(one_line, one_line).code_score == 1.0  # all they wrote, but only a line
+    assert _pair(one_line, one_line, rare_fingerprints=25).code_score < 0.3
+    umar, vera = ((CLASS / f"{name}.py").read_text() for name in ("umar", "vera"))
+    assert _pair(umar, vera, rare_fingerprints=25).code_score == 1.0  # a whole file, renamed
 
 
 def test_boilerplate_lines_do_not_count(tmp_path):
@@ -398,7 +406,7 @@ def test_rubric_similarity_table_defaults_and_validation(tmp_path):
     text = (ROOT / "grader" / "rubric.toml").read_text()
     head = text[:text.index("[similarity]")]
     (tmp_path / "none.toml").write_text(head)
-    assert dict(load_rubric(tmp_path / "none.toml").similarity)["threshold"] == 0.7
+    assert dict(load_rubric(tmp_path / "none.toml").similarity)["threshold"] == 0.75
     for table, phrase in [("floor = 1.5", "floor must be a number from 0.0 to 1.0"),
                           ("floor = 0.9\nthreshold = 0.5", "floor must not exceed threshold"),
                           ("html_pairs = 2.5", "html_pairs must be an integer"),
@@ -419,7 +427,7 @@ def test_load_class_says_what_it_left_out(tmp_path):
     students, notes = similarity.load_class(tmp_path)
     assert [s.id for s in students] == [files[0].stem, files[2].stem, files[3].stem]
     text = " | ".join(notes)
-    assert f"1 without a saved source" in text and files[1].stem in text
+    assert "1 without a saved source" in text and files[1].stem in text
     assert "2 without an architecture" in text and "1 whose report or source" in text
 
 
@@ -451,36 +459,84 @@ def test_batch_summary_has_a_similarity_section(class_results):
     assert sorted(map(tuple, section["clusters"])) == sorted(PLANTED)
 
 
-def test_300_students_in_a_few_seconds(tmp_path):
-    """A class of 300 (variants of the synthetic class: other seeds, rates, names) end to end."""
+def honest_fill_in(rng: random.Random) -> tuple[str, dict]:
+    """The starter template filled in the common way, each statement one of a few variants that
+    honest students write; and its architecture summary."""
+    imports = TEMPLATE.read_text().split('"""', 2)[2].split("# STEP 1")[0]
+    seed = rng.choice([None, 42, 42, 0, 1, rng.randint(2, 999)])
+    seeded = "" if seed is None else f", random_state={seed}"
+    extra = rng.choice(["", "", ", n_informative=50"])
+    l2 = rng.choice(["0.001", "0.001", "0.01", "1e-3"])
+    rate = rng.choice(["0.5", "0.5", "0.3", "0.2"])
+    drops = rng.choice([(0, 1, 0), (1, 1, 0), (0, 1, 1), (1, 1, 1)])
+    act = rng.choice(["'relu'", '"relu"'])
+    lines = [imports,
+             rng.choice([f"X, y = make_classification(n_samples=2000, n_features=500, n_classes=2"
+                         f"{extra}{seeded})", f"X, y = make_classification(n_samples=2000, "
+                         f"n_features=500{extra}, n_classes=2{seeded})"]),
+             "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2"
+             + rng.choice([seeded, ""]) + ")",
+             "model = Sequential()",
+             rng.choice([f"model.add(Dense(256, activation={act}, kernel_regularizer=l2({l2}), "
+                         "input_shape=(500,)))", f"model.add(Dense(256, activation={act}, "
+                         f"input_shape=(500,), kernel_regularizer=l2({l2})))",
+                         f"model.add(Dense(256, input_dim=500, activation={act}, "
+                         f"kernel_regularizer=l2({l2})))"])]
+    for units, dropout in zip((128, 64, None), drops):
+        lines += [f"model.add(Dropout({rate}))"] * dropout
+        lines += [f"model.add(Dense({units}, activation={act}, kernel_regularizer=l2({l2})))"
+                  if units else "model.add(Dense(1, activation='sigmoid'))"]
+    lines += [rng.choice(["model.compile(optimizer=Adam(learning_rate=0.001), loss='binary_"
+                          "crossentropy', metrics=['accuracy'])", "model.compile(optimizer="
+                          "'adam', loss='binary_crossentropy', metrics=['accuracy'])"]),
+              rng.choice(["model.fit(X_train, y_train, epochs=50, batch_size=32, "
+                          "validation_split=0.2)", "history = model.fit(X_train, y_train, "
+                          "epochs=50, batch_size=32, validation_split=0.2, verbose=0)"]),
+              rng.choice(["loss, accuracy = model.evaluate(X_test, y_test)\n"
+                          "print(f'Test accuracy: {accuracy:.4f}')",
+                          "test_loss, test_acc = model.evaluate(X_test, y_test)\n"
+                          "print('Test accuracy:', test_acc)",
+                          "score = model.evaluate(X_test, y_test, verbose=0)\n"
+                          "print('Test accuracy:', score[1])"])]
+    arch = json.loads(json.dumps(architectures()["amara"]))
+    arch["data"] = {k: v for k, v in {**arch["data"], "random_state": seed}.items()
+                    if v is not None}
+    arch["layers"] = [layer for layer in arch["layers"] if layer["kind"] != "Dropout"]
+    for at, dropout in reversed(list(zip((1, 2, 3), drops))):
+        if dropout:
+            arch["layers"].insert(at, {**architectures()["amara"]["layers"][2],
+                                       "rate": float(rate)})
+    return "\n".join(lines) + "\n", arch
+
+
+def test_300_students_in_a_few_seconds_and_honest_fill_ins_stay_below_the_threshold(tmp_path):
+    """The synthetic class and 268 honest fill-ins of the template (the common architecture,
+    each statement one of a few common variants): the planted copies are still flagged, hardly
+    any honest pair is, and it takes seconds."""
     rng = random.Random(300)
-    files, texts, archs = [], {}, {}
-    base = architectures()
-    for i in range(300):
-        source = class_files()[i % len(class_files())]
-        student = f"s{i:03d}_{source.stem}"
-        seed, rate = rng.choice([0, 1, 7, 42, 42, 42, 123, i]), rng.choice([0.2, 0.3, 0.4, 0.5])
-        text = re.sub(r"random_state=\d+", f"random_state={seed}", source.read_text("utf-8"))
-        text = re.sub(r"Dropout\(0\.\d+", f"Dropout({rate}", text)
-        text = re.sub(r"\bX_train\b", rng.choice(["X_train", "x_tr", "train_X"]), text)
-        path = tmp_path / "in" / f"{student}{source.suffix}"
+    files, archs = list(class_files()), dict(architectures())
+    for i in range(300 - len(files)):
+        code, arch = honest_fill_in(rng)
+        path = tmp_path / "in" / f"honest{i:03d}.py"
         path.parent.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(code, encoding="utf-8")
         files.append(path)
-        arch = json.loads(json.dumps(base[source.stem]))
-        arch["data"]["random_state"] = seed
-        for layer in arch["layers"]:
-            layer["rate"] = rate if layer["kind"] == "Dropout" else layer["rate"]
-        archs[student] = arch
+        archs[path.stem] = arch
     out = tmp_path / "out"
     write_results(out, files, archs)
     started, cpu = time.monotonic(), time.process_time()
     assert cli.main(["similarity", str(out)]) == 0
     seconds, cpu = time.monotonic() - started, time.process_time() - cpu
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    rows = list(csv.DictReader(io.StringIO((out / "similarity.csv").read_text())))
+    threshold = load_rubric().similarity["threshold"]
+    flagged = {(r["a"], r["b"]) for r in rows if float(r["score"]) >= threshold}
+    honest = {pair for pair in flagged if pair not in PLANTED}
     print(f"\n300 students: python -m grader similarity took {seconds:.1f} s ({cpu:.1f} s of CPU, "
-          f"load average {load:.1f}; {len((out / 'similarity.csv').read_text().splitlines()) - 1} "
-          "pairs above the floor)")
+          f"load average {load:.1f}); {len(rows)} pairs above the floor, {len(flagged)} flagged, "
+          f"{len(honest)} of them not planted: {sorted(honest)[:5]}")
+    assert set(PLANTED) <= flagged
+    assert len(honest) <= 3  # of 44,850 pairs, most of them between near-identical fill-ins
     assert seconds < 60
 
 

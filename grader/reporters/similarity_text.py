@@ -28,8 +28,13 @@ def render(result: Result, top: int = TOP) -> str:
     if len(flagged) > top:
         lines.append(f"  ... {len(flagged) - top} more flagged pairs in similarity.csv")
     if result.clusters:
-        lines.append("Clusters: " + "; ".join(
-            "{" + ", ".join(clean(m, 30) for m in c) + "}" for c in result.clusters[:20])
-            + (" ..." if len(result.clusters) > 20 else ""))
+        lines.append("Clusters: " + "; ".join(_cluster(c) for c in result.clusters[:20])
+                     + (f"; ... {len(result.clusters) - 20} more" if len(result.clusters) > 20
+                        else ""))
     lines += [f"Note: {clean(note, 300)}" for note in result.notes]
     return "\n".join(lines)
+
+
+def _cluster(members: tuple[str, ...], shown: int = 12) -> str:
+    more = f", ... {len(members) - shown} more" if len(members) > shown else ""
+    return "{" + ", ".join(clean(m, 30) for m in members[:shown]) + more + "}"
