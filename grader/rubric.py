@@ -19,7 +19,7 @@ CHECK_IDS = ("runs", "data", "split", "hidden_layers", "decreasing_widths", "l2"
              "loss_decreases", "accuracy")
 HINT_LEVELS = ("fix", "expected", "none")
 # `python -m grader similarity`: what a rubric without a [similarity] table gets (the packaged
-# rubric.toml says the same; a test keeps the two equal). Numbers: (low, high) allowed, inclusive.
+# rubric.toml says the same; a test keeps the two equal), and the (low, high) each number may be.
 SIMILARITY_DEFAULTS = {
     "floor": 0.3, "threshold": 0.75, "html_pairs": 20, "noise_tokens": 20, "guarantee_tokens": 20,
     "code_common_fraction": 0.3, "architecture_common_fraction": 0.25,

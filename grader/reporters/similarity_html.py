@@ -193,7 +193,8 @@ above the floor {float(settings["floor"]):.2f} · {flagged} flagged at or above 
 same exercise write alike and often build the same 256 → 128 → 64 model; a high score says where
 to look, not what happened. <b>code</b>: how much of each submission's own code (not the starter
 template or the sheet, not what much of the class wrote) the other one holds, robust to renamed
-variables, reordered statements, comments and layout. <b>architecture</b>: the model choices both
+variables, reordered statements, comments and layout; full only when that is a substantial amount
+of uncommon code. <b>architecture</b>: the model choices both
 made that are rare in this class (widths, rates, factors, names, optimizer settings, seeds),
 weighted by how rare. <b>score</b> = 1 − (1 − code) × (1 − architecture).</div>
 {f"<h3>Notes</h3><ul>{notes}</ul>" if notes else ""}
