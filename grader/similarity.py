@@ -128,7 +128,8 @@ class Result:
 
 def notebook_code(text: str) -> str:
     """A notebook's code cells as one script: outputs ignored, ``!`` and ``%`` lines dropped, a
-    cell magic's cell dropped (only its first line for ``%%time`` and other Python bodies).
+    cell magic's cell dropped (only its first line for ``%%time`` and other Python bodies), each
+    cell headed by a ``# [cell N]`` comment (cells counted from 1, markdown ones too).
 
     Read as JSON (nbformat 4 ``cells``, or nbformat 3 ``worksheets``), not with nbformat: its
     import alone (jsonschema's format checkers) takes seconds, longer than comparing a class.
@@ -138,7 +139,7 @@ def notebook_code(text: str) -> str:
     if cells is None:
         cells = [c for sheet in notebook.get("worksheets") or [] for c in sheet.get("cells") or []]
     found = []
-    for cell in cells if isinstance(cells, list) else []:
+    for number, cell in enumerate(cells if isinstance(cells, list) else [], 1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", cell.get("input", ""))
@@ -150,8 +151,8 @@ def notebook_code(text: str) -> str:
                 continue
             lines = lines[first + 1:]
         kept = [line for line in lines if not line.lstrip().startswith(("%", "!"))]
-        if any(line.strip() for line in kept):
-            found.append("\n".join(kept).strip("\n"))
+        if any(line.strip() for line in kept):  # a comment names the cell (comments never count)
+            found.append(f"# [cell {number}]\n" + "\n".join(kept).strip("\n"))
     return "\n\n".join(found) + "\n"
 
 
@@ -178,6 +179,7 @@ def read_code(path: Path) -> str:
     path = Path(path)
     with open(path, "rb") as handle:
         text = handle.read(MAX_FILE_BYTES).decode("utf-8-sig", errors="replace")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     suffix = path.suffix.lower()
     if suffix == ".ipynb":
         try:

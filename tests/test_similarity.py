@@ -273,10 +273,14 @@ def test_notebooks_compare_as_code_without_outputs_or_magics(tmp_path):
                               ("code", ["%matplotlib inline\n", "y = x + 1"]),
                               ("code", "%%bash\necho hi"), ("code", "%%time\nz = y * 2"),
                               ("code", "  !ls\n")))
-    assert similarity.read_code(path) == "x = 1\n\ny = x + 1\n\nz = y * 2\n"
+    assert similarity.read_code(path) == ("# [cell 2]\nx = 1\n\n# [cell 3]\ny = x + 1\n\n"
+                                          "# [cell 5]\nz = y * 2\n")
     # the notebook copy of a .py scores as the .py itself
     assert _pair(ORIGINAL, similarity.notebook_code(_notebook(("code", ORIGINAL)))).code_score \
         == 1.0
+    windows = tmp_path / "windows.py"
+    windows.write_bytes(b"x = 1\r\ny = 2\r\n")
+    assert similarity.read_code(windows) == "x = 1\ny = 2\n"
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{not json")
     with pytest.raises(ValueError, match="not a readable notebook"):
