@@ -352,6 +352,21 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+def save_source(out: Path, submission: Submission, contents: dict[str, bytes]) -> None:
+    """``sources/<id>.py|.ipynb``: the graded file as graded, so that ``python -m grader
+    similarity`` works from RESULTS_DIR alone; none when nothing is graded."""
+    keep = None
+    if submission.graded:
+        keep = Path(out) / "sources" / f"{submission.student}{Path(submission.graded).suffix}"
+        data = contents[submission.graded]
+        if not keep.is_file() or keep.read_bytes() != data:
+            _atomic_write(keep, data)
+    for suffix in SUFFIXES:
+        stale = Path(out) / "sources" / f"{submission.student}{suffix}"
+        if stale != keep:
+            stale.unlink(missing_ok=True)
+
+
 def valid_result(result: dict, student: str) -> bool:
     """Is this a result record we can write (from disk or from a worker: validate it)?"""
     try:
@@ -565,6 +580,7 @@ def run_batch(folder: Path, out: Path, rubric, rubric_bytes: bytes, options: Bat
     payloads, reused, now = [], [], []
     for submission in submissions:
         contents = read_files(submission)
+        save_source(out, submission, contents)
         key = resume_key(submission, contents, rubric, options)
         record = earlier.get(submission.student)
         if record and record["key"] == key and record.get("final"):
@@ -612,11 +628,27 @@ def run_batch(folder: Path, out: Path, rubric, rubric_bytes: bytes, options: Bat
     finally:
         progress.finish()
     results.write_tables(order, force=True)
-    return _finish(out, results, order, now, reused, time.monotonic() - started, where, quiet)
+    return _finish(out, results, order, now, reused, time.monotonic() - started, where, quiet,
+                   rubric)
+
+
+def _similarity(out: Path, order: list[str], rubric) -> tuple[str, dict]:
+    """The summary's similarity section; similarity.csv and similarity.html written beside it."""
+    from grader import similarity
+    from grader.reporters import similarity_text
+
+    try:
+        result, students = similarity.analyse(out, rubric.similarity, ids=order)
+        similarity.write_files(out, result, students)
+    except Exception as exc:  # noqa: BLE001 - the grades are written; this section is extra
+        message = f"{type(exc).__name__}: {exc}"[:300]
+        return f"Similarity: not computed ({message})", {"error": message}
+    return (similarity_text.render(result, top=5) + f"\nSimilar submissions side by side: "
+            f"{out / 'similarity.html'}", result.to_dict(top=10))
 
 
 def _finish(out: Path, results: Results, order: list[str], now: list[str], reused: list[str],
-            seconds: float, where: str, quiet: bool) -> int:
+            seconds: float, where: str, quiet: bool, rubric) -> int:
     from grader.reporters import summary as summary_reporter
 
     records = [results.records[s] for s in order if s in results.records]
@@ -630,10 +662,13 @@ def _finish(out: Path, results: Results, order: list[str], now: list[str], reuse
     if incomplete:
         text += (f"\nThe grader itself failed on {len(incomplete)} submission(s) "
                  f"({', '.join(incomplete[:10])}): run the batch again to retry them")
+    similar_text, similar = _similarity(out, order, rubric)
+    text += "\n" + similar_text
     run = {"graded_this_run": sorted(now), "reused": sorted(reused), "seconds": round(seconds, 1),
            "where": where, "grader_version": __version__}
     _atomic_write(out / "summary.json",
-                  (json.dumps({**figures, "run": run}, indent=2) + "\n").encode())
+                  (json.dumps({**figures, "similarity": similar, "run": run}, indent=2)
+                   + "\n").encode())
     _atomic_write(out / "summary.txt", (text + "\n").encode())
     if not quiet:
         print(text)

@@ -1,5 +1,8 @@
 """Command line: ``python -m grader [options] FILE``. Parses arguments, picks a reporter, maps
-outcomes to exit codes (0 all passed, 1 some check failed, 2 usage error). No grading logic."""
+outcomes to exit codes (0 all passed, 1 some check failed, 2 usage error). No grading logic.
+
+``python -m grader batch ...`` is ``grader.batch.main``; ``python -m grader similarity
+RESULTS_DIR`` is ``similarity_main`` below (0 written, 2 usage error)."""
 
 from __future__ import annotations
 
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         from grader.batch import main as batch_main
 
         return batch_main(argv[1:])
+    if argv[:1] == ["similarity"]:
+        return similarity_main(argv[1:])
     args = _parser().parse_args(argv)
     prog = "python -m grader"
     if not args.submission.is_file():
@@ -99,3 +104,55 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `python -m grader ... | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_PASSED if report.passed else EXIT_FAILED
+
+
+def _similarity_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="python -m grader similarity",
+        description="List the pairs and clusters of submissions in a batch's results that look "
+                    "alike, on code and on architecture: evidence for a person to read, never a "
+                    "verdict. Reads reports/ and sources/ (runs nothing); writes similarity.csv "
+                    "and similarity.html into RESULTS_DIR.")
+    parser.add_argument("results", type=Path, metavar="RESULTS_DIR",
+                        help="the --out folder of `python -m grader batch`")
+    parser.add_argument("--rubric", type=Path, metavar="TOML",
+                        help="another rubric file (its [similarity] table)")
+    parser.add_argument("--boilerplate", type=Path, action="append", default=[], metavar="FILE",
+                        help="more code that does not count, e.g. the exercise sheet (.md: its "
+                             "Python blocks); repeatable")
+    return parser
+
+
+def similarity_main(argv: list[str]) -> int:
+    """``python -m grader similarity RESULTS_DIR [--rubric FILE] [--boilerplate FILE]``."""
+    args = _similarity_parser().parse_args(argv)
+    prog = "python -m grader similarity"
+
+    def usage(message: str) -> int:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+
+    if not args.results.is_dir():
+        return usage(f"no such folder: {args.results}")
+    for path in args.boilerplate:
+        if not path.is_file():
+            return usage(f"no such boilerplate file: {path}")
+    try:
+        rubric = load_rubric(args.rubric or DEFAULT_RUBRIC)
+    except RubricError as exc:
+        return usage(str(exc))
+    from grader import similarity
+    from grader.reporters import similarity_text
+
+    try:
+        result, students = similarity.analyse(args.results, rubric.similarity, args.boilerplate)
+        written = similarity.write_files(args.results, result, students)
+    except similarity.SimilarityError as exc:
+        return usage(str(exc))
+    except OSError as exc:
+        return usage(f"cannot write into {args.results}: {exc.strerror or exc}")
+    print(similarity_text.render(result))
+    print("Wrote " + ", ".join(str(path) for path in written))
+    return EXIT_PASSED

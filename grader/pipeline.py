@@ -13,7 +13,7 @@ from typing import Callable
 from grader import __version__
 from grader.checks import run_checks
 from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
-from grader.report import Report, build_report
+from grader.report import Report, build_report, summarize_architecture
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission
@@ -141,6 +141,7 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         str(path), results, rubric, not_started=is_not_started(obs), tampered=obs.tampered,
         metrics=_metrics(obs, training, rubric),
         info=_info(obs, training, rubric, options, time.monotonic() - started),
+        architecture=summarize_architecture(obs),
     )
 
 

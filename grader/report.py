@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from grader.checks import CheckResult
+from grader.observation import Observation
 from grader.rubric import Rubric
 from grader.text import inert
 
@@ -31,6 +33,7 @@ class Report:
     tampered: str = ""  # why the sandbox's evidence was not believed ("" when it was)
     metrics: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # versions, rubric hash, seed, mode, protections
+    architecture: dict | None = None  # what `python -m grader similarity` compares (see below)
 
     @property
     def passed(self) -> bool:
@@ -49,6 +52,7 @@ class Report:
             "checks": [{k: v for k, v in asdict(c).items()} for c in self.checks],
             "metrics": dict(self.metrics),
             "info": dict(self.info),
+            "architecture": self.architecture,
         }
 
 
@@ -74,9 +78,54 @@ def score_checks(results: list[CheckResult], rubric: Rubric) -> tuple[ScoredChec
 
 def build_report(submission: str, results: list[CheckResult], rubric: Rubric, *,
                  not_started: bool = False, tampered: str = "", metrics: dict | None = None,
-                 info: dict | None = None) -> Report:
+                 info: dict | None = None, architecture: dict | None = None) -> Report:
     checks = score_checks(results, rubric)
     return Report(submission=inert(submission, 500), checks=checks,
                   score=round(sum(c.score for c in checks), 2), max_score=rubric.max_score,
                   not_started=not_started, tampered=inert(tampered, 300),
-                  metrics=dict(metrics or {}), info=dict(info or {}))
+                  metrics=dict(metrics or {}), info=dict(info or {}), architecture=architecture)
+
+
+def summarize_architecture(obs: Observation) -> dict | None:
+    """The graded model's choices as plain JSON, for comparing submissions across a class.
+
+    Layers in forward order (kind, name, units, activation, L2/L1 factors, dropout rate), the
+    optimizer's class and settings, the loss, and the arguments of the script's
+    ``make_classification``, test ``train_test_split`` and last ``fit``. None without a model.
+    Values come from the sandbox: only plain scalars are kept, strings and sizes are capped.
+    """
+    if obs.model is None or not obs.model.layers:
+        return None
+    compiled = obs.compile
+    fit = obs.fits[-1] if obs.fits else None
+    return _plain({
+        "layers": [asdict(layer) for layer in obs.model.layers[:100]],
+        "optimizer": compiled.optimizer_config if compiled else None,
+        "loss": compiled.loss if compiled else None,
+        "loss_config": compiled.loss_config if compiled else None,
+        "data": obs.data_calls[-1] if obs.data_calls else {},
+        "split": {k: v for k, v in (obs.test_split or {}).items() if k != "shapes"},
+        "fit": {"epochs": fit.epochs, "batch_size": fit.batch_size,
+                "validation_split": fit.validation_split, "callbacks": list(fit.callbacks)}
+        if fit else {},
+    })
+
+
+def _plain(value, depth: int = 0):
+    """Untrusted JSON-like data cut down to scalars, short strings and small containers; floats
+    to 6 significant digits (a float32 learning rate 0.0010000000474974513 reads 0.001)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else None
+    if isinstance(value, float):
+        return float(f"{value:.6g}") if math.isfinite(value) else None
+    if isinstance(value, str):
+        return inert(value, 100)
+    if depth >= 4:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, depth + 1) for item in value[:100]]
+    if isinstance(value, dict):
+        return {inert(k, 60): _plain(v, depth + 1) for k, v in list(value.items())[:50]}
+    return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -18,6 +18,21 @@ CHECK_IDS = ("runs", "data", "split", "hidden_layers", "decreasing_widths", "l2"
              "hidden_activations", "output_layer", "loss", "training", "prints_accuracy",
              "loss_decreases", "accuracy")
 HINT_LEVELS = ("fix", "expected", "none")
+# `python -m grader similarity`: what a rubric without a [similarity] table gets (the packaged
+# rubric.toml says the same; a test keeps the two equal), and the (low, high) each number may be.
+SIMILARITY_DEFAULTS = {
+    "floor": 0.3, "threshold": 0.75, "html_pairs": 20, "noise_tokens": 20, "guarantee_tokens": 20,
+    "code_common_fraction": 0.3, "architecture_common_fraction": 0.25,
+    "rare_fingerprints": 25.0, "rare_choices": 3.0,
+    "boilerplate": ("../assignment/sentiment_classifier.py",),
+}
+_SIMILARITY_RANGES = {
+    "floor": (0.0, 1.0), "threshold": (0.0, 1.0), "html_pairs": (1, 1000),
+    "noise_tokens": (5, 200), "guarantee_tokens": (5, 400),
+    "code_common_fraction": (0.01, 1.0), "architecture_common_fraction": (0.01, 1.0),
+    "rare_fingerprints": (0.1, 10_000.0), "rare_choices": (0.1, 100.0),
+}
+_SIMILARITY_INTEGERS = ("html_pairs", "noise_tokens", "guarantee_tokens")
 
 
 class RubricError(ValueError):
@@ -32,6 +47,8 @@ class Rubric:
     limits: Mapping[str, float]
     hint_level: str
     sha256: str
+    similarity: Mapping[str, object] = field(
+        default_factory=lambda: MappingProxyType(_similarity({}, DEFAULT_RUBRIC)))
 
     @property
     def short_hash(self) -> str:
@@ -69,4 +86,40 @@ def load_rubric(path: Path = DEFAULT_RUBRIC) -> Rubric:
         limits=MappingProxyType(dict(table["limits"])),
         hint_level=hint_level,
         sha256=hashlib.sha256(raw).hexdigest(),
+        similarity=MappingProxyType(_similarity(table.get("similarity", {}), Path(path))),
     )
+
+
+def _similarity(table, path: Path) -> dict:
+    """The [similarity] table over its defaults; boilerplate paths resolved from the rubric's
+    folder (they need not exist: the similarity report says which are missing)."""
+    if not isinstance(table, dict):
+        raise RubricError(f"rubric {path}: [similarity] must be a table. Received: {table!r}")
+    unknown = sorted(set(table) - set(SIMILARITY_DEFAULTS))
+    if unknown:
+        raise RubricError(f"rubric {path}: unknown [similarity] keys {unknown}; known: "
+                          f"{sorted(SIMILARITY_DEFAULTS)}")
+    settings = {**SIMILARITY_DEFAULTS, **table}
+    for key, (low, high) in _SIMILARITY_RANGES.items():
+        value = settings[key]
+        integer = key in _SIMILARITY_INTEGERS
+        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)) \
+                or not low <= value <= high:
+            raise RubricError(f"rubric {path}: [similarity] {key} must be "
+                              f"{'an integer' if integer else 'a number'} from {low} to {high}. "
+                              f"Received: {key}={value!r}")
+        settings[key] = int(value) if integer else float(value)
+    if settings["floor"] > settings["threshold"]:
+        raise RubricError(f"rubric {path}: [similarity] floor must not exceed threshold. "
+                          f"Received: floor={settings['floor']}, threshold={settings['threshold']}")
+    if settings["guarantee_tokens"] < settings["noise_tokens"]:
+        raise RubricError(f"rubric {path}: [similarity] guarantee_tokens must be at least "
+                          f"noise_tokens. Received: guarantee_tokens="
+                          f"{settings['guarantee_tokens']}, "
+                          f"noise_tokens={settings['noise_tokens']}")
+    files = settings["boilerplate"]
+    if not isinstance(files, (list, tuple)) or not all(isinstance(f, str) for f in files):
+        raise RubricError(f"rubric {path}: [similarity] boilerplate must be a list of file paths. "
+                          f"Received: boilerplate={files!r}")
+    settings["boilerplate"] = tuple(str((Path(path).parent / f).resolve()) for f in files)
+    return settings

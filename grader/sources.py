@@ -87,11 +87,12 @@ def _display_last_expression(code: str) -> str:
         return code
     lines = code.splitlines()
     start, end = last.lineno - 1, last.end_lineno - 1
-    # ast offsets count UTF-8 bytes; edit the end first so a one-line expression keeps its start
+    # ast offsets count UTF-8 bytes; edit the end first so a one-line expression keeps its start.
+    # Two parentheses: a bare tuple (`X.shape, y.shape`) is one value, not two arguments.
     tail = lines[end].encode()
-    lines[end] = (tail[: last.end_col_offset] + b")" + tail[last.end_col_offset:]).decode()
+    lines[end] = (tail[: last.end_col_offset] + b"))" + tail[last.end_col_offset:]).decode()
     head = lines[start].encode()
-    lines[start] = (head[: last.col_offset] + f"{DISPLAY_HELPER}(".encode()
+    lines[start] = (head[: last.col_offset] + f"{DISPLAY_HELPER}((".encode()
                     + head[last.col_offset:]).decode()
     return "\n".join(lines)
 
