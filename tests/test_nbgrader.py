@@ -269,7 +269,10 @@ def test_nbgrader_course_end_to_end(tmp_path, cache_dir):
     cheater = {c.id: c for c in cli["no_dropout"].checks}
     assert not cheater["dropout"].passed
     assert cli["no_dropout"].score <= rubric.max_score - rubric.points["dropout"]
-    assert cli["no_dropout"].metrics["test_accuracy"] < 0.99
+    accuracy = cli["no_dropout"].metrics["test_accuracy"]
+    assert accuracy is None or accuracy < 0.99
+    if cli["no_dropout"].tampered:  # its cheats replaced Keras' methods: only `runs` counts
+        assert cli["no_dropout"].score <= rubric.points["runs"]
     assert not sentinel.exists(), "a student's code ran in nbgrader's kernel"
 
     # autograded notebooks: verdicts are ours; a passed check's cell has no stderr output
