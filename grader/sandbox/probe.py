@@ -48,20 +48,21 @@ def _make_emitter(fd, signer):
     code. Callers other than the probe's own functions (``allowed``) are reported as tampering."""
     seq = [0]
     allowed = set()
+    sign, write, default = channel.sign, os.write, _jsonable  # bound now: the script may patch
 
     def emit(event, **fields):
         if allowed and _getframe(1).f_code not in allowed:
             event, fields = "tamper", {"reason": "the script called the grader's probe to write "
                                                  "an event"}
         try:
-            line = channel.sign(signer, seq[0], event, fields, default=_jsonable)
+            line = sign(signer, seq[0], event, fields, default=default)
         except Exception:  # noqa: BLE001 - an unserializable value must not lose the event
-            line = channel.sign(signer, seq[0], "unreadable", {})
+            line = sign(signer, seq[0], "unreadable", {})
         seq[0] += 1
         try:
             view = memoryview(line)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[write(fd, view):]
         except OSError:  # a closed channel must not change the student's run
             pass
 
