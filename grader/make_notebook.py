@@ -20,7 +20,8 @@ import re
 import sys
 from pathlib import Path
 
-from grader.rubric import CHECK_IDS, DEFAULT_RUBRIC, load_rubric
+from grader.checks import CHECK_IDS
+from grader.rubric import DEFAULT_RUBRIC, load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "assignment" / "sentiment_classifier.py"

@@ -32,7 +32,8 @@ from traitlets import Bool, Float, Integer, Unicode
 from grader.lane import Lane
 from grader.pipeline import GradeOptions
 from grader.report import Report, ScoredCheck
-from grader.rubric import CHECK_IDS, DEFAULT_RUBRIC, load_rubric
+from grader.checks import CHECK_IDS
+from grader.rubric import DEFAULT_RUBRIC, load_rubric
 
 _LANES = {True: Lane(warm=True), False: Lane(warm=False)}
 for _lane in _LANES.values():
