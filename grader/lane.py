@@ -12,11 +12,12 @@ import functools
 from pathlib import Path
 from typing import Callable
 
+from grader.options import cache_directory
 from grader.pipeline import GradeOptions, grade
 from grader.report import Report
 from grader.rubric import Rubric
 from grader.sandbox import SandboxRun, run_script, start_probe
-from grader.retrain.client import ResultCache, Retrainer, default_cache_dir
+from grader.retrain.client import ResultCache, Retrainer
 
 
 class Lane:
@@ -28,7 +29,7 @@ class Lane:
         self._retrainers: dict[tuple, Retrainer] = {}
 
     def retrainer(self, rubric: Rubric, options: GradeOptions) -> Retrainer:
-        cache_dir = (options.cache_dir or default_cache_dir()) if options.use_cache else None
+        cache_dir = cache_directory(options)
         key = (rubric.sha256, str(cache_dir))
         if key not in self._retrainers:
             self._retrainers[key] = Retrainer(rubric, ResultCache(Path(cache_dir)) if cache_dir else None)
