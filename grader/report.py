@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from grader.checks import CheckResult
 from grader.rubric import Rubric
@@ -29,6 +29,7 @@ class Report:
     not_started: bool = False
     metrics: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # versions, rubric hash, seed, mode, protections
+    reason: str = ""  # a few words when one failure explains the score ("crashed at line 12")
 
     @property
     def passed(self) -> bool:
@@ -45,7 +46,36 @@ class Report:
             "checks": [{k: v for k, v in asdict(c).items()} for c in self.checks],
             "metrics": dict(self.metrics),
             "info": dict(self.info),
+            "reason": self.reason,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Report:
+        """A report from its JSON form (batch results on disk, a cluster worker's answer)."""
+        check_fields = {f.name for f in fields(ScoredCheck)}
+        checks = tuple(ScoredCheck(**{k: v for k, v in c.items() if k in check_fields})
+                       for c in data["checks"])
+        known = {f.name for f in fields(cls)} - {"checks", "passed"}
+        return cls(checks=checks, **{k: v for k, v in data.items() if k in known})
+
+
+def main_reason(report: dict) -> str:
+    """Why a report scored low, in a few words, for the instructor's table; "" when it is full.
+
+    In order: "tampered", "not started", the note of the first failure that explains the score
+    ("crashed at line 27 (NameError)", "timed out (300 s)", "model refused by the grader"), else
+    the failed checks ("failed dropout, l2").
+    """
+    if report.get("tampered"):
+        return "tampered"
+    if report.get("not_started"):
+        return "not started"
+    if report.get("reason"):
+        return report["reason"]
+    failed = [c["id"] for c in report.get("checks", ()) if not c.get("passed")]
+    if not failed:
+        return ""
+    return f"failed {', '.join(failed)}" if len(failed) <= 3 else f"failed {len(failed)} checks"
 
 
 def _hinted(result: CheckResult, hint_level: str) -> tuple[str, str]:
@@ -73,4 +103,21 @@ def build_report(submission: str, results: list[CheckResult], rubric: Rubric, *,
     checks = score_checks(results, rubric)
     return Report(submission=submission, checks=checks,
                   score=round(sum(c.score for c in checks), 2), max_score=rubric.max_score,
-                  not_started=not_started, metrics=dict(metrics or {}), info=dict(info or {}))
+                  not_started=not_started, metrics=dict(metrics or {}), info=dict(info or {}),
+                  reason=next((r.note for r in results if not r.passed and r.note), ""))
+
+
+def failure_report(submission: str, message: str, hint: str, rubric: Rubric, *,
+                   note: str = "") -> Report:
+    """A proper report for a submission the grader could not grade: every check failed, the
+    first (``runs``) saying why, scored 0 (batch: a folder with no file to grade, a lost worker;
+    Gradescope: an empty upload)."""
+    from grader import __version__
+    from grader.checks import CHECK_IDS
+
+    first, *rest = CHECK_IDS
+    results = [CheckResult(first, False, message, hint, note)] + [
+        CheckResult(c, False, "not checked: the submission could not be graded") for c in rest]
+    info = {"grader_version": __version__, "rubric_sha256": rubric.short_hash,
+            "data_seed": int(rubric.data["seed"])}
+    return build_report(submission, results, rubric, info=info)
