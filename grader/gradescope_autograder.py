@@ -40,8 +40,7 @@ from typing import Callable
 
 from grader import __version__
 from grader.files import atomic_write
-from grader.options import (EXIT_USAGE, Parser, add_rubric_option, load_rubric_or_usage, positive,
-                            usage_error)
+from grader.options import Parser, add_rubric_option, load_rubric_or_usage, positive, usage_error
 from grader.reporters.gradescope import VISIBILITIES
 
 PROG = "python -m grader gradescope-package"

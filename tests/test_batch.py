@@ -521,3 +521,54 @@ def test_the_same_batch_on_a_dask_local_cluster_gives_the_same_results(reference
     workers = {r["worker"].rsplit(":", 1)[1] for r in records if r["worker"]}
     assert workers <= {str(pid) for pid in worker_pids} and workers, "graded on the cluster workers"
     assert "cluster worker" in json.loads((out / "summary.json").read_text())["run"]["where"]
+
+
+def test_strict_rubric_feedback_files_and_regrading_one_student(cache_dir, tmp_path):
+    """The instructor's first week: batch with their own rubric, read what each student is sent,
+    regrade one student after a fix (--only), then everybody (--force)."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    shutil.copy(SOLUTION, folder / "alice.py")
+    shutil.copy(CORPUS / "fail_runs_crash_at_end.py", folder / "bob.py")
+    strict = tmp_path / "strict.toml"
+    strict.write_text((ROOT / "grader" / "rubric.toml").read_text()
+                      .replace("dropout = 10", "dropout = 15").replace("max_score = 100", "max_score = 105"))
+    out = tmp_path / "results"
+    command = batch_command(folder, out, cache_dir, "--rubric", str(strict), "--workers", "2")
+    first = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert first.returncode == 0, first.stderr[-3000:]
+    rows = read_rows(out)
+    assert rows["alice"]["score"] == "105" and rows["alice"]["max_score"] == "105"
+    assert rows["alice"]["dropout"] == "15" and rows["alice"]["note"] == ""
+    assert rows["bob"]["score"] == "100" and rows["bob"]["note"].startswith("crashed at line 35 (")
+    bob_txt = (out / "reports" / "bob.txt").read_text(encoding="utf-8")
+    assert bob_txt.startswith("Sentiment classifier grader ") and "✗ runs" in bob_txt
+    assert "Score: 100/105" in bob_txt
+    assert "feedback to send:" in first.stdout and "94.5-105" in first.stdout  # tenths of 105
+    workers = {row["worker"] for row in csv.DictReader(open(out / "timings.csv"))}
+    assert len(workers) == 2 and all(":local-" in w for w in workers), workers
+
+    # bob fixes his script; a rerun would grade only him anyway, but --only says so explicitly,
+    # and alice is kept as saved even though her file changed too
+    shutil.copy(SOLUTION, folder / "bob.py")
+    (folder / "alice.py").write_text(SOLUTION.read_text() + "\n# touched\n")
+    again = subprocess.run(batch_command(folder, out, cache_dir, "--rubric", str(strict),
+                                         "--only", "bob"), cwd=ROOT, capture_output=True,
+                           text=True, timeout=1200)
+    assert again.returncode == 0, again.stderr[-3000:]
+    run = json.loads((out / "summary.json").read_text())["run"]
+    assert run["graded_this_run"] == ["bob"] and run["kept"] == ["alice"]
+    assert run["outdated"] == ["alice"] and "run without --only to regrade them" in again.stdout
+    assert read_rows(out)["bob"]["score"] == "105"
+    assert "Score: 105/105" in (out / "reports" / "bob.txt").read_text(encoding="utf-8")
+
+    unknown = subprocess.run(batch_command(folder, out, cache_dir, "--only", "zed"), cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "--only: no submission" in unknown.stderr
+
+    forced = subprocess.run(batch_command(folder, out, cache_dir, "--rubric", str(strict),
+                                          "--force"), cwd=ROOT, capture_output=True, text=True,
+                            timeout=1200)
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    run = json.loads((out / "summary.json").read_text())["run"]
+    assert run["graded_this_run"] == ["alice", "bob"] and run["reused"] == []
