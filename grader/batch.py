@@ -6,13 +6,15 @@ copied beside the graded one into that student's sandbox). Each submission becom
 payload carries its files as data (versioned JSON), and whose result is its report as data:
 
     find_submissions ─▶ payload ─▶ grade_payload (a worker slot: fork server + warm retrainer)
-                                        └─▶ result ─▶ Results (reports/, gradescope/, grades.csv)
+                                        └─▶ result ─▶ Results (reports/<id>.json, .txt, .html,
+                                                      gradescope/, grades.csv, timings.csv)
 
 Tasks run on local threads (one slot each; the work happens in the slot's processes) or, with
 ``--scheduler``, on a Dask distributed cluster through ``grade_task``. Results are written on this
 side as each one arrives, atomically; a record is reused by a later run when its resume key (the
 submission's content hash, the grader version, the rubric's hash, the data seed and the grading
-options) is unchanged, so a killed batch resumes where it stopped and never grades twice.
+options) is unchanged, so a killed batch resumes where it stopped and never grades twice;
+``--only`` and ``--force`` regrade on request.
 """
 
 from __future__ import annotations
