@@ -448,13 +448,16 @@ class Progress:
         self._bar = None
 
     def eta(self) -> float | None:
-        """Seconds left, or None before the first measured duration."""
+        """Seconds left; None while unknown (before the first measured duration, or once the
+        countdown ran out with submissions still running: they take longer than the mean)."""
+        left = self.total - self.done
+        if not left:
+            return 0.0
         if not self.durations:
             return None
-        left = self.total - self.done
         mean = sum(self.durations) / len(self.durations)
-        return max(0.0, mean * left / min(self.workers, max(left, 1)) -
-                   (self.clock() - self._last)) if left else 0.0
+        remaining = mean * left / min(self.workers, left) - (self.clock() - self._last)
+        return remaining if remaining >= 0.5 else None
 
     def eta_text(self) -> str:
         eta = self.eta()

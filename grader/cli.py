@@ -15,7 +15,8 @@ from pathlib import Path
 
 from grader import __version__
 from grader.options import (EXIT_FAILED, EXIT_PASSED, EXIT_USAGE, Parser, add_grading_options,
-                            load_rubric_or_usage, options_from_args, positive, usage_error)
+                            load_rubric_or_usage, options_from_args, positive, usage_error,
+                            with_limits)
 
 __all__ = ["main", "EXIT_PASSED", "EXIT_FAILED", "EXIT_USAGE"]
 
@@ -71,9 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     from grader.pipeline import grade
     from grader.reporters import json as json_reporter, terminal
 
+    options = options_from_args(args)
     status = terminal.StatusLine()
     try:
-        report = grade(args.submission, options_from_args(args), on_status=status, rubric=rubric)
+        report = grade(args.submission, options, on_status=status,
+                       rubric=with_limits(rubric, options))
     except KeyboardInterrupt:
         status.clear()
         print(f"{PROG}: interrupted", file=sys.stderr)

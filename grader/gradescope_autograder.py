@@ -27,7 +27,6 @@ a proper results.json with a score of 0 and a message.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
 import json
 import sys
@@ -270,6 +269,7 @@ def _locate(submission: Path) -> tuple[Path, str | None, str]:
 
 def grade_submission(submission: Path, rubric, settings: dict):
     """The report for Gradescope's submission folder (never raises for a student)."""
+    from grader.options import with_limits
     from grader.pipeline import GradeOptions, grade
     from grader.report import failure_report
     from grader.sources import SourceError, helper_files
@@ -284,11 +284,9 @@ def grade_submission(submission: Path, rubric, settings: dict):
     except SourceError as exc:
         return failure_report(graded, f"not graded: {exc}", "upload only your code", rubric,
                               note="not graded")
-    # the package's limits, as the rubric's (so that messages name the limits that applied)
-    rubric = dataclasses.replace(rubric, limits=dataclasses.replace(
-        rubric.limits, timeout_seconds=float(settings["timeout"]),
-        memory_mb=int(settings["memory_mb"])))
-    options = GradeOptions(use_cache=False)
+    options = GradeOptions(timeout=settings["timeout"], memory_mb=settings["memory_mb"],
+                           use_cache=False)
+    rubric = with_limits(rubric, options)  # messages name the package's limits
     retrainer = _sequential_retrainer(rubric)
     try:
         with tempfile.TemporaryDirectory(prefix="gradescope-") as temporary:

@@ -12,7 +12,7 @@ import functools
 from pathlib import Path
 from typing import Callable
 
-from grader.options import cache_directory
+from grader.options import cache_directory, with_limits
 from grader.pipeline import GradeOptions, grade
 from grader.report import Report
 from grader.rubric import Rubric
@@ -72,8 +72,8 @@ class Lane:
 
     def grade(self, path: Path, options: GradeOptions, rubric: Rubric, **kwargs) -> Report:
         """``pipeline.grade`` with this lane's fork server and retrain worker."""
-        return grade(path, options, rubric=rubric, retrainer=self.retrainer(rubric, options),
-                     runner=self.runner(), **kwargs)
+        return grade(path, options, rubric=with_limits(rubric, options),
+                     retrainer=self.retrainer(rubric, options), runner=self.runner(), **kwargs)
 
     def close(self) -> None:
         while self._retrainers:

@@ -108,6 +108,19 @@ def grading_key(options) -> dict:
     return {name: getattr(options, name) for name in GRADING_FIELDS}
 
 
+def with_limits(rubric, options):
+    """``rubric`` with the limits ``options`` override (``--timeout``, ``--memory-mb``), so that
+    the checks' messages and notes name the limits that applied, not the rubric's defaults."""
+    changes = {}
+    if options.timeout:
+        changes["timeout_seconds"] = float(options.timeout)
+    if options.memory_mb:
+        changes["memory_mb"] = int(options.memory_mb)
+    if not changes:
+        return rubric
+    return dataclasses.replace(rubric, limits=dataclasses.replace(rubric.limits, **changes))
+
+
 def cache_directory(options) -> Path | None:
     """Where retrain results are cached for these options; None when caching is off."""
     if not options.use_cache:

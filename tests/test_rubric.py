@@ -120,3 +120,18 @@ def test_old_import_of_check_ids_still_reads_the_one_definition():
 
     assert rubric.CHECK_IDS is CHECK_IDS
     assert Path(rubric.__file__).with_name("rubric.toml") == DEFAULT_RUBRIC
+
+
+def test_command_line_limits_are_the_ones_messages_name():
+    from grader.options import with_limits
+    from grader.pipeline import GradeOptions
+    from real_reports import report
+
+    rubric = load_rubric()
+    assert with_limits(rubric, GradeOptions()) is rubric
+    limited = with_limits(rubric, GradeOptions(timeout=40, memory_mb=1024))
+    assert limited.limits.timeout_seconds == 40 and limited.limits.memory_mb == 1024
+    assert limited.sha256 == rubric.sha256 and limited.limits.output_kb == rubric.limits.output_kb
+    timed_out = report("slow.py", timeout=True, rubric=limited)
+    assert timed_out.reason == "timed out (40 s)"
+    assert "still running after 40 s" in timed_out.checks[0].message

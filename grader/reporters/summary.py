@@ -79,8 +79,9 @@ def _runs_failed(report: dict) -> bool:
 
 
 def _runs_message(report: dict) -> str:
+    """"ran", else why not in a few words ("crashed at line 35 (KeyError)", "timed out (40 s)")."""
     check = _runs_check(report)
-    return "ran" if check["passed"] else check["message"][:120]
+    return "ran" if check["passed"] else (report.get("reason") or check["message"][:120])
 
 
 def plain(text: str, style: str = "") -> Text:
