@@ -9,7 +9,6 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
-from types import MappingProxyType
 
 from grader.observation import observe
 from grader.pipeline import training_request
@@ -32,7 +31,7 @@ def main() -> int:
     threshold = float(rubric.exercise["accuracy_threshold"])
     accuracies = []
     for seed in range(1, args.seeds + 1):
-        seeded = dataclasses.replace(rubric, data=MappingProxyType({**rubric.data, "seed": seed}))
+        seeded = dataclasses.replace(rubric, data=dataclasses.replace(rubric.data, seed=seed))
         worker = TrainerProcess(seeded)
         try:
             result = worker.wait(worker.submit({**request, "seed": seed}), 600)

@@ -6,13 +6,15 @@ copied beside the graded one into that student's sandbox). Each submission becom
 payload carries its files as data (versioned JSON), and whose result is its report as data:
 
     find_submissions ─▶ payload ─▶ grade_payload (a worker slot: fork server + warm retrainer)
-                                        └─▶ result ─▶ Results (reports/, gradescope/, grades.csv)
+                                        └─▶ result ─▶ Results (reports/<id>.json, .txt, .html,
+                                                      gradescope/, grades.csv, timings.csv)
 
 Tasks run on local threads (one slot each; the work happens in the slot's processes) or, with
 ``--scheduler``, on a Dask distributed cluster through ``grade_task``. Results are written on this
 side as each one arrives, atomically; a record is reused by a later run when its resume key (the
 submission's content hash, the grader version, the rubric's hash, the data seed and the grading
-options) is unchanged, so a killed batch resumes where it stopped and never grades twice.
+options) is unchanged, so a killed batch resumes where it stopped and never grades twice;
+``--only`` and ``--force`` regrade on request.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import base64
 import csv
 import dataclasses
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -37,17 +40,22 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader import __version__
+from grader.checks import CHECK_IDS
+from grader.files import atomic_write
 from grader.lane import Lane
+from grader.options import (Parser, add_grading_options, grading_key, load_rubric_or_usage,
+                            options_from_args, options_from_json, options_to_json, positive,
+                            usage_error)
 from grader.pipeline import GradeOptions
-from grader.rubric import CHECK_IDS, DEFAULT_RUBRIC, RubricError, load_rubric
+from grader.report import Report, failure_report, main_reason
+from grader.rubric import Rubric, parse_rubric
+from grader.sources import MAX_FOLDER_BYTES, SKIPPED_DIRS, SUFFIXES, choose_file, folder_files
+
+Clock = Callable[[], float]
 
 SCHEMA = 1
-ASSIGNMENT_STEM = "sentiment_classifier"
-SUFFIXES = (".py", ".ipynb")
-MAX_FOLDER_BYTES = 20 * 2**20
-SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", "__MACOSX"}
 CSV_INTERVAL_SECONDS = 1.0
-EXIT_DONE, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
+EXIT_DONE, EXIT_INCOMPLETE = 0, 1
 
 
 # --- what to grade ----------------------------------------------------------------------------
@@ -70,34 +78,6 @@ class Submission:
         return f"{self.student}/{self.graded or ''}" if self.folder else (self.graded or "")
 
 
-def _folder_files(folder: Path) -> list[tuple[str, Path]]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
-        for name in sorted(filenames):
-            path = Path(dirpath, name)
-            if not name.startswith(".") and path.is_file() and not path.is_symlink():
-                found.append((path.relative_to(folder).as_posix(), path))
-    return sorted(found)
-
-
-def choose_file(candidates: list[str]) -> tuple[str | None, str]:
-    """Which of a folder's top-level ``.py``/``.ipynb`` files to grade: (name or None, note)."""
-    if len(candidates) == 1:
-        return candidates[0], ""
-    if not candidates:
-        return None, "the folder has no .py or .ipynb file at its top level"
-    named = sorted((c for c in candidates if Path(c).stem == ASSIGNMENT_STEM),
-                   key=lambda c: (c.endswith(".ipynb"), c))
-    others = [c for c in candidates if c != (named[0] if named else None)]
-    if named:
-        return named[0], (f"graded {named[0]}, the file named like the assignment; "
-                          f"{', '.join(others)} copied beside it")
-    return None, (f"the folder has {len(candidates)} candidate files ({', '.join(candidates)}) "
-                  f"and none is named {ASSIGNMENT_STEM}.py or {ASSIGNMENT_STEM}.ipynb: "
-                  "rename the one to grade")
-
-
 def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
     """The submissions in ``folder``, sorted by student id, and the entries that were skipped."""
     entries: dict[str, list[Submission]] = {}
@@ -106,7 +86,7 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
         if path.name.startswith(".") or path.name in SKIPPED_DIRS:
             continue
         if path.is_dir():
-            files = _folder_files(path)
+            files = folder_files(path)
             top = [name for name, _ in files if "/" not in name and name.endswith(SUFFIXES)]
             graded, note = choose_file(top)
             problem = "" if graded else note
@@ -133,33 +113,15 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
     return submissions, skipped
 
 
-@dataclass(frozen=True)
-class BatchOptions:
-    """Grading options that travel with every task (they change results, so they are in the key)."""
-
-    timeout: float | None = None
-    memory_mb: int | None = None
-    full: bool = False
-    use_cache: bool = True
-    cache_dir: str | None = None  # on the machine that grades; None: its default
-
-    def keyed(self) -> dict:
-        return {"timeout": self.timeout, "memory_mb": self.memory_mb, "full": self.full}
-
-    def grade_options(self) -> GradeOptions:
-        return GradeOptions(timeout=self.timeout, memory_mb=self.memory_mb, full=self.full,
-                            use_cache=self.use_cache,
-                            cache_dir=Path(self.cache_dir) if self.cache_dir else None)
-
-
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def resume_key(submission: Submission, contents: dict[str, bytes], rubric, options: BatchOptions) -> str:
+def resume_key(submission: Submission, contents: dict[str, bytes], rubric,
+               options: GradeOptions) -> str:
     """Content hash of every file, grader version, rubric hash, data seed and grading options."""
     manifest = {"schema": SCHEMA, "grader": __version__, "rubric": rubric.sha256,
-                "seed": int(rubric.data["seed"]), "options": options.keyed(),
+                "seed": int(rubric.data["seed"]), "options": grading_key(options),
                 "graded": submission.graded,
                 "files": [[name, _digest(contents[name])] for name, _ in submission.files]}
     return _digest(json.dumps(manifest, sort_keys=True).encode())
@@ -169,54 +131,40 @@ def read_files(submission: Submission) -> dict[str, bytes]:
     return {name: path.read_bytes() for name, path in submission.files}
 
 
-def make_payload(submission: Submission, contents: dict[str, bytes], key: str,
-                 rubric_bytes: bytes, options: BatchOptions) -> dict:
+def make_payload(submission: Submission, contents: dict[str, bytes], key: str, rubric: Rubric,
+                 options: GradeOptions) -> dict:
     """Everything a worker needs to grade one submission, as JSON-ready data."""
     return {"schema": SCHEMA, "student": submission.student, "display": submission.display,
             "graded": submission.graded, "key": key,
             "files": {name: base64.b64encode(data).decode() for name, data in contents.items()},
-            "rubric": base64.b64encode(rubric_bytes).decode(),
-            "options": dataclasses.asdict(options)}
+            "rubric": base64.b64encode(rubric.source).decode(),
+            "options": options_to_json(options)}
 
 
 # --- the worker side --------------------------------------------------------------------------
 
 
 class Slot(Lane):
-    """A grading lane that also reads the rubric each cluster task carries as bytes."""
+    """A grading lane with a name (for timings.csv) that also reads the rubric a task carries."""
 
-    def __init__(self):
+    def __init__(self, name: str):
         super().__init__()
-        self._rubrics: dict[str, object] = {}
+        self.name = name
+        self._rubrics: dict[str, Rubric] = {}
 
-    def rubric(self, raw: bytes):
+    def rubric(self, raw: bytes) -> Rubric:
         digest = _digest(raw)
         if digest not in self._rubrics:
-            with tempfile.TemporaryDirectory(prefix="grader-rubric-") as folder:
-                path = Path(folder, "rubric.toml")
-                path.write_bytes(raw)
-                self._rubrics[digest] = load_rubric(path)
+            self._rubrics[digest] = parse_rubric(raw, "the batch's rubric")
         return self._rubrics[digest]
 
 
-def _failure_report(display: str, message: str, hint: str, rubric) -> dict:
-    """A proper report with every check failed, for a submission the grader could not grade."""
-    from grader.checks import CheckResult
-    from grader.report import build_report
-
-    results = [CheckResult("runs", False, message, hint)] + [
-        CheckResult(c, False, "not checked: the submission could not be graded") for c in CHECK_IDS[1:]]
-    info = {"grader_version": __version__, "rubric_sha256": rubric.short_hash,
-            "data_seed": int(rubric.data["seed"])}
-    return build_report(display, results, rubric, info=info).to_dict()
-
-
-def grade_payload(payload: dict, slot: Slot) -> dict:
+def grade_payload(payload: dict, slot: Slot, clock: Clock = time.monotonic) -> dict:
     """Grade one payload in ``slot``; the result as JSON-ready data (never raises for a student)."""
     if payload.get("schema") != SCHEMA:
         raise ValueError(f"batch payload schema {payload.get('schema')!r}; expected {SCHEMA}")
-    started = time.monotonic()
-    options = BatchOptions(**payload["options"])
+    started = clock()
+    options = options_from_json(payload["options"])
     rubric = slot.rubric(base64.b64decode(payload["rubric"]))
     files = {name: base64.b64decode(data) for name, data in payload["files"].items()}
     graded = payload["graded"]
@@ -225,17 +173,17 @@ def grade_payload(payload: dict, slot: Slot) -> dict:
         with tempfile.TemporaryDirectory(prefix="grader-batch-") as folder:
             path = Path(folder, graded)
             path.write_bytes(files[graded])
-            report = slot.grade(path, options.grade_options(), rubric,
+            report = slot.grade(path, options, rubric,
                                 extra_files={n: b for n, b in files.items() if n != graded})
         report = dataclasses.replace(report, submission=payload["display"]).to_dict()
     except Exception as exc:  # noqa: BLE001 - a grader failure costs this submission only
-        report = _failure_report(payload["display"], f"the grader failed on this submission "
-                                 f"({type(exc).__name__}: {exc})"[:500],
-                                 "tell your instructor; it is graded again on the next run", rubric)
+        report = failure_report(payload["display"], f"the grader failed on this submission "
+                                f"({type(exc).__name__}: {exc})"[:500],
+                                "tell your instructor; it is graded again on the next run", rubric,
+                                note="grader error").to_dict()
         final = False
     return {"schema": SCHEMA, "student": payload["student"], "key": payload["key"], "final": final,
-            "report": report, "seconds": round(time.monotonic() - started, 2),
-            "worker": f"{socket.gethostname()}:{os.getpid()}"}
+            "report": report, "seconds": round(clock() - started, 2), "worker": slot.name}
 
 
 _POOL: "queue.SimpleQueue[Slot]" = queue.SimpleQueue()
@@ -256,7 +204,9 @@ def grade_task(payload_json: str) -> str:
         with _POOL_LOCK:
             if not _POOL_SLOTS:
                 atexit.register(_close_pool)
-            slot = Slot()
+            # host:pid names the cluster worker; a second slot in the same process gets a suffix
+            name = f"{socket.gethostname()}:{os.getpid()}"
+            slot = Slot(name if not _POOL_SLOTS else f"{name}-{len(_POOL_SLOTS) + 1}")
             _POOL_SLOTS.append(slot)
     try:
         return json.dumps(grade_payload(json.loads(payload_json), slot))
@@ -269,15 +219,17 @@ def grade_task(payload_json: str) -> str:
 Done = Callable[[str, dict], None]  # (student, result) on the instructor's side
 
 
-def run_local(payloads: list[dict], workers: int, rubric, options: BatchOptions, done: Done) -> None:
+def run_local(payloads: list[dict], workers: int, rubric: Rubric, options: GradeOptions,
+              done: Done) -> None:
     """Grade on this machine: ``workers`` threads, each driving its own slot's processes."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     # Slots start here, in the main thread: their processes die with it (PR_SET_PDEATHSIG).
-    slots = [Slot() for _ in range(min(workers, len(payloads)))]
+    host = socket.gethostname()
+    slots = [Slot(f"{host}:local-{n}") for n in range(1, min(workers, len(payloads)) + 1)]
     free: queue.SimpleQueue = queue.SimpleQueue()
     for slot in slots:
-        slot.warm_up(rubric, options.grade_options())
+        slot.warm_up(rubric, options)
     for slot in slots:  # importing in parallel; per-submission timings then exclude start-up
         slot.wait_ready()
         free.put(slot)
@@ -308,7 +260,7 @@ def run_local(payloads: list[dict], workers: int, rubric, options: BatchOptions,
         executor.shutdown(wait=True)
 
 
-def run_cluster(payloads: list[dict], address: str, rubric, done: Done) -> str:
+def run_cluster(payloads: list[dict], address: str, rubric: Rubric, done: Done) -> str:
     """Grade on a Dask distributed cluster; results come back as data. Returns a description."""
     from distributed import Client, as_completed
 
@@ -331,25 +283,16 @@ def run_cluster(payloads: list[dict], address: str, rubric, done: Done) -> str:
     return f"{workers} cluster worker{'s' * (workers != 1)} at {address}"
 
 
-def _lost(payload: dict, exc: BaseException, rubric) -> dict:
+def _lost(payload: dict, exc: BaseException, rubric: Rubric) -> dict:
     message = f"the grading task failed ({type(exc).__name__}: {exc})"[:500]
     return {"schema": SCHEMA, "student": payload["student"], "key": payload["key"], "final": False,
-            "report": _failure_report(payload["display"], message,
-                                      "it is graded again on the next run", rubric),
+            "report": failure_report(payload["display"], message,
+                                     "it is graded again on the next run", rubric,
+                                     note="grader error").to_dict(),
             "seconds": None, "worker": None}
 
 
 # --- results on disk --------------------------------------------------------------------------
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def save_source(out: Path, submission: Submission, contents: dict[str, bytes]) -> None:
@@ -360,7 +303,7 @@ def save_source(out: Path, submission: Submission, contents: dict[str, bytes]) -
         keep = Path(out) / "sources" / f"{submission.student}{Path(submission.graded).suffix}"
         data = contents[submission.graded]
         if not keep.is_file() or keep.read_bytes() != data:
-            _atomic_write(keep, data)
+            atomic_write(keep, data)
     for suffix in SUFFIXES:
         stale = Path(out) / "sources" / f"{submission.student}{suffix}"
         if stale != keep:
@@ -378,14 +321,33 @@ def valid_result(result: dict, student: str) -> bool:
         return False
 
 
-class Results:
-    """RESULTS_DIR: one record per student, written as each arrives; the CSVs derive from them."""
+def feedback_files(report: dict) -> dict[str, str]:
+    """What the student is sent, by suffix: ``.txt`` (exactly the terminal report they would
+    see) and ``.html`` (the HTML report, where this grader has one)."""
+    from grader.reporters import terminal
 
-    def __init__(self, folder: Path):
+    as_report = Report.from_dict(report)
+    files = {".txt": terminal.render(as_report) + "\n"}
+    if importlib.util.find_spec("grader.reporters.html") is not None:
+        from grader.reporters import html
+
+        files[".html"] = html.render(as_report)
+    return files
+
+
+class Results:
+    """RESULTS_DIR: one record per student, written as each arrives; the CSVs derive from them.
+
+    Per student: ``reports/<id>.json`` (the record: the JSON report and the resume key),
+    ``reports/<id>.txt`` and ``.html`` (the feedback to send), ``gradescope/<id>/results.json``.
+    """
+
+    def __init__(self, folder: Path, clock: Clock = time.monotonic):
         self.folder = Path(folder)
         self.reports = self.folder / "reports"
         self.records: dict[str, dict] = {}
-        self._written = 0.0
+        self.clock = clock
+        self._written: float | None = None
 
     def load(self) -> dict[str, dict]:
         """Records of an earlier run (leftover temporary files of a killed run are removed)."""
@@ -402,26 +364,48 @@ class Results:
         return found
 
     def add(self, student: str, record: dict) -> None:
-        text = json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-        _atomic_write(self.reports / f"{student}.json", text.encode())
+        """Write one student's record and feedback files (the record last: it marks them done)."""
         from grader.reporters import gradescope
 
-        _atomic_write(self.folder / "gradescope" / student / "results.json",
-                      (gradescope.render(record["report"]) + "\n").encode())
+        self._write_feedback(student, record)
+        atomic_write(self.folder / "gradescope" / student / "results.json",
+                     gradescope.render(record["report"]) + "\n")
+        text = json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        atomic_write(self.reports / f"{student}.json", text)
         self.records[student] = record
+
+    def keep(self, student: str, record: dict) -> None:
+        """Reuse an earlier record (writing its feedback files if an older grader did not)."""
+        if not (self.reports / f"{student}.txt").exists():
+            self._write_feedback(student, record)
+        self.records[student] = record
+
+    def _write_feedback(self, student: str, record: dict) -> None:
+        for suffix, text in feedback_files(record["report"]).items():
+            atomic_write(self.reports / f"{student}{suffix}", text)
 
     def write_tables(self, order: list[str], force: bool = False) -> None:
         """Rewrite grades.csv and timings.csv (at most once a second unless ``force``)."""
-        if not force and time.monotonic() - self._written < CSV_INTERVAL_SECONDS:
+        now = self.clock()
+        if not force and self._written is not None and now - self._written < CSV_INTERVAL_SECONDS:
             return
         rows = [self.records[s] for s in order if s in self.records]
-        _atomic_write(self.folder / "grades.csv", grades_csv(rows).encode())
-        _atomic_write(self.folder / "timings.csv", timings_csv(rows).encode())
-        self._written = time.monotonic()
+        atomic_write(self.folder / "grades.csv", grades_csv(rows))
+        atomic_write(self.folder / "timings.csv", timings_csv(rows))
+        self._written = now
 
 
 def _number(value) -> str:
     return "" if value is None else f"{float(value):g}"
+
+
+def csv_note(record: dict) -> str:
+    """grades.csv's note: the main reason for a low score in a few words, then how the
+    submission was read ("graded sentiment_classifier.py, the file named like the assignment")."""
+    if not record.get("final"):
+        return "grader error: graded again on the next run"
+    parts = [main_reason(record["report"]), record.get("note", "")]
+    return "; ".join(part for part in parts if part)
 
 
 def grades_csv(records: Iterable[dict]) -> str:
@@ -437,9 +421,7 @@ def grades_csv(records: Iterable[dict]) -> str:
         writer.writerow([record["student"], report["submission"], _number(report["score"]),
                          _number(report["max_score"]), "yes" if report["passed"] else "no",
                          *(_number(points[c]) for c in CHECK_IDS),
-                         "" if accuracy is None else f"{accuracy:.4f}",
-                         record.get("note", "") if record.get("final") else
-                         "grader error: graded again on the next run"])
+                         "" if accuracy is None else f"{accuracy:.4f}", csv_note(record)])
     return out.getvalue()
 
 
@@ -456,48 +438,90 @@ def timings_csv(records: Iterable[dict]) -> str:
     return out.getvalue()
 
 
-# --- the progress line ------------------------------------------------------------------------
+# --- the progress bar -------------------------------------------------------------------------
 
 
 class Progress:
-    """Count, failures (submissions that did not run to completion) and ETA, on stderr."""
+    """Count, failures (submissions that did not run to completion) and an ETA on stderr.
 
-    def __init__(self, total: int, already: int, stream=sys.stderr, quiet: bool = False):
+    A rich progress bar on a terminal; elsewhere (a pipe, CI) one plain line per submission.
+    The ETA comes from measured durations: the mean grading time of this run's submissions, times
+    the submissions left, divided by the workers, counting down between results on ``clock``.
+    """
+
+    def __init__(self, total: int, already: int, *, workers: int = 1, console=None,
+                 quiet: bool = False, clock: Clock = time.monotonic):
+        from grader.reporters.terminal import console_for
+
         self.total, self.done, self.failures = total, already, 0
-        self.graded = 0
-        self.remaining = total - already
-        self.stream, self.quiet = stream, quiet
-        self.live = bool(getattr(stream, "isatty", lambda: False)())
-        self.started = time.monotonic()
+        self.workers = max(1, workers)
+        self.durations: list[float] = []
+        self.console = console if console is not None else console_for(sys.stderr)
+        self.quiet, self.clock = quiet, clock
+        self.live = self.console.is_terminal and not quiet
+        self._last = clock()
+        self._bar = None
 
-    def line(self, now: float | None = None) -> str:
-        elapsed = (now or time.monotonic()) - self.started
-        left = self.remaining - self.graded
-        eta = "--" if not self.graded else _duration(elapsed / self.graded * left)
-        width = 24
-        filled = round(width * self.done / self.total) if self.total else width
-        return (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} graded, "
-                f"{self.failures} failed to run, ETA {eta}")
+    def eta(self) -> float | None:
+        """Seconds left; None while unknown (before the first measured duration, or once the
+        countdown ran out with submissions still running: they take longer than the mean)."""
+        left = self.total - self.done
+        if not left:
+            return 0.0
+        if not self.durations:
+            return None
+        mean = sum(self.durations) / len(self.durations)
+        remaining = mean * left / min(self.workers, left) - (self.clock() - self._last)
+        return remaining if remaining >= 0.5 else None
+
+    def eta_text(self) -> str:
+        eta = self.eta()
+        return "--" if eta is None else _duration(eta)
+
+    def line(self) -> str:
+        """The plain progress text (what a pipe or CI log gets after each submission)."""
+        return (f"{self.done}/{self.total} graded, {self.failures} failed to run, "
+                f"ETA {self.eta_text()}")
+
+    def start(self) -> None:
+        if self.live and self._bar is None:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar,
+                                       ProgressColumn, TextColumn)
+            from rich.text import Text
+
+            owner = self
+
+            class EtaColumn(ProgressColumn):
+                def render(self, task) -> Text:
+                    return Text(f"ETA {owner.eta_text()}", style="progress.remaining")
+
+            self._bar = Bar(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("graded, {task.fields[failures]} failed to run"),
+                            EtaColumn(), console=self.console, transient=False)
+            self._task = self._bar.add_task("grading", total=self.total, completed=self.done,
+                                            failures=0)
+            self._bar.start()
 
     def update(self, student: str, record: dict) -> None:
         self.done += 1
-        self.graded += 1
+        self._last = self.clock()
+        if record.get("seconds") is not None:
+            self.durations.append(float(record["seconds"]))
         runs = next(c for c in record["report"]["checks"] if c["id"] == "runs")
         self.failures += not runs["passed"]
         if self.quiet:
             return
-        if self.live:
-            self.stream.write(f"\r\033[K{self.line()}")
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done, failures=self.failures)
         else:
             report = record["report"]
-            self.stream.write(f"{student}: {report['score']:g}/{report['max_score']:g}  "
-                              f"{self.line()}\n")
-        self.stream.flush()
+            self.console.print(f"{student}: {report['score']:g}/{report['max_score']:g}  "
+                               f"{self.line()}", highlight=False, markup=False, soft_wrap=True)
 
     def finish(self) -> None:
-        if self.live and not self.quiet:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
 
 def _duration(seconds: float) -> str:
@@ -509,8 +533,6 @@ def _duration(seconds: float) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from grader.cli import Parser, add_grading_options
-
     parser = Parser(
         prog="python -m grader batch",
         description="Grade a folder of submissions (one file or one folder per student) in "
@@ -519,13 +541,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("submissions", type=Path, help="folder of .py/.ipynb files or student folders")
     parser.add_argument("--out", type=Path, required=True, metavar="RESULTS_DIR",
                         help="where grades.csv, timings.csv, reports/ and gradescope/ go")
+    parser.add_argument("--only", nargs="+", metavar="ID",
+                        help="regrade just these students (even if unchanged); the others keep "
+                             "their saved results")
+    parser.add_argument("--force", action="store_true",
+                        help="ignore saved results: regrade every submission (or every --only one)")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="parallel submissions on this machine (default: the number of cores)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the tasks on a Dask distributed cluster (e.g. tcp://host:8786)")
     add_grading_options(parser)
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="retrain cache on the grading machines (default: theirs)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
@@ -533,33 +558,30 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     prog = "python -m grader batch"
-
-    def usage(message: str) -> int:
-        print(f"{prog}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
-
     if not args.submissions.is_dir():
-        return usage(f"no such folder: {args.submissions}")
-    for name in ("workers", "timeout", "memory_mb"):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            return usage(f"--{name.replace('_', '-')} must be positive. Received: {value}")
+        return usage_error(prog, f"no such folder: {args.submissions}")
+    problem = positive(args, "workers", "timeout", "memory_mb")
+    if problem:
+        return usage_error(prog, problem)
     if args.workers and args.scheduler:
-        return usage("--workers and --scheduler exclude each other (the cluster has its own)")
-    rubric_path = args.rubric or DEFAULT_RUBRIC
-    try:
-        rubric = load_rubric(rubric_path)
-    except RubricError as exc:
-        return usage(str(exc))
-    options = BatchOptions(timeout=args.timeout, memory_mb=args.memory_mb, full=args.full,
-                           use_cache=not args.no_cache, cache_dir=args.cache_dir)
+        return usage_error(prog, "--workers and --scheduler exclude each other (the cluster has "
+                                 "its own)")
+    rubric = load_rubric_or_usage(prog, args.rubric)
+    if isinstance(rubric, int):
+        return rubric
+    if args.only:
+        known = {s.student for s in find_submissions(args.submissions)[0]}
+        unknown = sorted(set(args.only) - known)
+        if unknown:
+            return usage_error(prog, f"--only: no submission in {args.submissions} for "
+                                     f"{', '.join(unknown)}")
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return usage(f"cannot create {args.out}: {exc.strerror or exc}")
-    return run_batch(args.submissions, args.out, rubric, rubric_path.read_bytes(), options,
+        return usage_error(prog, f"cannot create {args.out}: {exc.strerror or exc}")
+    return run_batch(args.submissions, args.out, rubric, options_from_args(args),
                      workers=args.workers or _cores(), scheduler=args.scheduler,
-                     quiet=args.quiet)
+                     quiet=args.quiet, only=args.only, force=args.force)
 
 
 def _cores() -> int:
@@ -569,48 +591,75 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def run_batch(folder: Path, out: Path, rubric, rubric_bytes: bytes, options: BatchOptions, *,
-              workers: int, scheduler: str | None = None, quiet: bool = False) -> int:
-    """Grade what is new or changed in ``folder`` into ``out``; write the summary. Exit status."""
-    started = time.monotonic()
+def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *, workers: int,
+              scheduler: str | None = None, quiet: bool = False,
+              only: Iterable[str] | None = None, force: bool = False, console=None,
+              clock: Clock = time.monotonic) -> int:
+    """Grade what is new or changed in ``folder`` into ``out``; write the summary. Exit status.
+
+    Args:
+        only: grade just these students (even when unchanged); keep the others' saved results.
+        force: ignore saved results (of every student, or of the ``only`` ones).
+        console: where progress and the summary go (default: stderr and stdout, rich-detected).
+        clock: the time source for the ETA, the summary's duration and the CSV rewrite rate.
+    """
+    from grader.reporters.terminal import console_for
+
+    started = clock()
     submissions, skipped = find_submissions(folder)
-    results = Results(out)
+    results = Results(out, clock)
     earlier = results.load()
     order = [s.student for s in submissions]
-    payloads, reused, now = [], [], []
+    selected = set(only) if only else None
+    payloads, reused, now, kept, outdated = [], [], [], [], []
     for submission in submissions:
         contents = read_files(submission)
         save_source(out, submission, contents)
         key = resume_key(submission, contents, rubric, options)
         record = earlier.get(submission.student)
-        if record and record["key"] == key and record.get("final"):
-            results.records[submission.student] = record
+        if selected is not None and submission.student not in selected:
+            if record:  # not asked for: keep it as it is, even if outdated
+                results.keep(submission.student, record)
+                kept.append(submission.student)
+                if record["key"] != key or not record.get("final"):
+                    outdated.append(submission.student)
+            continue
+        regrade = force or selected is not None
+        if record and record["key"] == key and record.get("final") and not regrade:
+            results.keep(submission.student, record)
             reused.append(submission.student)
         elif submission.graded is None:
-            report = _failure_report(submission.display, f"not graded: {submission.problem}",
-                                     "fix the submission folder and run the batch again", rubric)
+            report = failure_report(submission.display, f"not graded: {submission.problem}",
+                                    "fix the submission folder and run the batch again", rubric,
+                                    note="not graded").to_dict()
             results.add(submission.student, {
                 "schema": SCHEMA, "student": submission.student, "key": key, "final": True,
                 "report": report, "seconds": 0.0, "worker": None, "note": submission.problem})
             now.append(submission.student)
         else:
-            payloads.append(make_payload(submission, contents, key, rubric_bytes, options))
+            payloads.append(make_payload(submission, contents, key, rubric, options))
     notes = {s.student: s.note for s in submissions}
     results.write_tables(order, force=True)
+    err = console if console is not None else console_for(sys.stderr)
     if skipped and not quiet:
-        print(f"skipped (not .py, .ipynb or a folder): {', '.join(skipped)}", file=sys.stderr)
-    progress = Progress(len(submissions), len(submissions) - len(payloads), quiet=quiet)
+        err.print(f"skipped (not .py, .ipynb or a folder): {', '.join(skipped)}",
+                  highlight=False, markup=False, soft_wrap=True)
+    in_run = len(submissions) - len(kept) if selected is None else len(selected)
+    progress = Progress(in_run, in_run - len(payloads), workers=min(workers, len(payloads) or 1),
+                        console=err, quiet=quiet, clock=clock)
+    by_student = {p["student"]: p for p in payloads}
 
     def done(student: str, result: dict) -> None:
         if not valid_result(result, student):
-            payload = next(p for p in payloads if p["student"] == student)
-            result = _lost(payload, ValueError("the worker's result is malformed"), rubric)
+            result = _lost(by_student[student], ValueError("the worker's result is malformed"),
+                           rubric)
         result["note"] = notes.get(student, "")
         results.add(student, result)
         results.write_tables(order)
         now.append(student)
         progress.update(student, result)
 
+    progress.start()
     try:
         if not payloads:
             where = "nothing new to grade"
@@ -621,15 +670,29 @@ def run_batch(folder: Path, out: Path, rubric, rubric_bytes: bytes, options: Bat
             run_local(payloads, count, rubric, options, done)
             where = f"{count} local worker{'s' * (count != 1)}"
     except KeyboardInterrupt:
+        progress.finish()
         results.write_tables(order, force=True)
-        print(f"interrupted: {len(now)} graded in this run are saved; run again to finish",
-              file=sys.stderr)
+        err.print(f"interrupted: {len(now)} graded in this run are saved; run again to finish",
+                  highlight=False, markup=False)
         return 130
     finally:
         progress.finish()
     results.write_tables(order, force=True)
-    return _finish(out, results, order, now, reused, time.monotonic() - started, where, quiet,
-                   rubric)
+    run = RunFacts(graded_now=sorted(now), reused=sorted(reused), kept=sorted(kept),
+                   outdated=sorted(outdated), seconds=clock() - started, where=where)
+    return _finish(out, results, order, run, quiet, console, rubric)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What this run did, for the summary."""
+
+    graded_now: list[str]
+    reused: list[str]
+    kept: list[str]  # not selected by --only: saved results kept as they were
+    outdated: list[str]  # of those, the ones whose files, rubric or options changed since
+    seconds: float
+    where: str
 
 
 def _similarity(out: Path, order: list[str], rubric) -> tuple[str, dict]:
@@ -647,29 +710,39 @@ def _similarity(out: Path, order: list[str], rubric) -> tuple[str, dict]:
             f"{out / 'similarity.html'}", result.to_dict(top=10))
 
 
-def _finish(out: Path, results: Results, order: list[str], now: list[str], reused: list[str],
-            seconds: float, where: str, quiet: bool, rubric) -> int:
+def _finish(out: Path, results: Results, order: list[str], run: RunFacts, quiet: bool,
+            console, rubric) -> int:
     from grader.reporters import summary as summary_reporter
+    from grader.reporters.terminal import console_for
 
     records = [results.records[s] for s in order if s in results.records]
     figures = summary_reporter.summarize(records)
-    text = summary_reporter.render(figures, graded_now=len(now), reused=len(reused),
-                                   seconds=seconds, workers=where)
+    lines = summary_reporter.lines(figures, graded_now=len(run.graded_now), reused=len(run.reused),
+                                   seconds=run.seconds, workers=run.where)
+    if run.kept:
+        lines.append(summary_reporter.plain(
+            f"--only: {len(run.kept)} other submission{'s' * (len(run.kept) != 1)} kept as saved"
+            + (f"; {len(run.outdated)} of them changed since ({', '.join(run.outdated[:10])}): "
+               "run without --only to regrade them" if run.outdated else "")))
     plot = summary_reporter.plot(records, out / "scores.png")
-    text += f"\nResults: {out / 'grades.csv'}" + (f"; plot: {plot}" if plot else
-                                                  "; no plot (pip install matplotlib)")
+    lines.append(summary_reporter.plain(
+        f"Results: {out / 'grades.csv'}; feedback to send: {out / 'reports'}/<id>.txt"
+        + (f"; plot: {plot}" if plot else "; no plot (pip install matplotlib)")))
     incomplete = [r["student"] for r in records if not r.get("final")]
     if incomplete:
-        text += (f"\nThe grader itself failed on {len(incomplete)} submission(s) "
-                 f"({', '.join(incomplete[:10])}): run the batch again to retry them")
+        lines.append(summary_reporter.plain(
+            f"The grader itself failed on {len(incomplete)} submission(s) "
+            f"({', '.join(incomplete[:10])}): run the batch again to retry them", "bold red"))
     similar_text, similar = _similarity(out, order, rubric)
-    text += "\n" + similar_text
-    run = {"graded_this_run": sorted(now), "reused": sorted(reused), "seconds": round(seconds, 1),
-           "where": where, "grader_version": __version__}
-    _atomic_write(out / "summary.json",
-                  (json.dumps({**figures, "similarity": similar, "run": run}, indent=2)
-                   + "\n").encode())
-    _atomic_write(out / "summary.txt", (text + "\n").encode())
+    lines += [summary_reporter.plain(line) for line in similar_text.splitlines()]
+    facts = {"graded_this_run": run.graded_now, "reused": run.reused, "kept": run.kept,
+             "outdated": run.outdated, "seconds": round(run.seconds, 1), "where": run.where,
+             "grader_version": __version__}
+    atomic_write(out / "summary.json", json.dumps({**figures, "similarity": similar, "run": facts},
+                                                   indent=2) + "\n")
+    atomic_write(out / "summary.txt", "\n".join(line.plain for line in lines) + "\n")
     if not quiet:
-        print(text)
+        out_console = console if console is not None else console_for(sys.stdout)
+        for line in lines:
+            out_console.print(line, soft_wrap=True)
     return EXIT_INCOMPLETE if incomplete else EXIT_DONE

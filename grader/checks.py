@@ -1,23 +1,31 @@
 """The exercise's checks: one ``check_<id>(observation, training, rubric)`` per rubric entry.
 
-Each returns a ``CheckResult``; none raises for a student's mistake, does I/O or imports
-TensorFlow. A message says what was found and what the exercise asks; the hint says how to fix it.
+The function's name is the check's id: ``CHECKS`` lists the functions in the order reports show
+them, and ``CHECK_IDS`` (the one list of check ids; the rubric, the reports, batch's CSV and the
+nbgrader notebook read it from here) is derived from their names. Each check returns a
+``CheckResult``; none raises for a student's mistake, does I/O or imports TensorFlow. A message says
+what was found and what the exercise asks; the hint says how to fix it; a ``note`` (a few words:
+"crashed at line 12") marks a failure that explains the whole score.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import io
 import math
 import re
 import tokenize
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from grader.observation import (DROPOUT_LAYERS, Layer, Observation, applied_activation,
                                 output_activation)
-from grader.rubric import Rubric
 from grader.sources import describe_line
 from grader.retrain.client import TrainingResult
+
+if TYPE_CHECKING:
+    from grader.rubric import Rubric
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,20 @@ class CheckResult:
     passed: bool
     message: str
     hint: str = ""
+    note: str = ""  # a few words for the instructor when this failure explains the score
+
+
+def passed(message: str) -> CheckResult:
+    """A passed check's result (its id is filled in by ``CHECKS``)."""
+    return CheckResult("", True, message)
+
+
+def failed(message: str, hint: str = "", note: str = "") -> CheckResult:
+    """A failed check's result (its id is filled in by ``CHECKS``)."""
+    return CheckResult("", False, message, hint, note)
+
+
+Check = Callable[[Observation, "TrainingResult | None", "Rubric"], CheckResult]
 
 
 # ---------------------------------------------------------------- shared views of the model
@@ -60,11 +82,18 @@ def _stopped(obs: Observation) -> str:
     return f" (your script {reason}{where} before getting there)"
 
 
-def _no_model(obs: Observation) -> CheckResult | None:
-    if obs.model is None or not obs.model.layers:
-        return ("no Keras model with layers was built" + _stopped(obs),
-                "build the model with Sequential() (or the functional API) and add its layers")
-    return None
+def requires_model(check: Check) -> Check:
+    """A check of the model's layers: without a model that has layers it fails, saying so."""
+
+    @functools.wraps(check)
+    def checked(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+        if obs.model is None or not obs.model.layers:
+            return failed("no Keras model with layers was built" + _stopped(obs),
+                          "build the model with Sequential() (or the functional API) and add "
+                          "its layers")
+        return check(obs, training, rubric)
+
+    return checked
 
 
 def _fmt(number) -> str:
@@ -75,51 +104,54 @@ def _fmt(number) -> str:
 
 def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
     if obs.status == "completed":
-        return CheckResult("runs", True, f"your script ran to completion in {obs.wall_seconds:.1f} s")
+        return passed(f"your script ran to completion in {obs.wall_seconds:.1f} s")
     error = obs.error
     limits = rubric.limits
     if obs.status == "timeout":
-        return CheckResult("runs", False,
-                           f"your script was still running after {limits['timeout_seconds']:g} s, "
-                           "the time limit, and was stopped",
-                           "look for an endless loop, or far more epochs or units than the "
-                           "exercise asks for")
+        return failed(f"your script was still running after {limits.timeout_seconds:g} s, "
+                      "the time limit, and was stopped",
+                      "look for an endless loop, or far more epochs or units than the "
+                      "exercise asks for", note=f"timed out ({limits.timeout_seconds:g} s)")
     if obs.status == "processes":
-        return CheckResult("runs", False,
-                           f"your script started more than {limits['max_processes']:g} processes "
-                           "or threads at once and was stopped",
-                           "the exercise needs no processes of its own: look for a loop that "
-                           "starts processes")
+        return failed(f"your script started more than {limits.max_processes:g} processes or "
+                      "threads at once and was stopped",
+                      "the exercise needs no processes of its own: look for a loop that starts "
+                      "processes", note=f"too many processes ({limits.max_processes:g})")
     if obs.status == "memory":
-        return CheckResult("runs", False,
-                           f"your script used more than {limits['memory_mb']:g} MB of memory "
-                           "and was stopped",
-                           "the exercise's model needs well under 1 GB: look for huge arrays "
-                           "or layers")
+        return failed(f"your script used more than {limits.memory_mb:g} MB of memory "
+                      "and was stopped",
+                      "the exercise's model needs well under 1 GB: look for huge arrays "
+                      "or layers", note=f"ran out of memory ({limits.memory_mb:g} MB)")
     if error is None or obs.status in ("killed", "no_start"):
         detail = f": {error.message}" if error and error.message else ""
-        return CheckResult("runs", False, f"your script ended abruptly{detail}",
-                           "run it yourself with `python yourfile.py` and read the last lines")
+        return failed(f"your script ended abruptly{detail}",
+                      "run it yourself with `python yourfile.py` and read the last lines",
+                      note="ended abruptly")
     place = describe_line(obs.source, error.lineno) if error.lineno else ""
     where = f" at {place}" + (f" (`{error.line.strip()}`)" if error.line.strip() else "") \
         if place else ""
+    at = f" at {place}" if place else ""
     if error.kind == "syntax":
-        return CheckResult("runs", False,
-                           f"Python could not read your file: SyntaxError{where}: {error.message}",
-                           f"fix the syntax{' at ' + place if place else ''}; "
-                           "nothing in your file could run until then")
+        return failed(f"Python could not read your file: SyntaxError{where}: {error.message}",
+                      f"fix the syntax{at}; nothing in your file could run until then",
+                      note="unreadable file" if error.type == "UnreadableFile" else
+                      f"syntax error{at}")
     if error.kind == "exit":
-        return CheckResult("runs", False, f"your script ended with {error.message}",
-                           "let the script end normally (or call sys.exit(0))")
+        return failed(f"your script ended with {error.message}",
+                      "let the script end normally (or call sys.exit(0))",
+                      note=f"exited early ({error.message})"[:60])
     message = f"your script stopped{where} with {error.type}: {error.message}"
     hint = "fix that line; the checks below got only what ran before it"
+    note = f"crashed{at} ({error.type})"
     if error.kind == "network":
         message += ". The sandbox has no network"
-        hint = ("nothing needs downloading: the exercise makes its data with make_classification")
+        hint = "nothing needs downloading: the exercise makes its data with make_classification"
+        note = f"crashed{at} (network access)"
     elif error.kind == "filesystem":
         message += ". The sandbox lets your script write files only in its working directory"
         hint = "write files with relative paths (e.g. 'plot.png'), not into other folders"
-    return CheckResult("runs", False, message, hint)
+        note = f"crashed{at} (wrote outside its folder)"
+    return failed(message, hint, note=note)
 
 
 def check_data(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
@@ -129,19 +161,18 @@ def check_data(obs: Observation, training: TrainingResult | None, rubric: Rubric
     call = f"make_classification(n_samples={wanted['n_samples']}, n_features={wanted['n_features']}, " \
            f"n_classes={wanted['n_classes']})"
     if not obs.data_calls:
-        return CheckResult("data", False, "make_classification was never called" + _stopped(obs),
-                           f"generate the data with {call}")
+        return failed("make_classification was never called" + _stopped(obs),
+                      f"generate the data with {call}")
     found = obs.data_calls[-1]
     defaults = {"n_samples": 100, "n_features": 20, "n_classes": 2}
     actual = {k: found.get(k, defaults[k]) for k in wanted}
     wrong = [f"{k}={_fmt(actual[k])}" for k in wanted if actual[k] != wanted[k]]
     if not wrong:
-        return CheckResult("data", True, "make_classification(" +
-                           ", ".join(f"{k}={v}" for k, v in actual.items()) + ")")
-    return CheckResult("data", False,
-                       f"make_classification was called with {', '.join(wrong)}; the exercise "
-                       f"asks for {', '.join(f'{k}={v}' for k, v in wanted.items())}",
-                       f"call {call}")
+        return passed("make_classification(" +
+                      ", ".join(f"{k}={v}" for k, v in actual.items()) + ")")
+    return failed(f"make_classification was called with {', '.join(wrong)}; the exercise "
+                  f"asks for {', '.join(f'{k}={v}' for k, v in wanted.items())}",
+                  f"call {call}")
 
 
 def check_split(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
@@ -150,30 +181,26 @@ def check_split(obs: Observation, training: TrainingResult | None, rubric: Rubri
     expected = f"{round(total * (1 - fraction))} / {round(total * fraction)}"
     hint = f"use train_test_split(X, y, test_size={fraction:g})"
     if obs.test_split is None:
-        return CheckResult("split", False, "train_test_split was never called" + _stopped(obs), hint)
+        return failed("train_test_split was never called" + _stopped(obs), hint)
     shapes = obs.test_split.get("shapes")
     try:
         train_rows, test_rows = int(shapes[0][0]), int(shapes[1][0])
     except (TypeError, ValueError, IndexError, KeyError):
-        return CheckResult("split", False, "could not see the sizes train_test_split returned", hint)
+        return failed("could not see the sizes train_test_split returned", hint)
     rows = train_rows + test_rows
     if rows and abs(test_rows / rows - fraction) <= 1.0 / rows:
-        return CheckResult("split", True, f"{train_rows} training / {test_rows} test rows")
-    return CheckResult("split", False,
-                       f"train_test_split held out {test_rows} of {rows} rows "
-                       f"({test_rows / rows:.0%} for testing); the exercise asks for "
-                       f"{fraction:.0%} ({expected})", hint)
+        return passed(f"{train_rows} training / {test_rows} test rows")
+    return failed(f"train_test_split held out {test_rows} of {rows} rows "
+                  f"({test_rows / rows:.0%} for testing); the exercise asks for "
+                  f"{fraction:.0%} ({expected})", hint)
 
 
+@requires_model
 def check_hidden_layers(obs, training, rubric) -> CheckResult:
-    missing = _no_model(obs)
-    if missing:
-        return CheckResult("hidden_layers", False, *missing)
     wanted = int(rubric.exercise["min_hidden_layers"])
     hidden = _hidden(obs)
     if len(hidden) >= wanted:
-        return CheckResult("hidden_layers", True,
-                           f"{len(hidden)} hidden Dense layers ({_widths(hidden)})")
+        return passed(f"{len(hidden)} hidden Dense layers ({_widths(hidden)})")
     widths = [layer.units or 0 for _, layer in hidden]
     if len(widths) >= 2:
         gap = max(range(len(widths) - 1), key=lambda i: widths[i] - widths[i + 1])
@@ -186,47 +213,40 @@ def check_hidden_layers(obs, training, rubric) -> CheckResult:
     else:
         fix = "add hidden layers such as Dense(256) → Dense(128) → Dense(64) before the output layer"
     noun = "layer" if len(hidden) == 1 else "layers"
-    return CheckResult("hidden_layers", False,
-                       f"found {len(hidden)} hidden Dense {noun} ({_widths(hidden)}); the exercise "
-                       f"asks for at least {wanted} (Dropout, Activation or BatchNormalization "
-                       "layers do not count)", fix)
+    return failed(f"found {len(hidden)} hidden Dense {noun} ({_widths(hidden)}); the exercise "
+                  f"asks for at least {wanted} (Dropout, Activation or BatchNormalization "
+                  "layers do not count)", fix)
 
 
+@requires_model
 def check_decreasing_widths(obs, training, rubric) -> CheckResult:
-    missing = _no_model(obs)
-    if missing:
-        return CheckResult("decreasing_widths", False, *missing)
     hidden = _hidden(obs)
     widths = [layer.units for _, layer in hidden]
     if len(widths) < 2:
-        return CheckResult("decreasing_widths", False,
-                           f"found {len(widths)} hidden Dense layer{'s' if len(widths) != 1 else ''}"
-                           f" ({_widths(hidden)}): too few to show decreasing widths",
-                           "stack hidden layers that get narrower, e.g. 256 → 128 → 64")
+        return failed(f"found {len(widths)} hidden Dense layer{'s' if len(widths) != 1 else ''}"
+                      f" ({_widths(hidden)}): too few to show decreasing widths",
+                      "stack hidden layers that get narrower, e.g. 256 → 128 → 64")
     bad = [i for i in range(len(widths) - 1)
            if not (isinstance(widths[i], int) and isinstance(widths[i + 1], int)
                    and widths[i + 1] < widths[i])]
     if not bad:
-        return CheckResult("decreasing_widths", True, f"hidden widths decrease ({_widths(hidden)})")
+        return passed(f"hidden widths decrease ({_widths(hidden)})")
     i = bad[0]
-    return CheckResult("decreasing_widths", False,
-                       f"hidden widths are {_widths(hidden)}: {widths[i]} → {widths[i + 1]} does "
-                       "not decrease; the exercise asks for each hidden layer to be narrower than "
-                       "the one before",
-                       "use strictly decreasing widths, e.g. 256 → 128 → 64")
+    return failed(f"hidden widths are {_widths(hidden)}: {widths[i]} → {widths[i + 1]} does "
+                  "not decrease; the exercise asks for each hidden layer to be narrower than "
+                  "the one before",
+                  "use strictly decreasing widths, e.g. 256 → 128 → 64")
 
 
+@requires_model
 def check_l2(obs, training, rubric) -> CheckResult:
-    missing = _no_model(obs)
-    if missing:
-        return CheckResult("l2", False, *missing)
     hidden = [layer for _, layer in _hidden(obs)]
-    smallest = float(rubric.exercise["min_l2"])
+    smallest = float(rubric.exercise.min_l2)
     with_l2 = [layer for layer in hidden if layer.kernel_l2 >= smallest]
     if with_l2:
         factors = ", ".join(f"{layer.units} units: l2={layer.kernel_l2:g}" for layer in with_l2)
-        return CheckResult("l2", True, f"L2 kernel regularization on {len(with_l2)} hidden "
-                                       f"layer{'s' if len(with_l2) > 1 else ''} ({factors})")
+        return passed(f"L2 kernel regularization on {len(with_l2)} hidden "
+                      f"layer{'s' if len(with_l2) > 1 else ''} ({factors})")
     hint = "add kernel_regularizer=l2(0.001) to your hidden Dense layers"
     output = _output(obs)
     if any(layer.kernel_l1 > 0 for layer in hidden):
@@ -243,27 +263,25 @@ def check_l2(obs, training, rubric) -> CheckResult:
         found = "found no hidden Dense layers to regularize"
     else:
         found = "found no kernel_regularizer on any hidden Dense layer"
-    return CheckResult("l2", False, f"{found}; the exercise asks for L2 regularization (factor "
-                                    f"at least {smallest:g}) on the hidden layers' kernels", hint)
+    return failed(f"{found}; the exercise asks for L2 regularization (factor at least "
+                  f"{smallest:g}) on the hidden layers' kernels", hint)
 
 
+@requires_model
 def check_dropout(obs, training, rubric) -> CheckResult:
-    missing = _no_model(obs)
-    if missing:
-        return CheckResult("dropout", False, *missing)
     layers = obs.model.layers
     hidden, output = _hidden(obs), _output(obs)
     first_hidden = hidden[0][0] if hidden else None
     drops = [(i, layer) for i, layer in enumerate(layers) if layer.kind in DROPOUT_LAYERS]
     placed = [(i, layer) for i, layer in drops
               if first_hidden is not None and first_hidden < i < output[0]]
-    smallest = float(rubric.exercise["min_dropout"])
+    smallest = float(rubric.exercise.min_dropout)
     good = [layer for _, layer in placed if (layer.rate or 0) >= smallest]
     hint = "add Dropout(0.3) after a hidden Dense layer (e.g. after the 128-unit layer)"
     if good:
         rates = ", ".join(f"{layer.rate:g}" for layer in good)
-        return CheckResult("dropout", True, f"{len(good)} Dropout layer{'s' if len(good) > 1 else ''} "
-                                            f"between the hidden layers (rate {rates})")
+        return passed(f"{len(good)} Dropout layer{'s' if len(good) > 1 else ''} "
+                      f"between the hidden layers (rate {rates})")
     if placed and any((layer.rate or 0) > 0 for _, layer in placed):
         rate = max(layer.rate or 0 for _, layer in placed)
         found = f"found Dropout with rate {rate:g}, too small to drop anything that matters"
@@ -276,50 +294,42 @@ def check_dropout(obs, training, rubric) -> CheckResult:
             "found Dropout but no hidden Dense layer before it"
     else:
         found = "found no Dropout layer"
-    return CheckResult("dropout", False, f"{found}; the exercise asks for Dropout (rate at least "
-                                         f"{smallest:g}) after a hidden layer, before the output "
-                                         "layer", hint)
+    return failed(f"{found}; the exercise asks for Dropout (rate at least {smallest:g}) "
+                  "after a hidden layer, before the output layer", hint)
 
 
+@requires_model
 def check_hidden_activations(obs, training, rubric) -> CheckResult:
-    missing = _no_model(obs)
-    if missing:
-        return CheckResult("hidden_activations", False, *missing)
     hidden, output = _hidden(obs), _output(obs)
     if not hidden:
-        return CheckResult("hidden_activations", False,
-                           "found no hidden Dense layers, so no hidden activations",
-                           "give each hidden Dense layer activation='relu'")
+        return failed("found no hidden Dense layers, so no hidden activations",
+                      "give each hidden Dense layer activation='relu'")
     layers = obs.model.layers
     applied = [(layer, applied_activation(layers, i, output[0])) for i, layer in hidden]
     linear = [layer for layer, act in applied if act == "linear"]
     if not linear:
         names = sorted({act for _, act in applied})
-        return CheckResult("hidden_activations", True,
-                           f"every hidden layer has a non-linearity ({', '.join(names)})")
+        return passed(f"every hidden layer has a non-linearity ({', '.join(names)})")
     which = ", ".join(f"{layer.name or 'Dense'} ({layer.units} units)" for layer in linear)
-    return CheckResult("hidden_activations", False,
-                       f"hidden layer{'s' if len(linear) > 1 else ''} {which} "
-                       f"{'have' if len(linear) > 1 else 'has'} no activation, so "
-                       f"{'they stay' if len(linear) > 1 else 'it stays'} linear; stacked linear "
-                       "layers collapse into one linear map",
-                       "give each hidden Dense layer activation='relu' (or follow it with a "
-                       "ReLU/Activation layer)")
+    return failed(f"hidden layer{'s' if len(linear) > 1 else ''} {which} "
+                  f"{'have' if len(linear) > 1 else 'has'} no activation, so "
+                  f"{'they stay' if len(linear) > 1 else 'it stays'} linear; stacked linear "
+                  "layers collapse into one linear map",
+                  "give each hidden Dense layer activation='relu' (or follow it with a "
+                  "ReLU/Activation layer)")
 
 
 def _output_activation(obs: Observation) -> str:
     return output_activation(obs.model) or "linear"
 
 
+@requires_model
 def check_output_layer(obs, training, rubric) -> CheckResult:
-    missing = _no_model(obs)
-    if missing:
-        return CheckResult("output_layer", False, *missing)
     _, layer = _output(obs)
     activation = _output_activation(obs)
     fix = "end the model with Dense(1, activation='sigmoid')"
     if layer.units == 1 and activation == "sigmoid":
-        return CheckResult("output_layer", True, "Dense(1) with sigmoid: one probability per review")
+        return passed("Dense(1) with sigmoid: one probability per review")
     found = f"the model ends in Dense({layer.units}) with {activation} activation"
     if layer.units == 1 and activation == "linear" and obs.compile and obs.compile.from_logits:
         reason = ("; with from_logits=True this is sound maths, but the exercise asks for a sigmoid "
@@ -331,31 +341,30 @@ def check_output_layer(obs, training, rubric) -> CheckResult:
                   "one unit with sigmoid")
     else:
         reason = "; a binary classifier outputs one probability: one unit with sigmoid"
-    return CheckResult("output_layer", False, found + reason, fix)
+    return failed(found + reason, fix)
 
 
 def check_loss(obs, training, rubric) -> CheckResult:
     fix = "compile with loss='binary_crossentropy'"
     if obs.compile is None:
-        return CheckResult("loss", False, "the model was never compiled" + _stopped(obs),
-                           "call model.compile(optimizer='adam', loss='binary_crossentropy', "
-                           "metrics=['accuracy'])")
+        return failed("the model was never compiled" + _stopped(obs),
+                      "call model.compile(optimizer='adam', loss='binary_crossentropy', "
+                      "metrics=['accuracy'])")
     loss = obs.compile.loss
     if loss != "binary_crossentropy":
         found = f"the loss is {loss or 'not set'}"
         if loss and "categorical" in loss:
             found += ", the multi-class loss"
-        return CheckResult("loss", False, found + "; a binary classifier trains with binary "
-                                                  "cross-entropy", fix)
+        return failed(found + "; a binary classifier trains with binary "
+                      "cross-entropy", fix)
     sigmoid = obs.model is not None and _output(obs) is not None and \
         _output_activation(obs) == "sigmoid"
     if obs.compile.from_logits and sigmoid:
-        return CheckResult("loss", False,
-                           "binary cross-entropy with from_logits=True after a sigmoid output "
-                           "applies the sigmoid twice",
-                           "drop from_logits=True (the sigmoid already gives probabilities)")
+        return failed("binary cross-entropy with from_logits=True after a sigmoid output "
+                      "applies the sigmoid twice",
+                      "drop from_logits=True (the sigmoid already gives probabilities)")
     note = " on logits (from_logits=True)" if obs.compile.from_logits else ""
-    return CheckResult("loss", True, f"binary cross-entropy{note}")
+    return passed(f"binary cross-entropy{note}")
 
 
 def check_training(obs, training, rubric) -> CheckResult:
@@ -364,8 +373,8 @@ def check_training(obs, training, rubric) -> CheckResult:
     call = f"model.fit(X_train, y_train, epochs={epochs}, batch_size={batch}, " \
            f"validation_split={split:g})"
     if not obs.fits:
-        return CheckResult("training", False, "model.fit was never called" + _stopped(obs),
-                           f"train with {call}")
+        return failed("model.fit was never called" + _stopped(obs),
+                      f"train with {call}")
     fit = obs.fits[-1]
     problems = []
     if fit.epochs != epochs:
@@ -380,11 +389,11 @@ def check_training(obs, training, rubric) -> CheckResult:
         elif abs(fit.validation_split - split) > 1e-9:
             problems.append(f"validation_split={_fmt(fit.validation_split)} (expected {split:g})")
     if problems:
-        return CheckResult("training", False, "model.fit was called with " + "; ".join(problems),
-                           f"train with {call}")
+        return failed("model.fit was called with " + "; ".join(problems),
+                      f"train with {call}")
     held_out = "validation_data" if fit.has_validation_data else f"validation_split={fit.validation_split:g}"
-    return CheckResult("training", True, f"fit(epochs={epochs}, batch_size={fit.batch_size or batch}, "
-                                         f"{held_out})")
+    return passed(f"fit(epochs={epochs}, batch_size={fit.batch_size or batch}, "
+                  f"{held_out})")
 
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(\s*%)?")
@@ -446,104 +455,101 @@ def check_prints_accuracy(obs, training, rubric) -> CheckResult:
     example = "print(f'Test accuracy: {accuracy:.4f}')"
     if not obs.test_accuracies:
         if obs.evaluated and obs.compile and not obs.compile.has_accuracy_metric:
-            return CheckResult("prints_accuracy", False,
-                               "evaluate returned only the loss: the model was compiled without "
-                               "an accuracy metric",
-                               "compile with metrics=['accuracy'] and print what evaluate returns")
-        return CheckResult("prints_accuracy", False,
-                           "the model was never evaluated on the test split" + _stopped(obs),
-                           f"loss, accuracy = model.evaluate(X_test, y_test), then {example}")
+            return failed("evaluate returned only the loss: the model was compiled without "
+                          "an accuracy metric",
+                          "compile with metrics=['accuracy'] and print what evaluate returns")
+        return failed("the model was never evaluated on the test split" + _stopped(obs),
+                      f"loss, accuracy = model.evaluate(X_test, y_test), then {example}")
     token = printed_accuracy(obs.stdout, obs.test_accuracies, obs.source)
     shown = ", ".join(f"{a:.4f}" for a in dict.fromkeys(obs.test_accuracies))
     if token:
-        return CheckResult("prints_accuracy", True, f"your output shows the test accuracy ({token})")
-    return CheckResult("prints_accuracy", False,
-                       f"your output does not show the test accuracy (evaluate on the test split "
-                       f"gave {shown})", example)
+        return passed(f"your output shows the test accuracy ({token})")
+    return failed(f"your output does not show the test accuracy (evaluate on the test split "
+                  f"gave {shown})", example)
 
 
-def _not_trained(training: TrainingResult | None, obs: Observation, check_id: str) -> CheckResult | None:
+def _not_trained(training: TrainingResult | None, obs: Observation) -> CheckResult | None:
     if training is None:
         if obs.model is None or not obs.model.layers:
             reason = "no model was built" + _stopped(obs)
         else:
             reason = "the model was never compiled" + _stopped(obs)
-        return CheckResult(check_id, False, f"the grader could not train your model: {reason}",
-                           "build and compile the model; the grader then trains it itself")
+        return failed(f"the grader could not train your model: {reason}",
+                      "build and compile the model; the grader then trains it itself",
+                      note="no compiled model")
     if training.status != "ok":
         hint = {"refused": "use a Sequential or functional model of built-in Keras layers",
                 "timeout": "use a model of the exercise's size (a few hundred units per layer)"}
-        return CheckResult(check_id, False, f"the grader could not train your model: {training.message}",
-                           hint.get(training.status, "make sure the model trains when you run "
-                                                      "your script yourself"))
+        note = {"refused": "model refused by the grader",
+                "timeout": "the grader's retrain timed out"}
+        return failed(f"the grader could not train your model: {training.message}",
+                      hint.get(training.status, "make sure the model trains when you run "
+                      "your script yourself"),
+                      note=note.get(training.status, "the grader could not retrain the model"))
     return None
 
 
 def check_loss_decreases(obs, training, rubric) -> CheckResult:
-    problem = _not_trained(training, obs, "loss_decreases")
+    problem = _not_trained(training, obs)
     if problem:
         return problem
     first, last = training.first_loss, training.last_loss
     if first is None or last is None or not (math.isfinite(first) and math.isfinite(last)):
-        return CheckResult("loss_decreases", False,
-                           f"in the grader's training run the loss became {last} (not a number)",
-                           "check the loss and the learning rate")
+        return failed(f"in the grader's training run the loss became {last} (not a number)",
+                      "check the loss and the learning rate")
     if last < first:
-        return CheckResult("loss_decreases", True,
-                           f"training loss fell from {first:.4f} to {last:.4f} over "
-                           f"{training.epochs} epochs")
-    return CheckResult("loss_decreases", False,
-                       f"in the grader's training run the loss went from {first:.4f} to "
-                       f"{last:.4f}: it did not decrease",
-                       "check the learning rate, the loss and the output layer")
+        return passed(f"training loss fell from {first:.4f} to {last:.4f} over "
+                      f"{training.epochs} epochs")
+    return failed(f"in the grader's training run the loss went from {first:.4f} to "
+                  f"{last:.4f}: it did not decrease",
+                  "check the learning rate, the loss and the output layer")
 
 
 def check_accuracy(obs, training, rubric) -> CheckResult:
-    problem = _not_trained(training, obs, "accuracy")
+    problem = _not_trained(training, obs)
     if problem:
         return problem
     threshold = float(rubric.exercise["accuracy_threshold"])
     accuracy = training.test_accuracy
     if accuracy is not None and accuracy > threshold:
-        return CheckResult("accuracy", True,
-                           f"test accuracy {accuracy:.4f} in the grader's own run (needs > {threshold:g})")
-    return CheckResult("accuracy", False,
-                       f"test accuracy {accuracy if accuracy is None else format(accuracy, '.4f')} "
-                       f"in the grader's own run; the exercise asks for more than {threshold:g}",
-                       "check the output layer and loss first; then widths, dropout rate and "
-                       "learning rate")
+        return passed(f"test accuracy {accuracy:.4f} in the grader's own run (needs > {threshold:g})")
+    return failed(f"test accuracy {accuracy if accuracy is None else format(accuracy, '.4f')} "
+                  f"in the grader's own run; the exercise asks for more than {threshold:g}",
+                  "check the output layer and loss first; then widths, dropout rate and "
+                  "learning rate")
 
 
-CHECKS: dict[str, Callable[[Observation, TrainingResult | None, Rubric], CheckResult]] = {
-    "runs": check_runs,
-    "data": check_data,
-    "split": check_split,
-    "hidden_layers": check_hidden_layers,
-    "decreasing_widths": check_decreasing_widths,
-    "l2": check_l2,
-    "dropout": check_dropout,
-    "hidden_activations": check_hidden_activations,
-    "output_layer": check_output_layer,
-    "loss": check_loss,
-    "training": check_training,
-    "prints_accuracy": check_prints_accuracy,
-    "loss_decreases": check_loss_decreases,
-    "accuracy": check_accuracy,
-}
+def _with_id(check: Check) -> tuple[str, Check]:
+    check_id = check.__name__.removeprefix("check_")
+
+    @functools.wraps(check)
+    def run(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+        return dataclasses.replace(check(obs, training, rubric), id=check_id)
+
+    return check_id, run
+
+
+# Every check, in the order reports show them: the one definition of the check ids.
+CHECKS: dict[str, Check] = dict(map(_with_id, (
+    check_runs, check_data, check_split, check_hidden_layers, check_decreasing_widths, check_l2,
+    check_dropout, check_hidden_activations, check_output_layer, check_loss, check_training,
+    check_prints_accuracy, check_loss_decreases, check_accuracy,
+)))
+CHECK_IDS: tuple[str, ...] = tuple(CHECKS)
 
 
 # The checks whose evidence comes only from the sandbox's event channel (all but `runs`, which
 # rests on the exit status the supervisor saw itself).
-FROM_THE_CHANNEL = frozenset(CHECKS) - {"runs"}
+FROM_THE_CHANNEL = frozenset(CHECK_IDS) - {"runs"}
 
 
 def run_checks(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> list[CheckResult]:
-    """Every check, in rubric order; with tampered evidence, the checks resting on it fail."""
-    results = [CHECKS[check_id](obs, training, rubric) for check_id in rubric.points]
+    """Every check, in ``CHECK_IDS`` order; with tampered evidence, the checks resting on it fail."""
+    results = [check(obs, training, rubric) for check in CHECKS.values()]
     if not obs.tampered:
         return results
     return [CheckResult(r.id, False, f"not counted: {obs.tampered}, so the grader cannot trust "
                                      "what your script reported",
                         "let your script build, train and evaluate its model with Keras as it "
-                        "is; do not touch the grader or Keras itself")
+                        "is; do not touch the grader or Keras itself", note="tampered")
             if r.id in FROM_THE_CHANNEL else r for r in results]

@@ -12,11 +12,12 @@ import functools
 from pathlib import Path
 from typing import Callable
 
+from grader.options import cache_directory, with_limits
 from grader.pipeline import GradeOptions, grade
 from grader.report import Report
 from grader.rubric import Rubric
 from grader.sandbox import SandboxRun, run_script, start_probe
-from grader.retrain.client import ResultCache, Retrainer, default_cache_dir
+from grader.retrain.client import ResultCache, Retrainer
 
 
 class Lane:
@@ -28,7 +29,7 @@ class Lane:
         self._retrainers: dict[tuple, Retrainer] = {}
 
     def retrainer(self, rubric: Rubric, options: GradeOptions) -> Retrainer:
-        cache_dir = (options.cache_dir or default_cache_dir()) if options.use_cache else None
+        cache_dir = cache_directory(options)
         key = (rubric.sha256, str(cache_dir))
         if key not in self._retrainers:
             self._retrainers[key] = Retrainer(rubric, ResultCache(Path(cache_dir)) if cache_dir else None)
@@ -71,8 +72,8 @@ class Lane:
 
     def grade(self, path: Path, options: GradeOptions, rubric: Rubric, **kwargs) -> Report:
         """``pipeline.grade`` with this lane's fork server and retrain worker."""
-        return grade(path, options, rubric=rubric, retrainer=self.retrainer(rubric, options),
-                     runner=self.runner(), **kwargs)
+        return grade(path, options, rubric=with_limits(rubric, options),
+                     retrainer=self.retrainer(rubric, options), runner=self.runner(), **kwargs)
 
     def close(self) -> None:
         while self._retrainers:

@@ -1,31 +1,37 @@
-"""Generate the nbgrader source notebook from the template and the reference solution.
+"""Generate the nbgrader source notebook from the template, the reference solution and a rubric.
 
-Usage: ``python -m grader.make_notebook [--check]``
+Usage: ``python -m grader.make_notebook [--rubric FILE] [--course DIR] [--check]``
 
 One source of truth: the notebook is built from ``assignment/sentiment_classifier.py`` (the
 introduction, each step's title and its TODO comments), ``solution/sentiment_classifier.py`` (each
 step's code, between ``### BEGIN SOLUTION`` and ``### END SOLUTION``) and the rubric (one
-autograded ``check("<id>")`` cell per check, with the rubric's points). Edit those files, never the
-notebook; ``--check`` exits with 1 when the committed notebook is stale (the tests do the same).
+autograded ``check("<id>")`` cell per check, with the rubric's points). It is written to
+``DIR/source/sentiment/sentiment_classifier.ipynb`` of the course (default: the current directory
+when it holds an ``nbgrader_config.py``, else the repository's ``nbgrader/``). Edit those files,
+never the notebook; ``--check`` exits with 1 when the notebook there is stale (the tests do the
+same for the repository's).
 The template's code lines (``model = Sequential()``) are not copied: in the released notebook each
 step is its TODO comments and a ``# YOUR CODE HERE`` stub.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import json
 import re
 import sys
 from pathlib import Path
 
-from grader.rubric import CHECK_IDS, DEFAULT_RUBRIC, load_rubric
+from grader.checks import CHECK_IDS
+from grader.files import atomic_write
+from grader.rubric import DEFAULT_RUBRIC, load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "assignment" / "sentiment_classifier.py"
 SOLUTION = ROOT / "solution" / "sentiment_classifier.py"
-NOTEBOOK = ROOT / "nbgrader" / "source" / "sentiment" / "sentiment_classifier.ipynb"
+ASSIGNMENT, NOTEBOOK_NAME = "sentiment", "sentiment_classifier.ipynb"
+COURSE = ROOT / "nbgrader"
+NOTEBOOK = COURSE / "source" / ASSIGNMENT / NOTEBOOK_NAME
 
 # Which checks are graded after which step; the rest after the last one.
 STEP_CHECKS = {
@@ -144,27 +150,58 @@ def render(notebook: dict) -> str:
     return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def default_course(cwd: Path | None = None) -> Path:
+    """The course to write into: the current directory when it is an nbgrader course (it holds
+    ``nbgrader_config.py``), else the repository's ``nbgrader/``."""
+    cwd = Path.cwd() if cwd is None else cwd
+    return cwd if (cwd / "nbgrader_config.py").is_file() else COURSE
+
+
+def regenerate_command(rubric_path: Path | None, course: str = ".") -> str:
+    """What an instructor runs after changing the rubric (autograde's refusal quotes it)."""
+    rubric = f" --rubric {rubric_path}" if rubric_path else ""
+    return (f"python -m grader.make_notebook{rubric} --course {course} && "
+            f"nbgrader generate_assignment {ASSIGNMENT} --force")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.make_notebook",
-                                     description=__doc__.splitlines()[0])
+    from grader.options import EXIT_USAGE, Parser, add_rubric_option, load_rubric_or_usage
+
+    parser = Parser(prog="python -m grader.make_notebook", description=__doc__.splitlines()[0])
+    add_rubric_option(parser)
+    parser.add_argument("--course", type=Path, metavar="DIR",
+                        help="the nbgrader course to write into (default: the current directory "
+                             "if it has nbgrader_config.py, else the repository's nbgrader/)")
     parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the committed notebook is stale")
-    parser.add_argument("--output", type=Path, default=NOTEBOOK, help="where to write the notebook")
+                        help="do not write; exit 1 if the notebook there is stale")
+    parser.add_argument("--output", type=Path, metavar="FILE",
+                        help="write exactly this file instead (overrides --course)")
     args = parser.parse_args(argv)
+    rubric = load_rubric_or_usage(parser.prog, args.rubric)
+    if isinstance(rubric, int):
+        return rubric
+    course = args.course or default_course()
+    if args.course and not args.output and not args.course.is_dir():
+        print(f"{parser.prog}: error: no such course folder: {args.course}", file=sys.stderr)
+        return EXIT_USAGE
+    output = args.output or course / "source" / ASSIGNMENT / NOTEBOOK_NAME
     try:
-        text = render(build_notebook())
+        text = render(build_notebook(points=dict(rubric.points)))
     except LayoutError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
+        current = output.read_text(encoding="utf-8") if output.is_file() else ""
         if current != text:
-            print(f"{args.output} is stale: run `python -m grader.make_notebook`", file=sys.stderr)
+            print(f"{output} is stale: run `python -m grader.make_notebook"
+                  f"{' --rubric ' + str(args.rubric) if args.rubric else ''}"
+                  f"{' --course ' + str(args.course) if args.course else ''}`", file=sys.stderr)
             return 1
         return 0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
-    print(f"wrote {args.output}")
+    atomic_write(output, text)
+    print(f"wrote {output} ({len(rubric.points)} graded cells, {rubric.max_score:g} points, rubric "
+          f"{rubric.short_hash}); now run `nbgrader generate_assignment {ASSIGNMENT} --force` in "
+          f"{course}")
     return 0
 
 

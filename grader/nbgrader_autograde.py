@@ -6,7 +6,15 @@ grades the (already sanitized) notebook exactly like ``python -m grader notebook
 code in the sandbox, the model retrained in a trusted process that never runs student code, the
 score computed here), then writes each graded ``check("<id>")`` cell's verdict as its output: a
 stdout line when the check passed, an error output when it failed (so nbgrader gives it 0 points).
-Nothing the notebook computes, prints or redefines reaches a verdict.
+The first graded cell starts with the score and its main reason ("Grader: 85/100. Main reason:
+crashed at cell 7, line 2 (NameError)."). Nothing the notebook computes, prints or redefines
+reaches a verdict. The other files of the student's submission folder (helper modules, data) are
+copied beside the notebook into the sandbox, as batch grading does.
+
+One rubric everywhere: ``c.GradeInSandbox.rubric_path`` names the rubric file (the one given to
+``python -m grader.make_notebook --rubric``). A rubric that does not load, or whose points differ
+from the gradebook's (a notebook generated from another rubric), stops autograde before any
+student's code runs, with a message saying how to regenerate the assignment.
 
 In ``nbgrader_config.py``::
 
@@ -29,23 +37,43 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
+from grader.checks import CHECK_IDS
 from grader.lane import Lane
+from grader.make_notebook import regenerate_command
 from grader.pipeline import GradeOptions
-from grader.report import Report, ScoredCheck
-from grader.rubric import CHECK_IDS, DEFAULT_RUBRIC, load_rubric
+from grader.report import Report, ScoredCheck, failure_report, main_reason
+from grader.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric
+from grader.sources import SourceError, helper_files
 
 _LANES = {True: Lane(warm=True), False: Lane(warm=False)}
 for _lane in _LANES.values():
     atexit.register(_lane.close)
 
 
-def check_outputs(check: ScoredCheck, not_started: bool = False) -> list:
-    """A check's verdict as notebook outputs: stdout when it passed, an error when it failed."""
+class RubricMismatch(RuntimeError):
+    """The gradebook's points are not the rubric's: autograde refuses to grade."""
+
+
+def headline(report: Report) -> str:
+    """The first graded cell's first line: the score and its main reason, in a few words."""
+    reason = main_reason(report.to_dict())
+    if report.passed:
+        return f"Grader: {report.score:g}/{report.max_score:g}, every check passed."
+    return f"Grader: {report.score:g}/{report.max_score:g}. Main reason: {reason}."
+
+
+def check_outputs(check: ScoredCheck, not_started: bool = False, first_line: str = "") -> list:
+    """A check's verdict as notebook outputs: stdout when it passed, an error when it failed.
+
+    ``first_line`` (the report's headline) goes before the verdict in the first graded cell.
+    """
     points = f"({check.score:g}/{check.max_score:g})"
+    lead = [first_line] if first_line else []
     if check.passed:
-        return [nbformat.v4.new_output("stream", name="stdout",
-                                       text=f"✓ {check.id}: {check.message} {points}\n")]
-    lines = ["You have not started yet: fill in the cells marked YOUR CODE HERE."] if not_started else []
+        text = "\n".join(lead + [f"✓ {check.id}: {check.message} {points}"]) + "\n"
+        return [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    lines = lead + (["You have not started yet: fill in the cells marked YOUR CODE HERE."]
+                    if not_started else [])
     lines.append(f"✗ {check.id}: {check.message} {points}")
     if check.hint:
         lines.append(f"→ {check.hint}")
@@ -83,28 +111,68 @@ class GradeInSandbox(Preprocessor):
     warm = Bool(True, help="Fork every sandbox from one process that imported TensorFlow once "
                            "(Linux); False: start each cold, exactly like the CLI.").tag(config=True)
 
-    def grade_notebook(self, nb, name: str) -> Report:
-        rubric_path = Path(self.rubric_path) if self.rubric_path else DEFAULT_RUBRIC
-        rubric = load_rubric(rubric_path)
+    def rubric(self) -> Rubric:
+        """The rubric (``rubric_path``, else the grader's), validated."""
+        return load_rubric(Path(self.rubric_path) if self.rubric_path else DEFAULT_RUBRIC)
+
+    def check_points(self, nb, rubric: Rubric) -> None:
+        """Refuse to grade when the gradebook's points (restored into the notebook's graded cells
+        by nbgrader's sanitizing) are not the rubric's: the gradebook would silently disagree
+        with the feedback. Raises ``RubricMismatch`` saying how to regenerate."""
+        gradebook = {graded_check_id(cell): float(cell.metadata["nbgrader"].get("points", 0))
+                     for cell in nb.cells if graded_check_id(cell) in rubric.points}
+        wrong = [f"{c}: {gradebook[c]:g} in the gradebook, {rubric.points[c]:g} in the rubric"
+                 for c in CHECK_IDS if c in gradebook and gradebook[c] != rubric.points[c]]
+        wrong += [f"{c}: no graded cell, {rubric.points[c]:g} in the rubric" for c in CHECK_IDS
+                  if c not in gradebook and rubric.points[c]]
+        if wrong:
+            rubric_path = Path(self.rubric_path) if self.rubric_path else None
+            raise RubricMismatch(
+                f"the gradebook's points differ from the rubric's ({rubric.name}): "
+                f"{'; '.join(wrong)}. Nothing was graded. Regenerate the assignment from the "
+                f"rubric in the course folder: `{regenerate_command(rubric_path)}`, then run "
+                "autograde again (with --force for students already autograded)")
+
+    def grade_notebook(self, nb, name: str, rubric: Rubric | None = None,
+                       folder: Path | None = None) -> Report:
+        """Grade ``nb`` in the sandbox, with the other files of ``folder`` beside it."""
+        rubric = rubric or self.rubric()
         options = GradeOptions(timeout=self.timeout or None, memory_mb=self.memory_mb or None,
                                use_cache=self.use_cache,
                                cache_dir=Path(self.cache_dir) if self.cache_dir else None,
-                               rubric_path=rubric_path)
-        with tempfile.TemporaryDirectory(prefix="nbgrader-sandbox-") as folder:
-            path = Path(folder) / f"{name}.ipynb"
+                               rubric_path=Path(self.rubric_path or DEFAULT_RUBRIC))
+        graded = f"{name}.ipynb"
+        try:
+            extra = helper_files(folder, graded) if folder else {}
+        except SourceError as exc:
+            return failure_report(graded, f"not graded: {exc}", "remove the large files from the "
+                                  "submission folder", rubric, note="not graded")
+        extra = {n: data for n, data in extra.items() if not n.endswith(".ipynb")}
+        with tempfile.TemporaryDirectory(prefix="nbgrader-sandbox-") as temporary:
+            path = Path(temporary) / graded
             nbformat.write(nb, str(path))
-            return _LANES[self.warm].grade(path, options, rubric)
+            return _LANES[self.warm].grade(path, options, rubric, extra_files=extra)
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
-        report = self.grade_notebook(nb, info.get("notebook") or "submission")
+        try:
+            rubric = self.rubric()
+            self.check_points(nb, rubric)
+        except (RubricError, RubricMismatch) as exc:
+            self.log.error("%s", exc)  # one line before nbgrader's traceback
+            raise
+        folder = resources.get("metadata", {}).get("path")
+        report = self.grade_notebook(nb, info.get("notebook") or "submission", rubric,
+                                     Path(folder) if folder else None)
         checks = {check.id: check for check in report.checks}
+        first = headline(report)
         for cell in nb.cells:
             grade_id = graded_check_id(cell)
             if grade_id is None:
                 continue
             if grade_id in checks:
-                cell.outputs = check_outputs(checks[grade_id], report.not_started)
+                cell.outputs = check_outputs(checks[grade_id], report.not_started, first)
+                first = ""
             else:
                 self.log.warning("Cell %r is not one of the grader's checks: it scores 0", grade_id)
                 cell.outputs = unknown_cell_outputs(grade_id)

@@ -12,6 +12,7 @@ from typing import Callable
 
 from grader import __version__
 from grader.checks import run_checks
+from grader.options import cache_directory
 from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
 from grader.report import Report, build_report, summarize_architecture
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
@@ -118,8 +119,8 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
     rubric = rubric or load_rubric(options.rubric_path)
     own_retrainer = retrainer is None
     if own_retrainer:
-        cache = ResultCache(options.cache_dir or default_cache_dir()) if options.use_cache else None
-        retrainer = Retrainer(rubric, cache)
+        cache_dir = cache_directory(options)
+        retrainer = Retrainer(rubric, ResultCache(cache_dir) if cache_dir else None)
     started = time.monotonic()
     path = Path(path)
     try:

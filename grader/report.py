@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from grader.checks import CheckResult
 from grader.observation import Observation
@@ -34,6 +34,7 @@ class Report:
     metrics: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # versions, rubric hash, seed, mode, protections
     architecture: dict | None = None  # what `python -m grader similarity` compares (see below)
+    reason: str = ""  # a few words when one failure explains the score ("crashed at line 12")
 
     @property
     def passed(self) -> bool:
@@ -53,7 +54,38 @@ class Report:
             "metrics": dict(self.metrics),
             "info": dict(self.info),
             "architecture": self.architecture,
+            "reason": self.reason,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Report:
+        """A report from its JSON form (batch results on disk, a cluster worker's answer)."""
+        check_fields = {f.name for f in fields(ScoredCheck)}
+        checks = tuple(ScoredCheck(**{k: v for k, v in c.items() if k in check_fields})
+                       for c in data["checks"])
+        known = {f.name for f in fields(cls)} - {"checks", "passed", "tampered"}
+        tampered = data.get("tampered_reason") or ("tampered" if data.get("tampered") else "")
+        return cls(checks=checks, tampered=str(tampered),
+                   **{k: v for k, v in data.items() if k in known})
+
+
+def main_reason(report: dict) -> str:
+    """Why a report scored low, in a few words, for the instructor's table; "" when it is full.
+
+    In order: "tampered", "not started", the note of the first failure that explains the score
+    ("crashed at line 27 (NameError)", "timed out (300 s)", "model refused by the grader"), else
+    the failed checks ("failed dropout, l2").
+    """
+    if report.get("tampered"):
+        return "tampered"
+    if report.get("not_started"):
+        return "not started"
+    if report.get("reason"):
+        return report["reason"]
+    failed = [c["id"] for c in report.get("checks", ()) if not c.get("passed")]
+    if not failed:
+        return ""
+    return f"failed {', '.join(failed)}" if len(failed) <= 3 else f"failed {len(failed)} checks"
 
 
 def _hinted(result: CheckResult, hint_level: str) -> tuple[str, str]:
@@ -83,7 +115,8 @@ def build_report(submission: str, results: list[CheckResult], rubric: Rubric, *,
     return Report(submission=inert(submission, 500), checks=checks,
                   score=round(sum(c.score for c in checks), 2), max_score=rubric.max_score,
                   not_started=not_started, tampered=inert(tampered, 300),
-                  metrics=dict(metrics or {}), info=dict(info or {}), architecture=architecture)
+                  metrics=dict(metrics or {}), info=dict(info or {}), architecture=architecture,
+                  reason=inert(next((r.note for r in results if not r.passed and r.note), ""), 80))
 
 
 def summarize_architecture(obs: Observation) -> dict | None:
@@ -129,3 +162,19 @@ def _plain(value, depth: int = 0):
     if isinstance(value, dict):
         return {inert(k, 60): _plain(v, depth + 1) for k, v in list(value.items())[:50]}
     return None
+
+
+def failure_report(submission: str, message: str, hint: str, rubric: Rubric, *,
+                   note: str = "") -> Report:
+    """A proper report for a submission the grader could not grade: every check failed, the
+    first (``runs``) saying why, scored 0 (batch: a folder with no file to grade, a lost worker;
+    Gradescope: an empty upload)."""
+    from grader import __version__
+    from grader.checks import CHECK_IDS
+
+    first, *rest = CHECK_IDS
+    results = [CheckResult(first, False, message, hint, note)] + [
+        CheckResult(c, False, "not checked: the submission could not be graded") for c in rest]
+    info = {"grader_version": __version__, "rubric_sha256": rubric.short_hash,
+            "data_seed": int(rubric.data["seed"])}
+    return build_report(submission, results, rubric, info=info)

@@ -1,12 +1,27 @@
-"""Load the rubric (points, thresholds, limits, the grader's data) from its TOML file."""
+"""The rubric: points, thresholds, limits and the grader's data, loaded from TOML into typed objects.
+
+``load_rubric`` validates the whole file before anything is graded: every key, type and range;
+unknown keys are refused; the points of the checks (``grader.checks.CHECK_IDS``, the one list of
+check ids) must add up to ``max_score``. A problem is one ``RubricError`` line that names the key
+and what was expected, e.g. ``rubric strict.toml: points.runs must be a number >= 0. Received:
+runs='five'``.
+
+Each table is a frozen dataclass that also reads like the mapping it came from
+(``rubric.exercise.epochs == rubric.exercise["epochs"]``, ``dict(rubric.data)``). An optional
+``[similarity]`` table (``python -m grader similarity``) is laid over its defaults, validated, and
+kept as a read-only mapping, ``rubric.similarity``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Iterator
 
 try:
     import tomllib
@@ -14,10 +29,9 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 DEFAULT_RUBRIC = Path(__file__).with_name("rubric.toml")
-CHECK_IDS = ("runs", "data", "split", "hidden_layers", "decreasing_widths", "l2", "dropout",
-             "hidden_activations", "output_layer", "loss", "training", "prints_accuracy",
-             "loss_decreases", "accuracy")
 HINT_LEVELS = ("fix", "expected", "none")
+
+
 # `python -m grader similarity`: what a rubric without a [similarity] table gets (the packaged
 # rubric.toml says the same; a test keeps the two equal), and the (low, high) each number may be.
 SIMILARITY_DEFAULTS = {
@@ -36,19 +50,147 @@ _SIMILARITY_INTEGERS = ("html_pairs", "noise_tokens", "guarantee_tokens")
 
 
 class RubricError(ValueError):
-    """The rubric file is missing, unreadable or inconsistent."""
+    """The rubric file is missing, unreadable or invalid (the message is one line)."""
+
+
+def __getattr__(name: str):
+    # ``from grader.rubric import CHECK_IDS`` keeps working; the ids are defined in grader.checks
+    if name == "CHECK_IDS":
+        from grader.checks import CHECK_IDS
+
+        return CHECK_IDS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --- what each key must be -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one key accepts: an int or a number, within bounds (None: unbounded)."""
+
+    kind: type  # int or float
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low itself excluded
+    high_open: bool = False
+
+    def describe(self) -> str:
+        noun = "an integer" if self.kind is int else "a number"
+        bounds = []
+        if self.low is not None:
+            bounds.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+        if self.high is not None:
+            bounds.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        return f"{noun} {' and '.join(bounds)}".strip()
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind is int and not isinstance(value, int):
+            return False
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or (value < self.high or (not self.high_open and value == self.high))
+
+
+POSITIVE_INT, POSITIVE = Rule(int, 1), Rule(float, 0, low_open=True)
+FRACTION_OPEN = Rule(float, 0, 1, low_open=True, high_open=True)
+
+
+def rule(r: Rule, doc: str):
+    """A dataclass field with its validation rule and a one-line description."""
+    return field(metadata={"rule": r, "doc": doc})
+
+
+class Section(Mapping):
+    """A rubric table: typed attributes, and mapping access (``section["key"]``) to the same values."""
+
+    table = ""  # the TOML table's name (a class attribute, not a field)
+
+    def __getitem__(self, key: str):
+        if key not in self._names():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+
+@dataclass(frozen=True, eq=True)
+class Exercise(Section):
+    """What the exercise sheet asks for."""
+
+    table = "exercise"
+    n_samples: int = rule(Rule(int, 2), "rows make_classification must make")
+    n_features: int = rule(POSITIVE_INT, "features per row")
+    n_classes: int = rule(Rule(int, 2), "classes")
+    test_fraction: float = rule(FRACTION_OPEN, "share of the rows held out for testing")
+    min_hidden_layers: int = rule(POSITIVE_INT, "hidden Dense layers the model needs at least")
+    epochs: int = rule(POSITIVE_INT, "epochs for fit and for the grader's retrain")
+    batch_size: int = rule(POSITIVE_INT, "batch size for fit and for the grader's retrain")
+    validation_split: float = rule(Rule(float, 0, 1, high_open=True), "fit's validation split")
+    accuracy_threshold: float = rule(Rule(float, 0, 1, high_open=True),
+                                     "the grader's test accuracy must exceed this")
+    borderline_margin: float = rule(Rule(float, 0, 1), "accuracies this close are flagged")
+    min_l2: float = rule(Rule(float, 0), "smallest L2 factor that counts")
+    min_dropout: float = rule(Rule(float, 0, 1, high_open=True), "smallest Dropout rate that counts")
+
+
+@dataclass(frozen=True, eq=True)
+class Data(Section):
+    """The grader's own data for its retrain (``make_classification`` arguments)."""
+
+    table = "data"
+    seed: int = rule(Rule(int, 0, 2**32 - 1), "random_state of the data and the split")
+    n_informative: int = rule(POSITIVE_INT, "informative features")
+    n_redundant: int = rule(Rule(int, 0), "redundant features")
+    class_sep: float = rule(POSITIVE, "class separation")
+    flip_y: float = rule(Rule(float, 0, 1), "share of labels flipped at random")
+
+
+@dataclass(frozen=True, eq=True)
+class Limits(Section):
+    """What a submission may use."""
+
+    table = "limits"
+    timeout_seconds: float = rule(POSITIVE, "wall clock for the student's script")
+    memory_mb: int = rule(POSITIVE_INT, "resident memory of the script's process tree")
+    output_kb: int = rule(POSITIVE_INT, "captured output kept")
+    max_parameters: int = rule(POSITIVE_INT, "the grader refuses to retrain a larger model")
+    train_timeout_seconds: float = rule(POSITIVE, "wall clock for the grader's retrain")
+    train_memory_mb: int = rule(POSITIVE_INT, "resident memory of the grader's retrain")
+    max_processes: int = rule(POSITIVE_INT, "tasks the script may run at once")
+    disk_mb: int = rule(POSITIVE_INT, "what the script may write in its directory")
+
+
+SECTIONS = (Exercise, Data, Limits)
+POINTS_RULE = Rule(float, 0)
+TOP_LEVEL = ("hint_level", "max_score", "points", *(s.table for s in SECTIONS), "similarity")
 
 
 @dataclass(frozen=True)
 class Rubric:
-    points: Mapping[str, float]
-    exercise: Mapping[str, float]
-    data: Mapping[str, float]
-    limits: Mapping[str, float]
+    points: Mapping[str, float]  # check id -> points, in CHECK_IDS order
+    exercise: Exercise
+    data: Data
+    limits: Limits
     hint_level: str
     sha256: str
-    similarity: Mapping[str, object] = field(
+    stated_max_score: float = 100.0
+    similarity: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType(_similarity({}, DEFAULT_RUBRIC)))
+    source: bytes = field(default=b"", repr=False, compare=False)  # the file's bytes
+    name: str = field(default="", compare=False)  # the file's name, for messages
 
     @property
     def short_hash(self) -> str:
@@ -59,35 +201,136 @@ class Rubric:
         return float(sum(self.points.values()))
 
 
+# --- loading ------------------------------------------------------------------------------------
+
+
 def load_rubric(path: Path = DEFAULT_RUBRIC) -> Rubric:
-    """Read and validate a rubric file."""
+    """Read and validate a rubric file.
+
+    Raises:
+        RubricError: the file cannot be read or is invalid; one line naming the key.
+    """
+    path = Path(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RubricError(f"cannot read rubric {path}: {exc.strerror or exc}") from None
+    return parse_rubric(raw, str(path))
+
+
+def parse_rubric(raw: bytes, name: str = "rubric.toml") -> Rubric:
+    """Validate a rubric given as the bytes of its TOML file (``name`` appears in messages)."""
+    try:
         table = tomllib.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RubricError(f"cannot read rubric {path}: {exc}") from None
-    points = table.get("points", {})
-    missing = [c for c in CHECK_IDS if c not in points]
-    unknown = [c for c in points if c not in CHECK_IDS]
-    if missing or unknown:
-        raise RubricError(f"rubric {path}: points must name exactly the checks {CHECK_IDS}. "
-                          f"Missing: {missing}; unknown: {unknown}")
+    except UnicodeDecodeError as exc:
+        raise RubricError(f"rubric {name}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RubricError(f"rubric {name}: not valid TOML: {exc}") from None
+    problems: list[str] = []
+    rubric = _build(table, problems, name, raw)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem{'s' * (len(problems) > 2)})" \
+            if len(problems) > 1 else ""
+        raise RubricError(f"rubric {name}: {problems[0]}{more}")
+    return rubric
+
+
+def _unknown(keys, allowed, where: str, problems: list[str]) -> None:
+    for key in keys:
+        if key not in allowed:
+            problems.append(f"unknown key {where}{key} (expected one of: {', '.join(allowed)})")
+
+
+def _table(table: dict, key: str, problems: list[str]) -> dict:
+    value = table.get(key)
+    if value is None:
+        problems.append(f"missing table [{key}]")
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{key} must be a table ([{key}]). Received: {key}={value!r}")
+        return {}
+    return value
+
+
+def _section(cls, values: dict, problems: list[str]):
+    names = cls._names()
+    _unknown(values, names, f"{cls.table}.", problems)
+    found = {}
+    for f in dataclasses.fields(cls):
+        r: Rule = f.metadata["rule"]
+        if f.name not in values:
+            problems.append(f"missing key {cls.table}.{f.name} ({f.metadata['doc']}: "
+                            f"expected {r.describe()})")
+            continue
+        value = values[f.name]
+        if not r.accepts(value):
+            problems.append(f"{cls.table}.{f.name} must be {r.describe()}. "
+                            f"Received: {f.name}={value!r}")
+            continue
+        found[f.name] = r.kind(value)
+    return cls(**found) if len(found) == len(names) else None
+
+
+def _frozen(value):
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _build(table: dict, problems: list[str], name: str, raw: bytes) -> Rubric | None:
+    from grader.checks import CHECK_IDS
+
+    _unknown(table, TOP_LEVEL, "", problems)
     hint_level = table.get("hint_level", "fix")
     if hint_level not in HINT_LEVELS:
-        raise RubricError(f"rubric {path}: hint_level must be one of {HINT_LEVELS}. "
-                          f"Received: hint_level={hint_level!r}")
-    for section in ("exercise", "data", "limits"):
-        if not isinstance(table.get(section), dict):
-            raise RubricError(f"rubric {path}: missing [{section}] table")
-    return Rubric(
-        points=MappingProxyType({c: float(points[c]) for c in CHECK_IDS}),
-        exercise=MappingProxyType(dict(table["exercise"])),
-        data=MappingProxyType(dict(table["data"])),
-        limits=MappingProxyType(dict(table["limits"])),
-        hint_level=hint_level,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        similarity=MappingProxyType(_similarity(table.get("similarity", {}), Path(path))),
-    )
+        problems.append(f"hint_level must be one of {', '.join(repr(h) for h in HINT_LEVELS)}. "
+                        f"Received: hint_level={hint_level!r}")
+    stated = table.get("max_score")
+    if stated is None:
+        problems.append("missing key max_score (the total the points add up to, e.g. "
+                        "max_score = 100)")
+    elif not POINTS_RULE.accepts(stated) or stated == 0:
+        problems.append(f"max_score must be a number > 0. Received: max_score={stated!r}")
+        stated = None
+    points_table = _table(table, "points", problems)
+    _unknown(points_table, CHECK_IDS, "points.", problems)
+    points = {}
+    for check_id in CHECK_IDS:
+        value = points_table.get(check_id)
+        if value is None and points_table:
+            problems.append(f"missing key points.{check_id} (every check needs its points: "
+                            f"expected {POINTS_RULE.describe()})")
+        elif value is not None and not POINTS_RULE.accepts(value):
+            problems.append(f"points.{check_id} must be {POINTS_RULE.describe()}. "
+                            f"Received: {check_id}={value!r}")
+        elif value is not None:
+            points[check_id] = float(value)
+    total = sum(points.values())
+    if stated is not None and len(points) == len(CHECK_IDS) and abs(total - stated) > 1e-9:
+        problems.append(f"the points add up to {total:g}, but max_score = {stated:g}: change "
+                        "the points or max_score so that they agree")
+    sections = [_section(cls, _table(table, cls.table, problems), problems) for cls in SECTIONS]
+    exercise, data, limits = sections
+    if exercise and data and data.n_informative + data.n_redundant > exercise.n_features:
+        problems.append(f"data.n_informative + data.n_redundant must be <= exercise.n_features "
+                        f"({exercise.n_features}). Received: {data.n_informative} + "
+                        f"{data.n_redundant}")
+    if exercise and data and exercise.n_classes * 2 > 2 ** min(data.n_informative, 30):
+        problems.append(f"data.n_informative must be >= log2(2 * exercise.n_classes) for "
+                        f"make_classification. Received: n_informative={data.n_informative}")
+    try:
+        similarity = _similarity(table.get("similarity", {}), Path(name))
+    except RubricError as exc:
+        problems.append(str(exc).split(": ", 1)[-1])
+        similarity = {}
+    if problems:
+        return None
+    return Rubric(points=MappingProxyType(points), exercise=exercise, data=data, limits=limits,
+                  hint_level=hint_level, sha256=hashlib.sha256(raw).hexdigest(),
+                  stated_max_score=float(stated), similarity=_frozen(similarity), source=raw,
+                  name=name)
 
 
 def _similarity(table, path: Path) -> dict:

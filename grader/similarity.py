@@ -42,6 +42,8 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from grader.text import csv_cell
+
 SCHEMA = 1
 MAX_CODE_CHARS = 100_000  # fingerprinted and shown per submission; the rest is cut
 MAX_FILE_BYTES = 20 * 2**20  # a notebook may carry large outputs; they are not read
@@ -714,12 +716,6 @@ def analyse(folder: Path, settings: Mapping, extra_boilerplate: Iterable[str | P
     return result, {s.id: s for s in students}
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(text: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    return f"'{text}" if text.startswith(_FORMULA) else text
 
 
 def pairs_csv(result: Result) -> str:
@@ -728,18 +724,18 @@ def pairs_csv(result: Result) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["a", "b", "code_score", "architecture_score", "score"])
     for pair in result.pairs:
-        writer.writerow([_cell(pair.a), _cell(pair.b), f"{pair.code_score:.4f}",
+        writer.writerow([csv_cell(pair.a), csv_cell(pair.b), f"{pair.code_score:.4f}",
                          f"{pair.architecture_score:.4f}", f"{pair.score:.4f}"])
     return out.getvalue()
 
 
 def write_files(folder: Path, result: Result, students: Mapping[str, Student]) -> list[Path]:
     """Write similarity.csv and similarity.html into ``folder`` (atomically); their paths."""
-    from grader.batch import _atomic_write
+    from grader.files import atomic_write
     from grader.reporters import similarity_html
 
     folder = Path(folder)
     written = [folder / "similarity.csv", folder / "similarity.html"]
-    _atomic_write(written[0], pairs_csv(result).encode())
-    _atomic_write(written[1], similarity_html.render(result, students).encode())
+    atomic_write(written[0], pairs_csv(result))
+    atomic_write(written[1], similarity_html.render(result, students))
     return written

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 MAX_BYTES = 2 * 1024 * 1024
+ASSIGNMENT_STEM = "sentiment_classifier"
+SUFFIXES = (".py", ".ipynb")
+MAX_FOLDER_BYTES = 20 * 2**20
+SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", "__MACOSX"}
 
 
 class SourceError(ValueError):
@@ -129,3 +134,50 @@ def describe_line(source: str, lineno: int) -> str:
         if match:
             return f"cell {match.group(1)}, line {lineno - index - 1}"
     return f"line {lineno}"
+
+
+# --- a submission that is a folder (batch, nbgrader, Gradescope) -------------------------------
+
+
+def folder_files(folder: Path) -> list[tuple[str, Path]]:
+    """Every file under ``folder`` as (relative POSIX name, path), sorted; hidden files, caches
+    and symbolic links left out."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            if not name.startswith(".") and path.is_file() and not path.is_symlink():
+                found.append((path.relative_to(folder).as_posix(), path))
+    return sorted(found)
+
+
+def choose_file(candidates: list[str]) -> tuple[str | None, str]:
+    """Which of a folder's top-level ``.py``/``.ipynb`` files to grade: (name or None, note)."""
+    if len(candidates) == 1:
+        return candidates[0], ""
+    if not candidates:
+        return None, "the folder has no .py or .ipynb file at its top level"
+    named = sorted((c for c in candidates if Path(c).stem == ASSIGNMENT_STEM),
+                   key=lambda c: (c.endswith(".ipynb"), c))
+    others = [c for c in candidates if c != (named[0] if named else None)]
+    if named:
+        return named[0], (f"graded {named[0]}, the file named like the assignment; "
+                          f"{', '.join(others)} copied beside it")
+    return None, (f"the folder has {len(candidates)} candidate files ({', '.join(candidates)}) "
+                  f"and none is named {ASSIGNMENT_STEM}.py or {ASSIGNMENT_STEM}.ipynb: "
+                  "rename the one to grade")
+
+
+def helper_files(folder: Path, graded: str) -> dict[str, bytes]:
+    """The files beside the graded one that go into its sandbox (helper modules, data files).
+
+    Raises:
+        SourceError: the folder holds more than ``MAX_FOLDER_BYTES``.
+    """
+    files = [(name, path) for name, path in folder_files(folder) if name != graded]
+    size = sum(path.stat().st_size for _, path in files)
+    if size > MAX_FOLDER_BYTES:
+        raise SourceError(f"the folder holds {size // 2**20} MB beside {graded}; a submission may "
+                          f"hold at most {MAX_FOLDER_BYTES // 2**20} MB")
+    return {name: path.read_bytes() for name, path in files}

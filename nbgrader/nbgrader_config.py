@@ -1,9 +1,10 @@
 """nbgrader settings for the sentiment-classifier course (run nbgrader from this directory).
 
-The source notebook is generated: edit assignment/ and solution/, then run
-``python -m grader.make_notebook``. Autograding never runs a student's notebook in a Jupyter
-kernel: ``GradeInSandbox`` takes the place of nbgrader's ``Execute`` step and grades it in the
-grader's sandbox instead (see grader/nbgrader_autograde.py).
+The source notebook is generated: edit assignment/ and solution/ (or the rubric), then run
+``python -m grader.make_notebook [--rubric FILE] --course .`` and
+``nbgrader generate_assignment sentiment --force`` here. Autograding never runs a student's
+notebook in a Jupyter kernel: ``GradeInSandbox`` takes the place of nbgrader's ``Execute`` step
+and grades it in the grader's sandbox instead (see grader/nbgrader_autograde.py).
 """
 
 from grader.nbgrader_autograde import autograde_preprocessors
@@ -17,6 +18,10 @@ c.CourseDirectory.course_id = "sentiment-classifier"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE"}
 
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
+
+# One rubric everywhere: the file given to `python -m grader.make_notebook --rubric`. Autograde
+# refuses (before grading anyone) when the gradebook's points are not this rubric's.
+# c.GradeInSandbox.rubric_path = "strict.toml"
 
 # Optional: limits and the retrain cache (defaults: the rubric's limits, ~/.cache/sentiment-grader).
 # c.GradeInSandbox.timeout = 300

@@ -24,9 +24,12 @@ from pathlib import Path
 import pytest
 
 from grader import batch, cli
-from grader.batch import BatchOptions, Submission, find_submissions, grades_csv, resume_key
+from grader.batch import Submission, find_submissions, grades_csv, resume_key
+from grader.checks import CHECK_IDS
+from grader.pipeline import GradeOptions
 from grader.reporters import gradescope, summary
-from grader.rubric import CHECK_IDS, load_rubric
+from grader.rubric import load_rubric
+from real_reports import report as real_report
 from test_corpus import CORPUS, parse_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,73 +98,161 @@ def test_resume_key_follows_content_rubric_seed_and_options(tmp_path):
     path = tmp_path / "alice.py"
     path.write_text("print(1)\n")
     sub = Submission("alice", (("alice.py", path),), "alice.py")
-    key = resume_key(sub, {"alice.py": b"print(1)\n"}, rubric, BatchOptions())
-    assert key == resume_key(sub, {"alice.py": b"print(1)\n"}, rubric, BatchOptions())
-    assert key != resume_key(sub, {"alice.py": b"print(2)\n"}, rubric, BatchOptions())
-    assert key != resume_key(sub, {"alice.py": b"print(1)\n"}, rubric, BatchOptions(timeout=5))
+    key = resume_key(sub, {"alice.py": b"print(1)\n"}, rubric, GradeOptions())
+    assert key == resume_key(sub, {"alice.py": b"print(1)\n"}, rubric, GradeOptions())
+    assert key != resume_key(sub, {"alice.py": b"print(2)\n"}, rubric, GradeOptions())
+    assert key != resume_key(sub, {"alice.py": b"print(1)\n"}, rubric, GradeOptions(timeout=5))
+    # where the cache is, and whether it is used, do not change a grade
+    assert key == resume_key(sub, {"alice.py": b"print(1)\n"}, rubric,
+                             GradeOptions(use_cache=False, cache_dir=tmp_path))
     changed = tmp_path / "rubric.toml"
     changed.write_text((ROOT / "grader" / "rubric.toml").read_text().replace(
         "seed = 20261125", "seed = 7"))
-    assert key != resume_key(sub, {"alice.py": b"print(1)\n"}, load_rubric(changed), BatchOptions())
+    assert key != resume_key(sub, {"alice.py": b"print(1)\n"}, load_rubric(changed), GradeOptions())
 
 
-def _record(student: str, score_by_check: dict[str, float], accuracy=0.9, seconds=3.0) -> dict:
-    rubric = load_rubric()
-    checks = [{"id": c, "passed": score_by_check.get(c, rubric.points[c]) == rubric.points[c],
-               "score": score_by_check.get(c, rubric.points[c]), "max_score": rubric.points[c],
-               "message": f"{c} message", "hint": f"{c} hint"} for c in CHECK_IDS]
-    score = sum(c["score"] for c in checks)
-    report = {"submission": f"{student}.py", "passed": score == 100, "score": score,
-              "max_score": 100.0, "not_started": False, "checks": checks,
-              "metrics": {"test_accuracy": accuracy, "accuracy_threshold": 0.7},
-              "info": {"grader_version": "0.1.0"}}
-    return {"schema": 1, "student": student, "key": "k", "final": True, "report": report,
-            "seconds": seconds, "worker": "here:1", "note": ""}
+def _record(student: str, seconds: float = 3.0, worker: str = "here:local-1", **how) -> dict:
+    """A batch record around a report built by the real checks (see ``real_reports``)."""
+    return {"schema": batch.SCHEMA, "student": student, "key": "k", "final": True,
+            "report": real_report(f"{student}.py", **how).to_dict(), "seconds": seconds,
+            "worker": worker, "note": ""}
 
 
-def test_grades_csv_has_scores_per_check_and_no_timings():
-    rows = [_record("alice", {}), _record("bob", {"loss": 0.0, "accuracy": 0.0}, accuracy=0.55)]
+def test_grades_csv_has_scores_per_check_a_reason_and_no_timings():
+    rows = [_record("alice"), _record("bob", layers="no_dropout", accuracy=0.55),
+            _record("carol", crash=("NameError", 27)), _record("dan", timeout=True),
+            _record("erin", not_started=True),
+            _record("frank", trained=__import__("real_reports").training(
+                status="refused", message="a Lambda layer runs arbitrary code")),
+            {**_record("gina"), "report": {**_record("gina")["report"], "tampered": True}}]
     text = grades_csv(rows)
-    table = list(csv.DictReader(io.StringIO(text)))
-    assert [r["student"] for r in table] == ["alice", "bob"]
-    assert table[1]["score"] == "80" and table[1]["loss"] == "0" and table[1]["l2"] == "10"
-    assert table[1]["test_accuracy"] == "0.5500" and table[1]["passed"] == "no"
-    assert "seconds" not in text and "here:1" not in text
+    table = {r["student"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert list(table) == ["alice", "bob", "carol", "dan", "erin", "frank", "gina"]
+    bob = table["bob"]
+    assert bob["score"] == "80" and bob["dropout"] == "0" and bob["accuracy"] == "0"
+    assert bob["l2"] == "10" and bob["test_accuracy"] == "0.5500" and bob["passed"] == "no"
+    assert bob["note"] == "failed dropout, accuracy"
+    assert table["alice"]["note"] == "" and table["alice"]["passed"] == "yes"
+    assert table["carol"]["note"] == "crashed at line 27 (NameError)"
+    assert table["dan"]["note"] == "timed out (300 s)"
+    assert table["erin"]["note"] == "not started"
+    assert table["frank"]["note"] == "model refused by the grader"
+    assert table["gina"]["note"] == "tampered"
+    assert "seconds" not in text and "here:local-1" not in text
     assert grades_csv(rows) == text
 
 
+def test_timings_csv_names_each_local_worker():
+    rows = [_record("alice", worker="vm:local-1"), _record("bob", worker="vm:local-2", seconds=7)]
+    table = list(csv.DictReader(io.StringIO(batch.timings_csv(rows))))
+    assert [(r["student"], r["worker"]) for r in table] == [("alice", "vm:local-1"),
+                                                            ("bob", "vm:local-2")]
+    assert table[1]["seconds"] == "7" and table[0]["script_seconds"] == "3.2"
+    assert table[0]["retrain_seconds"] == "4" and table[0]["retrain_cached"] == "False"
+
+
+def test_feedback_files_are_the_terminal_report(tmp_path):
+    record = _record("carol", crash=("NameError", 27))
+    results = batch.Results(tmp_path)
+    results.add("carol", record)
+    text = (tmp_path / "reports" / "carol.txt").read_text(encoding="utf-8")
+    from grader.report import Report
+    from grader.reporters import terminal
+
+    assert text == terminal.render(Report.from_dict(record["report"])) + "\n"
+    assert "✗ runs" in text and "line 27" in text and "Score: " in text
+    assert json.loads((tmp_path / "reports" / "carol.json").read_text()) == record
+    has_html = __import__("importlib").util.find_spec("grader.reporters.html") is not None
+    assert (tmp_path / "reports" / "carol.html").exists() is has_html
+    assert not list(tmp_path.rglob(".*.tmp"))
+
+
 def test_gradescope_results_has_one_test_per_check():
-    record = _record("bob", {"loss": 0.0})
+    record = _record("bob", layers="no_dropout")
     results = gradescope.results(record["report"])
     assert results["score"] == 90
     assert [t["name"] for t in results["tests"]] == list(CHECK_IDS)
-    loss = next(t for t in results["tests"] if t["name"] == "loss")
-    assert loss["status"] == "failed" and loss["score"] == 0 and "Hint: loss hint" in loss["output"]
+    dropout = next(t for t in results["tests"] if t["name"] == "dropout")
+    assert dropout["status"] == "failed" and dropout["score"] == 0
+    assert "Hint: add Dropout" in dropout["output"]
     json.loads(gradescope.render(record["report"]))
 
 
 def test_summary_distribution_most_failed_slowest_and_plot(tmp_path):
-    records = [_record("alice", {}, seconds=2), _record("bob", {"loss": 0.0}, seconds=9),
-               _record("carol", {"loss": 0.0, "runs": 0.0}, accuracy=0.6, seconds=4)]
+    records = [_record("alice", seconds=2), _record("bob", layers="no_dropout", seconds=9),
+               _record("carol", layers="no_dropout", crash=("NameError", 27), seconds=4),
+               _record("dan", layers="two_hidden", seconds=1)]
     figures = summary.summarize(records)
-    assert figures["distribution"]["100"] == 1 and figures["distribution"]["80-90"] == 1
-    assert figures["most_failed"][0] == {"check": "loss", "failed": 2}
-    assert [s["student"] for s in figures["slowest"]] == ["bob", "carol", "alice"]
+    scores = {r["student"]: r["report"]["score"] for r in records}
+    assert scores["alice"] == 100 and scores["bob"] == 90 and scores["dan"] == 90
+    # ten rows; full marks are in the top one, whose label says so
+    assert list(figures["distribution"])[-2:] == ["80-89", "90-100"]
+    assert len(figures["distribution"]) == 10
+    assert figures["distribution"]["90-100"] == 3
+    assert figures["most_failed"][0] == {"check": "dropout", "failed": 2}
+    assert [s["student"] for s in figures["slowest"]] == ["bob", "carol", "alice", "dan"]
     assert figures["did_not_run"] == ["carol"]
-    assert figures["accuracy"]["below_threshold"] == 1
     text = summary.render(figures, graded_now=3, reused=0, seconds=12, workers="2 local workers")
-    assert "Most-failed checks: loss (2/3)" in text and "Slowest submissions: bob 9.0 s" in text
+    assert "Most-failed checks: dropout (2/4)" in text and "Slowest submissions: bob 9.0 s" in text
+    assert "\n  90-100  " + "#" * 30 + " 3\n" in text and "\n     0-9  " in text
     png = summary.plot(records, tmp_path / "scores.png")
     assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_progress_counts_failures_and_estimates_time():
-    progress = batch.Progress(total=10, already=2, stream=io.StringIO())
-    progress.started -= 20
-    progress.update("bob", _record("bob", {"runs": 0.0}))
-    progress.update("carol", _record("carol", {}))
-    line = progress.line()
-    assert "4/10 graded" in line and "1 failed to run" in line and "ETA 1m00s" in line
+def test_histogram_labels_for_fractional_points():
+    assert summary._bucket_label(3, 100.0, integral=False) == "30-<40"
+    assert summary._bucket_label(9, 50.0, integral=True) == "45-50"
+    assert summary._bucket(100, 100) == summary._bucket(90, 100) == 9
+    assert summary._bucket(89.5, 100) == 8
+
+
+class FakeClock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_eta_comes_from_measured_durations():
+    from rich.console import Console
+
+    clock = FakeClock()
+    out = io.StringIO()
+    progress = batch.Progress(total=10, already=2, workers=2, clock=clock,
+                              console=Console(file=out, width=200))
+    assert progress.eta() is None and "ETA --" in progress.line()
+    clock.now += 95  # start-up (TensorFlow imports, fork servers) is not a grading duration
+    progress.update("bob", _record("bob", crash=("NameError", 3), seconds=12))
+    progress.update("carol", _record("carol", seconds=8))
+    # 6 left, 10 s each on average, 2 at a time: 30 s
+    assert progress.line() == "4/10 graded, 1 failed to run, ETA 30s"
+    clock.now += 12  # it counts down between results
+    assert progress.eta() == 18
+    clock.now += 60  # overdue: the running ones take longer than the mean, so it is unknown
+    assert progress.eta() is None and progress.line().endswith("ETA --")
+    for student in "defghi":
+        progress.update(student, _record(student, seconds=10))
+    assert progress.line() == "10/10 graded, 1 failed to run, ETA 0s"
+    assert out.getvalue().splitlines()[0] == \
+        "bob: 85/100  3/10 graded, 1 failed to run, ETA 42s"  # 7 left, 12 s, 2 at a time
+
+
+def test_progress_is_a_rich_bar_on_a_terminal():
+    from rich.console import Console
+
+    clock = FakeClock()
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system="standard")
+    progress = batch.Progress(total=3, already=0, workers=1, clock=clock, console=console)
+    progress.start()
+    progress.update("alice", _record("alice", seconds=10))
+    progress.finish()
+    text = out.getvalue()
+    assert "\x1b[" in text, "colour on a terminal"
+    assert "1/3" in text and "0 failed to run" in text and "ETA 20s" in text
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -433,3 +524,54 @@ def test_the_same_batch_on_a_dask_local_cluster_gives_the_same_results(reference
     workers = {r["worker"].rsplit(":", 1)[1] for r in records if r["worker"]}
     assert workers <= {str(pid) for pid in worker_pids} and workers, "graded on the cluster workers"
     assert "cluster worker" in json.loads((out / "summary.json").read_text())["run"]["where"]
+
+
+def test_strict_rubric_feedback_files_and_regrading_one_student(cache_dir, tmp_path):
+    """The instructor's first week: batch with their own rubric, read what each student is sent,
+    regrade one student after a fix (--only), then everybody (--force)."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    shutil.copy(SOLUTION, folder / "alice.py")
+    shutil.copy(CORPUS / "fail_runs_crash_at_end.py", folder / "bob.py")
+    strict = tmp_path / "strict.toml"
+    strict.write_text((ROOT / "grader" / "rubric.toml").read_text()
+                      .replace("dropout = 10", "dropout = 15").replace("max_score = 100", "max_score = 105"))
+    out = tmp_path / "results"
+    command = batch_command(folder, out, cache_dir, "--rubric", str(strict), "--workers", "2")
+    first = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert first.returncode == 0, first.stderr[-3000:]
+    rows = read_rows(out)
+    assert rows["alice"]["score"] == "105" and rows["alice"]["max_score"] == "105"
+    assert rows["alice"]["dropout"] == "15" and rows["alice"]["note"] == ""
+    assert rows["bob"]["score"] == "100" and rows["bob"]["note"].startswith("crashed at line 35 (")
+    bob_txt = (out / "reports" / "bob.txt").read_text(encoding="utf-8")
+    assert bob_txt.startswith("Sentiment classifier grader ") and "✗ runs" in bob_txt
+    assert "Score: 100/105" in bob_txt
+    assert "feedback to send:" in first.stdout and "94.5-105" in first.stdout  # tenths of 105
+    workers = {row["worker"] for row in csv.DictReader(open(out / "timings.csv"))}
+    assert len(workers) == 2 and all(":local-" in w for w in workers), workers
+
+    # bob fixes his script; a rerun would grade only him anyway, but --only says so explicitly,
+    # and alice is kept as saved even though her file changed too
+    shutil.copy(SOLUTION, folder / "bob.py")
+    (folder / "alice.py").write_text(SOLUTION.read_text() + "\n# touched\n")
+    again = subprocess.run(batch_command(folder, out, cache_dir, "--rubric", str(strict),
+                                         "--only", "bob"), cwd=ROOT, capture_output=True,
+                           text=True, timeout=1200)
+    assert again.returncode == 0, again.stderr[-3000:]
+    run = json.loads((out / "summary.json").read_text())["run"]
+    assert run["graded_this_run"] == ["bob"] and run["kept"] == ["alice"]
+    assert run["outdated"] == ["alice"] and "run without --only to regrade them" in again.stdout
+    assert read_rows(out)["bob"]["score"] == "105"
+    assert "Score: 105/105" in (out / "reports" / "bob.txt").read_text(encoding="utf-8")
+
+    unknown = subprocess.run(batch_command(folder, out, cache_dir, "--only", "zed"), cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "--only: no submission" in unknown.stderr
+
+    forced = subprocess.run(batch_command(folder, out, cache_dir, "--rubric", str(strict),
+                                          "--force"), cwd=ROOT, capture_output=True, text=True,
+                            timeout=1200)
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    run = json.loads((out / "summary.json").read_text())["run"]
+    assert run["graded_this_run"] == ["alice", "bob"] and run["reused"] == []

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from grader.checks import CHECKS, printed_accuracy, run_checks
+from grader.checks import CHECK_IDS, CHECKS, printed_accuracy, run_checks
 from grader.observation import CompileInfo, ErrorInfo, FitCall, Layer, ModelInfo, Observation
-from grader.rubric import CHECK_IDS, load_rubric
+from grader.rubric import load_rubric
 from grader.retrain.client import TrainingResult
 
 RUBRIC = load_rubric()

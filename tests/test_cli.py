@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from grader import cli
 from grader.reporters import terminal
-from grader.report import Report, ScoredCheck
+from real_reports import report as real_report
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "assignment" / "sentiment_classifier.py"
@@ -56,21 +58,99 @@ def test_template_is_not_started_in_text_and_json(tmp_path):
     assert report["info"]["rubric_sha256"] and report["info"]["data_seed"]
 
 
-def _report(**metrics) -> Report:
-    checks = (ScoredCheck("runs", True, 5, 5, "ran"), ScoredCheck("dropout", False, 0, 10,
-                                                                  "found no Dropout layer", "add one"))
-    return Report("s.py", checks, 5, 15, metrics={"accuracy_threshold": 0.7, **metrics},
-                  info={"mode": "fast", "script_training_shortened": True, "seconds": 1.0})
+def test_help_names_the_instructors_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("grader batch", "grader gradescope-package", "grader.make_notebook --rubric"):
+        assert f"python -m {command}" in result.stdout
+
+
+@pytest.mark.parametrize("change, key, expected", [
+    (("runs = 5", 'runs = "five"'), "points.runs", "must be a number >= 0. Received: runs='five'"),
+    (("epochs = 50\n", ""), "exercise.epochs", "expected an integer >= 1"),
+    (("dropout = 10", "dropout = 55"), "max_score", "the points add up to 145"),
+    (("seed = 20261125", "seed = 1\nsede = 2"), "data.sede", "unknown key"),
+    (("timeout_seconds = 300", "timeout_seconds = -1"), "limits.timeout_seconds", "a number > 0"),
+    (('hint_level = "fix"', 'hint_level = "all"'), "hint_level", "must be one of"),
+])
+def test_a_bad_rubric_is_one_line_and_exit_2_before_anything_runs(tmp_path, monkeypatch, capsys,
+                                                                   change, key, expected):
+    import grader.pipeline
+
+    rubric = tmp_path / "strict.toml"
+    text = (ROOT / "grader" / "rubric.toml").read_text()
+    assert change[0] in text
+    rubric.write_text(text.replace(change[0], change[1], 1))
+    monkeypatch.setattr(grader.pipeline, "grade", lambda *a, **k: pytest.fail("graded anyway"))
+    assert cli.main(["--rubric", str(rubric), str(TEMPLATE)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and key in err and expected in err, err
+    assert str(rubric) in err
+
+
+def test_terminal_report_is_coloured_on_a_terminal_and_plain_in_a_pipe():
+    from rich.console import Console
+
+    report = real_report("carol.py", crash=("NameError", 27))
+    piped = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    terminal.show(report, terminal.console_for(piped))
+    piped.flush()
+    text = piped.buffer.getvalue().decode("utf-8")
+    assert text == terminal.render(report) + "\n"  # a pipe gets exactly the text, no escapes
+    tty = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    terminal.show(report, Console(file=tty, force_terminal=True, color_system="standard",
+                                  width=100))
+    tty.flush()
+    coloured = tty.buffer.getvalue().decode("utf-8")
+    assert "\x1b[" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == text  # the same text, with colour
+
+
+def test_terminal_layout():
+    text = terminal.render(real_report("carol.py", crash=("NameError", 27)), width=100)
+    lines = text.splitlines()
+    assert lines[0] == "Sentiment classifier grader 0.1.0 · carol.py" and lines[1] == ""
+    runs = lines[2]
+    assert runs.startswith("✗ runs                your script stopped at line 27 (`line 27`) with "
+                           "NameError: boom")
+    assert lines[3] == "                      → fix that line; the checks below got only what ran " \
+                       "before it"
+    assert lines[4].startswith("✓ data                make_classification(")
+    assert all(len(line) <= 100 for line in lines[:-3])
+    assert "Score: 85/100" in lines
+    assert lines[-1].startswith("TensorFlow ") and "data seed 20261125" in lines[-1]
 
 
 def test_terminal_falls_back_to_plain_marks_on_cp1252():
     stream = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
-    marks = terminal.marks_for(stream)
-    text = terminal.render(_report(test_accuracy=0.91, script_accuracy=0.55), marks)
-    text.encode("cp1252")  # must not raise
-    assert "[ ] dropout" in text and "-> add one" in text
+    report = real_report("s.py", layers="no_dropout")
+    terminal.show(report, terminal.console_for(stream))  # must not raise
+    stream.flush()
+    text = stream.buffer.getvalue().decode("cp1252")
+    assert "[ ] dropout" in text and "-> add Dropout" in text and "[x] runs" in text
 
 
 def test_borderline_accuracy_is_flagged():
-    assert "borderline" in terminal.render(_report(test_accuracy=0.71, borderline=True))
-    assert "borderline" not in terminal.render(_report(test_accuracy=0.91, borderline=False))
+    assert "borderline" in terminal.render(real_report(accuracy=0.71))
+    assert "borderline" not in terminal.render(real_report(accuracy=0.91))
+
+
+def test_hint_level_decides_what_a_failed_check_gives_away(tmp_path):
+    from grader.rubric import load_rubric
+
+    text = (ROOT / "grader" / "rubric.toml").read_text()
+    shown = {}
+    for level in ("fix", "expected", "none"):
+        path = tmp_path / f"{level}.toml"
+        path.write_text(text.replace('hint_level = "fix"', f'hint_level = "{level}"'))
+        report = real_report("s.py", layers="no_dropout", rubric=load_rubric(path))
+        dropout = {c.id: c for c in report.checks}["dropout"]
+        shown[level] = (dropout.message, dropout.hint, terminal.render(report))
+    assert "found no Dropout layer" in shown["fix"][0] and "Dropout(0.3)" in shown["fix"][1]
+    assert "→ add Dropout" in shown["fix"][2]
+    assert shown["expected"][0] == shown["fix"][0] and shown["expected"][1] == ""
+    assert "→ add Dropout" not in shown["expected"][2]
+    assert shown["none"][:2] == ("failed", "")
+    assert "✗ dropout             failed  (0/10)" in shown["none"][2]
+    # passed checks still say what they found
+    assert "✓ l2" in shown["none"][2] and "L2 kernel regularization" in shown["none"][2]

@@ -323,3 +323,62 @@ def test_notebook_grades_exactly_like_the_equivalent_script(tmp_path, cache_dir)
     for mine, theirs in zip(as_notebook.checks, as_script.checks):
         if mine.id not in ("runs", "prints_accuracy"):  # these name a time / the script's own number
             assert mine.message == theirs.message
+
+
+def test_one_rubric_everywhere_refusal_regeneration_helpers_and_headline(tmp_path, cache_dir):
+    """An instructor's strict rubric (dropout 15 points, max 105) in a course copied as the README
+    says: autograde refuses while the gradebook has the old points (no student code runs), then
+    `make_notebook --rubric --course` and `generate_assignment --force` make them agree; a
+    student's helper module reaches the sandbox; feedback starts with the score and its reason."""
+    course = tmp_path / "course"
+    shutil.copytree(COURSE, course, ignore=shutil.ignore_patterns(*(
+        (COURSE / ".gitignore").read_text().split())))
+    text = (ROOT / "grader" / "rubric.toml").read_text()
+    strict = text.replace("dropout = 10", "dropout = 15").replace("max_score = 100", "max_score = 105")
+    (course / "strict.toml").write_text(strict)
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write('\nc.GradeInSandbox.rubric_path = "strict.toml"\n')
+    nbgrader(course, "generate_assignment", ASSIGNMENT, cache_dir=cache_dir)  # the default points
+    release = nbformat.read(str(course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"), as_version=4)
+    ok = solution_code()
+    assert "Dense(256," in ok["step3"]
+    helper = {**ok, "step3": "from widths import WIDTHS\n" + ok["step3"].replace("Dense(256,",
+                                                                                 "Dense(WIDTHS[0],")}
+    crash = {**ok, "step5": ok["step5"] + "\nundefined_name"}
+    for student, codes in {"helper": helper, "crash": crash}.items():
+        folder = course / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(filled(release, codes), str(folder / f"{NOTEBOOK}.ipynb"))
+    (course / "submitted" / "helper" / ASSIGNMENT / "widths.py").write_text("WIDTHS = (256,)\n")
+
+    env = {**os.environ, "GRADER_CACHE_DIR": str(cache_dir)}
+    refused = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT],
+                             cwd=course, env=env, capture_output=True, text=True, timeout=900)
+    assert refused.returncode != 0
+    assert "dropout: 10 in the gradebook, 15 in the rubric" in refused.stderr, refused.stderr[-3000:]
+    assert "python -m grader.make_notebook --rubric strict.toml --course ." in refused.stderr
+    assert "Graded " not in refused.stderr
+    assert not (course / "autograded" / "helper" / ASSIGNMENT).exists(), "nothing half-graded is left"
+
+    made = subprocess.run([sys.executable, "-m", "grader.make_notebook", "--rubric", "strict.toml"],
+                          cwd=course, env=env, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0 and str(course / "source") in made.stdout, made.stderr
+    assert (ROOT / "nbgrader" / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text() == \
+        make_notebook.render(make_notebook.build_notebook()), "the repository's copy is untouched"
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", cache_dir=cache_dir)
+    nbgrader(course, "autograde", ASSIGNMENT, cache_dir=cache_dir)
+    nbgrader(course, "export", cache_dir=cache_dir)
+    nbgrader(course, "generate_feedback", ASSIGNMENT, cache_dir=cache_dir)
+
+    with open(course / "grades.csv", newline="") as handle:
+        exported = {row["student_id"]: row for row in csv.DictReader(handle)}
+    # full marks: the helper module was importable in the sandbox
+    assert float(exported["helper"]["score"]) == 105 == float(exported["helper"]["max_score"])
+    assert gradebook_points(course, "helper")["dropout"] == 15
+    assert float(exported["crash"]["score"]) == 105 - 5 - 5  # runs and prints_accuracy
+    page = html.unescape((course / "feedback" / "crash" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
+    first = page.index("Grader: 95/105. Main reason: crashed at cell")
+    assert first < page.index("✓ data: make_classification"), "the reason comes first"
+    helper_page = html.unescape(
+        (course / "feedback" / "helper" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
+    assert "Grader: 105/105, every check passed." in helper_page

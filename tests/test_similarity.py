@@ -453,8 +453,9 @@ def test_batch_summary_has_a_similarity_section(class_results):
     order = [p.stem for p in class_files()]
     results = batch.Results(class_results)
     results.records = results.load()
-    assert batch._finish(class_results, results, order, [], order, 1.0, "test", True,
-                         load_rubric()) == 0
+    run = batch.RunFacts(graded_now=[], reused=order, kept=[], outdated=[], seconds=1.0,
+                         where="test")
+    assert batch._finish(class_results, results, order, run, True, None, load_rubric()) == 0
     text = (class_results / "summary.txt").read_text()
     assert "Similarity: 32 submissions" in text and "wen ~ xavier" in text
     section = json.loads((class_results / "summary.json").read_text())["similarity"]

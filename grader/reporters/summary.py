@@ -1,7 +1,8 @@
 """The end of a batch: score distribution, most-failed checks, slowest submissions, a plot.
 
 Works on batch records (``{"student", "report": Report.to_dict(), "seconds", "final"}``), as the
-batch keeps them on disk. Matplotlib is imported only by ``plot``.
+batch keeps them on disk. ``lines`` gives styled rich lines (``render`` the same as plain text,
+for ``summary.txt``). Matplotlib is imported only by ``plot``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from rich.text import Text
+
 TOP = 5
+BUCKETS = 10
 
 
 def summarize(records: list[dict]) -> dict:
@@ -18,7 +22,8 @@ def summarize(records: list[dict]) -> dict:
     reports = [r["report"] for r in records]
     scores = [float(r["score"]) for r in reports]
     max_score = max((float(r["max_score"]) for r in reports), default=100.0)
-    buckets = Counter(min(int(s * 10 // max_score), 9) if s < max_score else 10 for s in scores)
+    buckets = Counter(_bucket(s, max_score) for s in scores)
+    integral = all(float(c["max_score"]).is_integer() for r in reports for c in r["checks"])
     failed = Counter(c["id"] for r in reports for c in r["checks"] if not c["passed"])
     accuracies = [r["metrics"].get("test_accuracy") for r in reports]
     accuracies = [a for a in accuracies if a is not None]
@@ -34,7 +39,8 @@ def summarize(records: list[dict]) -> dict:
         "min": min(scores, default=None),
         "max": max(scores, default=None),
         "full_marks": sum(1 for s in scores if s >= max_score),
-        "distribution": {_bucket_label(b, max_score): buckets.get(b, 0) for b in range(11)},
+        "distribution": {_bucket_label(b, max_score, integral): buckets.get(b, 0)
+                         for b in range(BUCKETS)},
         "most_failed": [{"check": c, "failed": n} for c, n in
                         sorted(failed.items(), key=lambda item: (-item[1], item[0]))[:TOP]],
         "slowest": [{"student": r["student"], "seconds": r.get("seconds"),
@@ -48,11 +54,20 @@ def summarize(records: list[dict]) -> dict:
     }
 
 
-def _bucket_label(bucket: int, max_score: float) -> str:
-    if bucket == 10:
-        return f"{max_score:g}"
-    low = max_score * bucket / 10
-    return f"{low:g}-{max_score * (bucket + 1) / 10:g}"
+def _bucket(score: float, max_score: float) -> int:
+    """Ten equal buckets; the last one holds its upper end (full marks) too."""
+    return min(int(score * BUCKETS // max_score), BUCKETS - 1) if max_score > 0 else 0
+
+
+def _bucket_label(bucket: int, max_score: float, integral: bool) -> str:
+    """"90-100" holds 90 to 100 inclusive; the others their lower end up to the next bucket's:
+    "80-89" when every score is a whole number, "80-<90" otherwise."""
+    low, high = max_score * bucket / BUCKETS, max_score * (bucket + 1) / BUCKETS
+    if bucket == BUCKETS - 1:
+        return f"{low:g}-{high:g}"
+    if integral and low.is_integer() and high.is_integer():
+        return f"{low:g}-{high - 1:g}"
+    return f"{low:g}-<{high:g}"
 
 
 def _runs_check(report: dict) -> dict:
@@ -64,40 +79,55 @@ def _runs_failed(report: dict) -> bool:
 
 
 def _runs_message(report: dict) -> str:
+    """"ran", else why not in a few words ("crashed at line 35 (KeyError)", "timed out (40 s)")."""
     check = _runs_check(report)
-    return "ran" if check["passed"] else check["message"][:120]
+    return "ran" if check["passed"] else (report.get("reason") or check["message"][:120])
+
+
+def plain(text: str, style: str = "") -> Text:
+    """One summary line (styled on a terminal)."""
+    return Text(text, style)
+
+
+def lines(summary: dict, *, graded_now: int, reused: int, seconds: float,
+          workers: str) -> list[Text]:
+    """The summary as styled lines for the terminal (``Text.plain`` is ``summary.txt``'s)."""
+    n = summary["submissions"]
+    out = [Text(f"{n} submissions: {graded_now} graded in this run, {reused} unchanged since an "
+                f"earlier run ({seconds:.0f} s, {workers})", "bold")]
+    if not n:
+        return out
+    out.append(Text(f"Scores: mean {summary['mean']:g}, median {summary['median']:g}, "
+                    f"min {summary['min']:g}, max {summary['max']:g}; "
+                    f"{summary['full_marks']} with full marks"))
+    widest = max(summary["distribution"].values()) or 1
+    out.append(Text("Distribution:"))
+    label_width = max(len(label) for label in summary["distribution"])
+    for label, count in summary["distribution"].items():
+        out.append(Text.assemble(f"  {label:>{label_width}}  ",
+                                 (f"{'#' * round(30 * count / widest):<30}", "cyan"), f" {count}"))
+    if summary["most_failed"]:
+        out.append(Text("Most-failed checks: " + ", ".join(
+            f"{item['check']} ({item['failed']}/{n})" for item in summary["most_failed"])))
+    out.append(Text("Slowest submissions: " + "; ".join(
+        f"{item['student']} {item['seconds'] or 0:.1f} s ({item['runs']})"
+        for item in summary["slowest"])))
+    if summary["did_not_run"]:
+        out.append(Text(f"Did not run to completion ({len(summary['did_not_run'])}): "
+                        + ", ".join(summary["did_not_run"][:20])
+                        + (" ..." if len(summary["did_not_run"]) > 20 else ""), "red"))
+    accuracy = summary["accuracy"]
+    if accuracy["graded"]:
+        out.append(Text(f"Grader's accuracy: mean {accuracy['mean']:.4f} over "
+                        f"{accuracy['graded']} retrained models; {accuracy['below_threshold']} at "
+                        f"or below the threshold {accuracy['threshold']}"))
+    return out
 
 
 def render(summary: dict, *, graded_now: int, reused: int, seconds: float, workers: str) -> str:
-    """The summary as text for the terminal and ``summary.txt``."""
-    n = summary["submissions"]
-    lines = [f"{n} submissions: {graded_now} graded in this run, {reused} unchanged since an "
-             f"earlier run ({seconds:.0f} s, {workers})"]
-    if not n:
-        return lines[0]
-    lines.append(f"Scores: mean {summary['mean']:g}, median {summary['median']:g}, "
-                 f"min {summary['min']:g}, max {summary['max']:g}; "
-                 f"{summary['full_marks']} with full marks")
-    widest = max(summary["distribution"].values()) or 1
-    lines.append("Distribution:")
-    for label, count in summary["distribution"].items():
-        lines.append(f"  {label:>8}  {'#' * round(30 * count / widest):<30} {count}")
-    if summary["most_failed"]:
-        lines.append("Most-failed checks: " + ", ".join(
-            f"{item['check']} ({item['failed']}/{n})" for item in summary["most_failed"]))
-    lines.append("Slowest submissions: " + "; ".join(
-        f"{item['student']} {item['seconds'] or 0:.1f} s ({item['runs']})"
-        for item in summary["slowest"]))
-    if summary["did_not_run"]:
-        lines.append(f"Did not run to completion ({len(summary['did_not_run'])}): "
-                     + ", ".join(summary["did_not_run"][:20])
-                     + (" ..." if len(summary["did_not_run"]) > 20 else ""))
-    accuracy = summary["accuracy"]
-    if accuracy["graded"]:
-        lines.append(f"Grader's accuracy: mean {accuracy['mean']:.4f} over {accuracy['graded']} "
-                     f"retrained models; {accuracy['below_threshold']} at or below the threshold "
-                     f"{accuracy['threshold']}")
-    return "\n".join(lines)
+    """The summary as plain text (``summary.txt``)."""
+    return "\n".join(line.plain for line in lines(summary, graded_now=graded_now, reused=reused,
+                                                   seconds=seconds, workers=workers))
 
 
 def plot(records: list[dict], path: Path) -> Path | None:

@@ -1,15 +1,28 @@
-"""The student's view: a checklist with messages and hints, the score, and where it came from."""
+"""The student's view: a checklist with messages and hints, the score, and where it came from.
+
+``render`` gives the report as plain text (what a pipe, a CI log and batch's ``reports/<id>.txt``
+get); ``show`` prints the same lines through rich, coloured where the terminal has colour.
+``console_for`` is the one place a rich console is made: rich detects whether the stream is a
+terminal (plain text for pipes and CI; ``NO_COLOR`` and ``FORCE_COLOR`` are honoured), and marks
+fall back to ASCII where the stream cannot encode them (a cp1252 console).
+"""
 
 from __future__ import annotations
 
 import sys
 import textwrap
 import time
+from typing import Callable
+
+from rich.console import Console
+from rich.text import Text
 
 from grader.report import Report
 
 FANCY = {"pass": "✓", "fail": "✗", "hint": "→", "dot": "·"}
 PLAIN = {"pass": "[x]", "fail": "[ ]", "hint": "->", "dot": "|"}
+WIDTH = 100
+PASS, FAIL, HINT, DIM, BOLD = "bold green", "bold red", "yellow", "dim", "bold"
 
 
 def marks_for(stream) -> dict[str, str]:
@@ -21,80 +34,134 @@ def marks_for(stream) -> dict[str, str]:
     return FANCY
 
 
-def render(report: Report, marks: dict[str, str] = FANCY, width: int = 100) -> str:
+def console_for(stream) -> Console:
+    """A rich console on ``stream``: colour and live output only where it is a terminal."""
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+
+
+def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> list[Text]:
+    """The report as styled lines (``Text.plain`` of each is the plain report)."""
     info, metrics = report.info, report.metrics
-    name = report.submission
-    lines = [f"Sentiment classifier grader {info.get('grader_version', '')} {marks['dot']} {name}", ""]
+    out = [Text.assemble((f"Sentiment classifier grader {info.get('grader_version', '')}", BOLD),
+                         f" {marks['dot']} {report.submission}"), Text()]
     if report.tampered:
-        lines += [f"Tampered: {report.tampered}. The checks that rest on what your script "
-                  "reported score 0.", ""]
+        out += [Text(f"Tampered: {report.tampered}. The checks that rest on what your script "
+                     "reported score 0.", BOLD), Text()]
     if report.not_started:
-        lines += ["Not started: this is still the starter template. Fill in the TODOs in steps "
-                  "1-6, then grade it again.", ""]
+        out += [Text("Not started: this is still the starter template. Fill in the TODOs in steps "
+                     "1-6, then grade it again.", HINT), Text()]
     label_width = max(len(c.id) for c in report.checks) + 2
     indent = " " * (len(marks["pass"]) + 1 + label_width)
     checks = report.checks
     for i, check in enumerate(checks):
-        mark = marks["pass"] if check.passed else marks["fail"]
+        mark = Text(marks["pass"], PASS) if check.passed else Text(marks["fail"], FAIL)
         points = f"{check.score:g}/{check.max_score:g}"
-        head = f"{mark} {check.id.ljust(label_width)}"
+        head = Text.assemble(mark, " ", (check.id.ljust(label_width), BOLD if not check.passed else ""))
         following = checks[i + 1] if i + 1 < len(checks) else None
         same_as_next = following is not None and not check.passed and not following.passed and \
             (following.message, following.hint) == (check.message, check.hint)
         if (report.not_started or same_as_next) and not check.passed:
-            lines.append(f"{head}{points}")  # one explanation serves a run of identical failures
+            out.append(head + Text(points, DIM))  # one explanation serves a run of identical failures
             continue
-        text = f"{check.message}  ({points})"
-        wrapped = textwrap.wrap(text, width - len(indent)) or [""]
-        lines.append(head + wrapped[0])
-        lines += [indent + more for more in wrapped[1:]]
+        wrapped = textwrap.wrap(f"{check.message}  ({points})", width - len(indent)) or [""]
+        body = [Text(part) for part in wrapped]
+        body[-1].highlight_regex(r"\(\d[\d.]*/[\d.]+\)$", DIM)
+        out.append(head + body[0])
+        out += [Text(indent) + part for part in body[1:]]
         if check.hint and not check.passed:
             hint = textwrap.wrap(f"{marks['hint']} {check.hint}", width - len(indent))
-            lines += [indent + part for part in hint]
-    lines.append("")
-    lines.append(f"Score: {report.score:g}/{report.max_score:g}"
-                 + ("  (all checks passed)" if report.passed else ""))
-    accuracy = metrics.get("test_accuracy")
-    if accuracy is not None:
+            out += [Text(indent) + Text(part, HINT) for part in hint]
+    out.append(Text())
+    out.append(Text(f"Score: {report.score:g}/{report.max_score:g}"
+                    + ("  (all checks passed)" if report.passed else ""),
+                    "bold green" if report.passed else BOLD))
+    accuracy, threshold = metrics.get("test_accuracy"), metrics.get("accuracy_threshold")
+    if isinstance(accuracy, (int, float)):
         flag = "  (borderline: within 0.02 of the threshold)" if metrics.get("borderline") else ""
         cached = ", cached" if metrics.get("train_cached") else ""
-        lines.append(f"Grader's test accuracy: {accuracy:.4f} (needs > "
-                     f"{metrics.get('accuracy_threshold'):g}; the grader's own 50-epoch run on its "
-                     f"own data{cached}){flag}")
+        needs = f"needs > {threshold:g}; " if isinstance(threshold, (int, float)) else ""
+        out.append(Text.assemble(
+            f"Grader's test accuracy: {accuracy:.4f} ({needs}the grader's own run on its own "
+            f"data{cached})", (flag, HINT)))
     own = metrics.get("script_accuracy")
-    if own is not None:
+    if isinstance(own, (int, float)):
         if info.get("mode") == "full":
-            lines.append(f"Your script's own test accuracy: {own:.4f}. It differs from the "
-                         "grader's because the data, the seed and the weight initialisation differ.")
+            out.append(Text(f"Your script's own test accuracy: {own:.4f}. It differs from the "
+                            "grader's because the data, the seed and the weight initialisation "
+                            "differ."))
         elif info.get("script_training_shortened"):
-            lines.append(f"Your script's own test accuracy: {own:.4f}, after shortened training "
-                         "(one batch, to save time: the grader trains your model fully itself). "
-                         "Run with --full to run your script unchanged.")
+            out.append(Text(f"Your script's own test accuracy: {own:.4f}, after shortened "
+                            "training (one batch, to save time: the grader trains your model "
+                            "fully itself). Run with --full to run your script unchanged."))
     missing = info.get("missing_protections") or []
     if missing:
-        lines.append("Note: this machine could not apply these sandbox protections: "
-                     + ", ".join(missing))
-    lines.append(f"TensorFlow {info.get('tensorflow')} {marks['dot']} Keras {info.get('keras')} "
-                 f"{marks['dot']} rubric {info.get('rubric_sha256')} {marks['dot']} data seed "
-                 f"{info.get('data_seed')} {marks['dot']} {info.get('seconds', 0):.1f} s")
-    return "\n".join(lines)
+        out.append(Text("Note: this machine could not apply these sandbox protections: "
+                        + ", ".join(missing), HINT))
+    out.append(Text(f"TensorFlow {info.get('tensorflow')} {marks['dot']} Keras {info.get('keras')} "
+                    f"{marks['dot']} rubric {info.get('rubric_sha256')} {marks['dot']} data seed "
+                    f"{info.get('data_seed')} {marks['dot']} {info.get('seconds') or 0:.1f} s", DIM))
+    return out
+
+
+def render(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> str:
+    """The report as plain text."""
+    return "\n".join(line.plain for line in lines(report, marks, width))
+
+
+ASCII = {"→": "->", "·": "|", "✓": "[x]", "✗": "[ ]", "≥": ">=", "≤": "<=", "…": "...",
+         "—": "-", "–": "-", "━": "-"}
+
+
+def encodable(text: str, encoding: str | None) -> str:
+    """``text`` as ``encoding`` can show it: arrows and marks as ASCII, anything else as "?"."""
+    encoding = encoding or "ascii"
+    try:
+        text.encode(encoding)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        pass
+    text = "".join(ASCII.get(char, char) for char in text)
+    try:
+        return text.encode(encoding, errors="replace").decode(encoding)
+    except LookupError:
+        return text.encode("ascii", errors="replace").decode("ascii")
+
+
+def show(report: Report, console: Console) -> None:
+    """Print the report on ``console`` (styled on a terminal, plain elsewhere).
+
+    On a console that cannot encode the marks and arrows (cp1252), they become ASCII.
+    """
+    width = min(WIDTH, console.width) if console.is_terminal else WIDTH
+    encoding = getattr(console.file, "encoding", None)
+    marks = marks_for(console.file)
+    for line in lines(report, marks, width):
+        if marks is PLAIN:
+            line = Text(encodable(line.plain, encoding), line.style)
+        console.print(line, soft_wrap=True)
 
 
 class StatusLine:
     """A live one-line status on a terminal (silent elsewhere)."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.live = bool(getattr(stream, "isatty", lambda: False)())
-        self.started = time.monotonic()
+    def __init__(self, console: Console | None = None, clock: Callable[[], float] = time.monotonic):
+        self.console = console if console is not None else console_for(sys.stderr)
+        self.live = self.console.is_terminal
+        self.clock = clock
+        self.started = clock()
+        self._status = None
 
     def __call__(self, text: str) -> None:
-        if self.live and text:
-            elapsed = time.monotonic() - self.started
-            self.stream.write(f"\r\033[K{text} ({elapsed:.0f} s)")
-            self.stream.flush()
+        if not (self.live and text):
+            return
+        shown = f"{text} ({self.clock() - self.started:.0f} s)"
+        if self._status is None:
+            self._status = self.console.status(shown, spinner="dots")
+            self._status.start()
+        else:
+            self._status.update(shown)
 
     def clear(self) -> None:
-        if self.live:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+        if self._status is not None:
+            self._status.stop()
+            self._status = None

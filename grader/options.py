@@ -1,0 +1,132 @@
+"""What every command shares: exit codes, the argument parser, the grading options.
+
+``GradeOptions`` (defined in ``grader.pipeline``) is the one description of how to grade; the
+single-file CLI, batch, nbgrader and the Gradescope autograder all build it here or from its JSON
+form (``options_to_json`` / ``options_from_json``: a batch task carries it to a cluster worker).
+Nothing here imports TensorFlow, and nothing imports a command module, so commands never import
+each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# the fields of GradeOptions that change a grade (the batch's resume key holds them)
+GRADING_FIELDS = ("timeout", "memory_mb", "full")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2), not argparse's usage block."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def add_grading_options(parser: argparse.ArgumentParser) -> None:
+    """The options single-file and batch grading share."""
+    parser.add_argument("--full", action="store_true",
+                        help="run scripts unchanged (their own 50 epochs too); slower")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="wall-clock limit per script (default: the rubric's)")
+    parser.add_argument("--memory-mb", type=int, metavar="MB",
+                        help="memory limit per script (default: the rubric's)")
+    add_rubric_option(parser)
+    parser.add_argument("--no-cache", action="store_true",
+                        help="always retrain, even when a model was trained before")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="where retrain results are kept (default: GRADER_CACHE_DIR or "
+                             "~/.cache/sentiment-grader, on the machine that grades)")
+
+
+def add_rubric_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rubric", type=Path, metavar="FILE",
+                        help="the rubric (TOML; default: the grader's own grader/rubric.toml)")
+
+
+def positive(args: argparse.Namespace, *names: str) -> str | None:
+    """The usage error for the first of ``names`` that is given but not positive, else None."""
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None and value <= 0:
+            return f"--{name.replace('_', '-')} must be positive. Received: {value}"
+    return None
+
+
+def usage_error(prog: str, message: str) -> int:
+    """Print a one-line usage error; the exit status for it."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def load_rubric_or_usage(prog: str, path: Path | None):
+    """The rubric at ``path`` (default: the grader's), or an exit status after a one-line error."""
+    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+
+    try:
+        return load_rubric(path or DEFAULT_RUBRIC)
+    except RubricError as exc:
+        return usage_error(prog, str(exc))
+
+
+def options_from_args(args: argparse.Namespace):
+    """The ``GradeOptions`` the shared command-line options describe."""
+    from grader.pipeline import GradeOptions
+    from grader.rubric import DEFAULT_RUBRIC
+
+    return GradeOptions(timeout=args.timeout, memory_mb=args.memory_mb, full=args.full,
+                        use_cache=not args.no_cache, cache_dir=args.cache_dir,
+                        rubric_path=args.rubric or DEFAULT_RUBRIC)
+
+
+def options_to_json(options) -> dict:
+    """``GradeOptions`` as JSON-ready data (paths as strings; the rubric travels separately)."""
+    data = {}
+    for field in dataclasses.fields(options):
+        value = getattr(options, field.name)
+        if field.name != "rubric_path":
+            data[field.name] = str(value) if isinstance(value, Path) else value
+    return data
+
+
+def options_from_json(data: dict):
+    """The inverse of ``options_to_json`` (unknown keys, from a newer grader, are ignored)."""
+    from grader.pipeline import GradeOptions
+
+    known = {f.name: f for f in dataclasses.fields(GradeOptions)}
+    values = {k: v for k, v in data.items() if k in known and k != "rubric_path"}
+    if values.get("cache_dir") is not None:
+        values["cache_dir"] = Path(values["cache_dir"])
+    return GradeOptions(**values)
+
+
+def grading_key(options) -> dict:
+    """The options that change a grade, for a resume key."""
+    return {name: getattr(options, name) for name in GRADING_FIELDS}
+
+
+def with_limits(rubric, options):
+    """``rubric`` with the limits ``options`` override (``--timeout``, ``--memory-mb``), so that
+    the checks' messages and notes name the limits that applied, not the rubric's defaults."""
+    changes = {}
+    if options.timeout:
+        changes["timeout_seconds"] = float(options.timeout)
+    if options.memory_mb:
+        changes["memory_mb"] = int(options.memory_mb)
+    if not changes:
+        return rubric
+    return dataclasses.replace(rubric, limits=dataclasses.replace(rubric.limits, **changes))
+
+
+def cache_directory(options) -> Path | None:
+    """Where retrain results are cached for these options; None when caching is off."""
+    if not options.use_cache:
+        return None
+    if options.cache_dir:
+        return Path(options.cache_dir)
+    from grader.retrain.client import default_cache_dir
+
+    return default_cache_dir()
