@@ -50,6 +50,7 @@ from grader.pipeline import GradeOptions
 from grader.report import Report, failure_report, main_reason
 from grader.rubric import Rubric, parse_rubric
 from grader.sources import MAX_FOLDER_BYTES, SKIPPED_DIRS, SUFFIXES, choose_file, folder_files
+from grader.text import csv_cell
 
 Clock = Callable[[], float]
 
@@ -418,10 +419,11 @@ def grades_csv(records: Iterable[dict]) -> str:
         report = record["report"]
         points = {c["id"]: c["score"] for c in report["checks"]}
         accuracy = report.get("metrics", {}).get("test_accuracy")
-        writer.writerow([record["student"], report["submission"], _number(report["score"]),
-                         _number(report["max_score"]), "yes" if report["passed"] else "no",
+        writer.writerow([csv_cell(record["student"]), csv_cell(report["submission"]),
+                         _number(report["score"]), _number(report["max_score"]),
+                         "yes" if report["passed"] else "no",
                          *(_number(points[c]) for c in CHECK_IDS),
-                         "" if accuracy is None else f"{accuracy:.4f}", csv_note(record)])
+                         "" if accuracy is None else f"{accuracy:.4f}", csv_cell(csv_note(record))])
     return out.getvalue()
 
 
@@ -432,9 +434,9 @@ def timings_csv(records: Iterable[dict]) -> str:
                      "worker"])
     for record in records:
         metrics = record["report"].get("metrics", {})
-        writer.writerow([record["student"], _number(record.get("seconds")),
+        writer.writerow([csv_cell(record["student"]), _number(record.get("seconds")),
                          _number(metrics.get("run_seconds")), _number(metrics.get("train_seconds")),
-                         metrics.get("train_cached", ""), record.get("worker") or ""])
+                         metrics.get("train_cached", ""), csv_cell(record.get("worker") or "")])
     return out.getvalue()
 
 

@@ -83,5 +83,6 @@ def report(name: str = "alice.py", *, layers: str = "reference", crash: tuple[st
     info = _info(obs, result, rubric, GradeOptions(), seconds)
     info["grader_version"] = __version__
     return build_report(name, run_checks(obs, result, rubric), rubric,
-                        not_started=is_not_started(obs), metrics=_metrics(obs, result, rubric),
+                        not_started=is_not_started(obs), tampered=obs.tampered,
+                        metrics=_metrics(obs, result, rubric),
                         info=info)

@@ -130,3 +130,19 @@ def test_numbers_beyond_floats_are_not_numbers():
     assert _num(10**400) is None and _int(10**400) is None
     assert _num(float("nan")) is None and _num(math.inf) is None
     assert _int(256) == 256
+
+
+def test_csv_cells_from_submissions_are_never_formulas_and_tampering_is_the_note():
+    """A student id or message that a spreadsheet would run stays text; a tampered report says so."""
+    import csv
+    import io
+
+    from grader.batch import grades_csv
+    from real_reports import report
+
+    tampered = report("=HYPERLINK(\"http://x\")", tampered="a line with a forged signature")
+    record = {"student": "=HYPERLINK(\"http://x\")", "report": tampered.to_dict(), "final": True}
+    rows = list(csv.reader(io.StringIO(grades_csv([record]))))
+    assert rows[1][0].startswith("'=") and rows[1][1].startswith("'=")
+    assert rows[1][-1] == "tampered"
+    assert tampered.score <= tampered.checks[0].max_score
