@@ -627,11 +627,15 @@ def class_ids(folder: Path) -> list[str]:
     if not (folder / "reports").is_dir():
         raise SimilarityError(f"{folder} holds no reports/ folder: run `python -m grader batch "
                               f"SUBMISSIONS --out {folder}` first")
+    saved = sorted(path.stem for path in (folder / "reports").glob("*.json"))
     grades = folder / "grades.csv"
-    if grades.is_file():
-        with open(grades, newline="", encoding="utf-8", errors="replace") as handle:
-            return [row["student"] for row in csv.DictReader(handle) if row.get("student")]
-    return sorted(path.stem for path in (folder / "reports").glob("*.json"))
+    if not grades.is_file():
+        return saved
+    # grades.csv shows each id as a spreadsheet-safe cell: map the cells back to the ids
+    by_cell = {csv_cell(student): student for student in saved}
+    with open(grades, newline="", encoding="utf-8", errors="replace") as handle:
+        return [by_cell.get(row["student"], row["student"]) for row in csv.DictReader(handle)
+                if row.get("student")]
 
 
 def source_path(folder: Path, student: str) -> Path | None:
