@@ -121,10 +121,12 @@ def test_reads_outside_the_sandbox_are_denied_cold(secrets, cache_dir):
 
 
 def _sandbox_stdout(path: Path, secrets: dict, **limits) -> tuple[str, object]:
-    from grader.sandbox import Limits, run_script
+    """Run one file in a sandbox forked from the session's warm fork server; its output."""
+    from grader.sandbox import Limits
+    from test_corpus import _warm
 
     source = submission(path, secrets).read_bytes()
-    run = run_script(path.name, source, limits=Limits(timeout_seconds=120, **limits))
+    run = _warm()["lane"].runner()(path.name, source, limits=Limits(timeout_seconds=120, **limits))
     return run.stdout, run
 
 
@@ -184,13 +186,16 @@ def test_grading_leaves_nothing_in_the_temp_directory(tmp_path):
 
 def test_a_retrain_over_its_memory_limit_is_a_clean_failed_check(tmp_path):
     """The retrain worker's own limit (train_memory_mb) is enforced; the report says why."""
-    from grader.pipeline import GradeOptions, grade
+    from grader.pipeline import GradeOptions
+    from grader.rubric import load_rubric
+    from test_corpus import _warm
 
     text = (ROOT / "grader" / "rubric.toml").read_text()
     strict = tmp_path / "strict.toml"
     strict.write_text(re.sub(r"(?m)^train_memory_mb = \d+", "train_memory_mb = 200", text))
-    report = grade(ROOT / "solution" / "sentiment_classifier.py",
-                   GradeOptions(use_cache=False, rubric_path=strict))
+    report = _warm()["lane"].grade(ROOT / "solution" / "sentiment_classifier.py",
+                                   GradeOptions(use_cache=False, rubric_path=strict),
+                                   load_rubric(strict))
     accuracy = next(c for c in report.checks if c.id == "accuracy")
     assert not accuracy.passed
     assert "200 MB" in accuracy.message, accuracy.message

@@ -61,7 +61,7 @@ def _grade(run: SandboxRun) -> str:
     return render(report) + json.dumps(report.to_dict())
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events, st.sampled_from(["exited", "timeout", "memory", "processes", "no_start"]))
 def test_any_events_end_in_a_report(event_list, status):
     run = SandboxRun(tuple(event_list), "out", "err", status, 0, 1.0, 10.0)
@@ -69,7 +69,7 @@ def test_any_events_end_in_a_report(event_list, status):
     assert "Score:" in shown
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(st.binary(max_size=300), max_size=10))
 def test_any_bytes_on_the_channel_are_tampering_never_a_crash(lines):
     received = _Channel(b"k" * channel.KEY_BYTES, on_event=None)
@@ -79,7 +79,7 @@ def test_any_bytes_on_the_channel_are_tampering_never_a_crash(lines):
     assert bool(received.tampered) == bool(lines)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(events)
 def test_signed_events_in_any_order_are_read(event_list):
     """What the probe itself signed, in any order and content, parses without a crash."""
