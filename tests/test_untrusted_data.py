@@ -41,9 +41,13 @@ scalars = st.one_of(
                      "binary_crossentropy", "keras.layers", "Lambda", "\ud800", "=1+2"]))
 values = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=6), st.dictionaries(st.sampled_from(KEYS), inner, max_size=6)),
-    max_leaves=40)
+    max_leaves=20)
 events = st.lists(st.fixed_dictionaries({"event": st.sampled_from(EVENTS)},
-                                        optional={k: values for k in KEYS[:20]}), max_size=12)
+                                        optional={k: values for k in KEYS[:20]}), max_size=8)
+# Derandomized: the same examples on every run, so CI is repeatable; no health check may fail a
+# test for the size of the data it was asked to generate.
+FUZZ = dict(deadline=None, derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def _deep(depth: int) -> dict:
@@ -61,7 +65,7 @@ def _grade(run: SandboxRun) -> str:
     return render(report) + json.dumps(report.to_dict())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, **FUZZ)
 @given(events, st.sampled_from(["exited", "timeout", "memory", "processes", "no_start"]))
 def test_any_events_end_in_a_report(event_list, status):
     run = SandboxRun(tuple(event_list), "out", "err", status, 0, 1.0, 10.0)
@@ -69,7 +73,7 @@ def test_any_events_end_in_a_report(event_list, status):
     assert "Score:" in shown
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50, **FUZZ)
 @given(st.lists(st.binary(max_size=300), max_size=10))
 def test_any_bytes_on_the_channel_are_tampering_never_a_crash(lines):
     received = _Channel(b"k" * channel.KEY_BYTES, on_event=None)
@@ -79,7 +83,7 @@ def test_any_bytes_on_the_channel_are_tampering_never_a_crash(lines):
     assert bool(received.tampered) == bool(lines)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50, **FUZZ)
 @given(events)
 def test_signed_events_in_any_order_are_read(event_list):
     """What the probe itself signed, in any order and content, parses without a crash."""
@@ -116,6 +120,7 @@ def test_a_line_nested_deeper_than_json_allows_is_handled():
     assert event["event"] == "unreadable"
 
 
+@settings(max_examples=200, **FUZZ)
 @given(st.text())
 def test_inert_text_has_no_controls_and_is_capped(text):
     out = inert(text, 100)
