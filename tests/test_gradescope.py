@@ -237,6 +237,11 @@ class Limited:
         path.mkdir(exist_ok=True)
         return path
 
+    def set_cpus(self, cpus: float | None) -> None:
+        """Another CPU quota (None: no quota) for the runs that follow."""
+        quota = "-1" if cpus is None else str(int(cpus * 100000))
+        (self.cpu / "cpu.cfs_quota_us").write_text(quota)
+
     def enter(self) -> None:
         """Move the calling process into the cgroups (a ``preexec_fn``)."""
         for path in (self.memory, self.cpu):
@@ -307,6 +312,9 @@ def limited():
 
 @pytest.mark.parametrize("submission", [SOLUTION, FAILING], ids=["solution", "failing"])
 def test_run_autograder_under_768_mb_and_half_a_cpu(package, tmp_path, limited, submission):
+    # The solution runs on half a CPU, as on Gradescope; the failing file, to keep the suite
+    # short, under the memory limit alone (benchmarks/bench_gradescope.py times both at 0.5).
+    limited.set_cpus(autograder.GRADESCOPE_CPUS if submission == SOLUTION else None)
     root = unpack(package, tmp_path / "autograder", submission)
     result, data, figures = run_autograder(root, limited)
     print(f"{submission.name}: {figures}")
