@@ -202,11 +202,13 @@ def _metrics(obs: Observation, training: TrainingResult | None, rubric: Rubric) 
 
 
 def _info(obs, training, rubric, options, seconds) -> dict:
-    versions = (training.versions if training and training.versions else library_versions())
+    versions = {**library_versions(), **(training.versions if training else {})}
     return {
         "grader_version": __version__,
         "tensorflow": versions.get("tensorflow"),
         "keras": versions.get("keras"),
+        "retrain_backend": versions.get("backend"),
+        "jax": versions.get("jax"),
         "rubric_sha256": rubric.short_hash,
         "data_seed": int(rubric.data["seed"]),
         "mode": "full" if options.full else "fast",

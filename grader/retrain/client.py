@@ -1,7 +1,7 @@
 """The grader's own training run, seen from the trusted parent (no TensorFlow imported here).
 
 ``TrainerProcess`` starts ``grader.retrain.worker`` (a process that never runs student code) early, so
-that it imports TensorFlow and makes the grader's data while the student's script runs. Requests
+that it imports Keras and makes the grader's data while the student's script runs. Requests
 and results are versioned JSON lines; results are cached by the request's hash, because a retrain
 is deterministic: same config, optimizer, loss, data and grader version give the same numbers.
 """
@@ -27,6 +27,7 @@ import psutil
 
 from grader import __version__
 from grader.rubric import Rubric
+from grader.retrain.worker import backend_name
 from grader.sandbox.resources import Cgroup
 
 PROTOCOL = 1
@@ -46,6 +47,7 @@ class TrainingResult:
     seconds: float = 0.0
     cached: bool = False
     versions: dict = field(default_factory=dict)
+    history: dict | None = None  # per epoch: loss, val_loss, accuracy, val_accuracy
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainingResult":
@@ -54,9 +56,10 @@ class TrainingResult:
 
 
 def library_versions() -> dict[str, str]:
-    """TensorFlow and Keras versions, read from package metadata (no import)."""
-    versions = {}
-    for name in ("tensorflow", "keras"):
+    """Versions of the libraries that the numbers depend on, read from package metadata (no
+    import), and the retrain's Keras backend."""
+    versions = {"backend": backend_name()}
+    for name in ("tensorflow", "keras", "jax"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -118,7 +121,7 @@ class TrainerProcess:
         setup = {"protocol": PROTOCOL, "data": dict(rubric.data), "exercise": dict(rubric.exercise)}
         root = str(Path(__file__).resolve().parents[2])
         self.memory_mb = int(rubric.limits["train_memory_mb"])
-        # TensorFlow's autograph writes generated files into the temp directory: ours, removed.
+        # Libraries write generated files into the temp directory: ours, removed.
         self._tmp = tempfile.mkdtemp(prefix="grader-retrain-")
         self._group = Cgroup.create(self.memory_mb, 512)
         self._process = subprocess.Popen(

@@ -7,6 +7,12 @@ answered on stdout with ``{"id": n, "progress": k, "of": epochs}`` lines and one
 ``{"status": "cancelled"}``): the parent may start a retrain speculatively and change its mind.
 It first says ``{"ready": true, "versions": {...}}``. Library output is diverted to stderr so it
 cannot corrupt the protocol.
+
+Keras rebuilds the model, its initialisers, regularisers, dropout, optimizer, loss and metrics
+from the config, on the JAX backend (``GRADER_RETRAIN_BACKEND``, default ``jax``): each epoch is
+one compiled ``lax.scan`` over Keras' own stateless ``train_step``, so the maths is Keras' and
+the speed is XLA's. ``tensorflow`` runs Keras' ``fit`` instead, the reference that the fast path
+is compared with (``benchmarks/compare_backends.py``).
 """
 
 import json
@@ -19,29 +25,49 @@ import time
 from grader.retrain import allowlist
 
 Refused = allowlist.Refused
+BACKENDS = ("jax", "tensorflow")
 
 
 class Cancelled(Exception):
     """A newer request arrived while this one was training."""
 
 
-def _setup_tensorflow():
-    import tensorflow as tf
+def backend_name() -> str:
+    name = os.environ.get("GRADER_RETRAIN_BACKEND", "jax")
+    return name if name in BACKENDS else "jax"
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    tf.config.experimental.enable_op_determinism()
+
+def _setup_keras(backend: str):
+    """Import Keras on ``backend``, single-threaded so that results are the same on any machine
+    and two workers use two cores."""
+    os.environ["KERAS_BACKEND"] = backend
+    if backend == "jax":
+        sys.modules.setdefault("tensorflow", None)  # Keras would import it only to seed it
+        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+        import jax
+
+        jax.config.update("jax_platforms", "cpu")
+        versions = {"jax": jax.__version__}
+    else:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.experimental.enable_op_determinism()
+        versions = {"tensorflow": tf.__version__}
     import keras
 
-    return tf, keras
+    return keras, {"keras": keras.__version__, "backend": backend, **versions}
 
 
-def _make_data(setup):
+def make_data(data: dict, exercise: dict) -> dict:
+    """The grader's data: fit, validation (the last part of the training split, as Keras'
+    ``validation_split`` takes it) and test arrays, float32."""
     import numpy as np
     from sklearn.datasets import make_classification
     from sklearn.model_selection import train_test_split
 
-    data, exercise = setup["data"], setup["exercise"]
     x, y = make_classification(
         n_samples=int(exercise["n_samples"]), n_features=int(exercise["n_features"]),
         n_classes=int(exercise["n_classes"]), n_informative=int(data["n_informative"]),
@@ -49,20 +75,23 @@ def _make_data(setup):
         flip_y=float(data["flip_y"]), random_state=int(data["seed"]))
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=float(exercise["test_fraction"]), random_state=int(data["seed"]))
-    # Keras' validation_split holds out the last part of the training data, unshuffled.
     n_fit = int(len(x_train) * (1 - float(exercise["validation_split"])))
     as32 = lambda a: np.asarray(a, dtype="float32")  # noqa: E731
-    return {"fit": (as32(x_train[:n_fit]), y_train[:n_fit]), "val": (as32(x_train[n_fit:]), y_train[n_fit:]),
-            "test": (as32(x_test), y_test)}
+    return {"fit": (as32(x_train[:n_fit]), y_train[:n_fit]),
+            "val": (as32(x_train[n_fit:]), y_train[n_fit:]), "test": (as32(x_test), y_test)}
 
 
 def _labels(y, outputs, loss_name, keras):
+    import numpy as np
+
     if outputs > 1 and "sparse" not in loss_name and "categorical" in loss_name:
-        return keras.utils.to_categorical(y, outputs)
-    return y
+        return keras.utils.to_categorical(y, outputs).astype("float32")
+    return np.asarray(y, dtype="float32")
 
 
-def _accuracy(predictions, y, from_logits):
+def accuracy(predictions, y, from_logits: bool) -> float:
+    """Share of right answers: argmax of several outputs, else one output thresholded (at 0 for
+    logits)."""
     import numpy as np
 
     predictions = np.asarray(predictions)
@@ -73,9 +102,8 @@ def _accuracy(predictions, y, from_logits):
     return float((labels == np.asarray(y).reshape(-1)).mean())
 
 
-def _train(request, data, tf, keras, emit, superseded):
-    import numpy as np
-
+def _build(request, keras):
+    """The model, compiled as the submission compiled it, from the grader's seed."""
     for part in ("model_config", "loss", "optimizer"):
         allowlist.validate(request[part], part)
     seed = int(request["seed"])
@@ -90,49 +118,98 @@ def _train(request, data, tf, keras, emit, superseded):
     if limit and model.count_params() > limit:
         raise Refused(f"the model has {model.count_params():,} weights; the grader retrains models "
                       f"of at most {limit:,}")
-    loss = keras.losses.get(request["loss"])
-    optimizer = keras.optimizers.get(request["optimizer"])
-    model.compile(optimizer=optimizer, loss=loss)
+    model.compile(optimizer=keras.optimizers.get(request["optimizer"]),
+                  loss=keras.losses.get(request["loss"]), metrics=["accuracy"])
+    return model
+
+
+def _epochs_jax(model, fit, val, batch, epochs, seed):
+    """Train with one compiled ``lax.scan`` per epoch over Keras' stateless ``train_step``;
+    yields each epoch's logs (training loss and accuracy, then the validation ones)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    x, y = (jnp.asarray(a) for a in fit)
+    x_val, y_val = (jnp.asarray(a) for a in val)
+    model._symbolic_build(data_batch=(fit[0][:batch], fit[1][:batch]))  # metrics, loss, optimizer
+    model.optimizer.build(model.trainable_variables)
+    values = lambda variables: [v.value for v in variables]  # noqa: E731
+    fresh_metrics = values(model.metrics_variables)
+    state = (values(model.trainable_variables), values(model.non_trainable_variables),
+             values(model.optimizer.variables))
+    n = int(x.shape[0])
+    full = n - n % batch
+
+    def train_epoch(state, x, y, x_val, y_val, order):
+        def step(carry, index):
+            logs, carry = model.train_step(carry, (x[index], y[index]))
+            return carry, logs
+
+        carry, logs = jax.lax.scan(step, (*state, fresh_metrics), order[:full].reshape(-1, batch))
+        logs = jax.tree.map(lambda series: series[-1], logs)  # Keras' logs are running means
+        if full < n:
+            logs, carry = model.train_step(carry, (x[order[full:]], y[order[full:]]))
+        trainable, non_trainable, optimizer, _ = carry
+        val_logs, _ = model.test_step((trainable, non_trainable, fresh_metrics), (x_val, y_val))
+        return (trainable, non_trainable, optimizer), logs, val_logs
+
+    train_epoch = jax.jit(train_epoch, donate_argnums=0)
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = jnp.asarray(rng.permutation(n), dtype=jnp.int32)
+        state, logs, val_logs = train_epoch(state, x, y, x_val, y_val, order)
+        yield {**{k: float(v) for k, v in logs.items()},
+               **{f"val_{k}": float(v) for k, v in val_logs.items()}}
+    for variable, value in zip(model.trainable_variables, state[0]):
+        variable.assign(value)
+    for variable, value in zip(model.non_trainable_variables, state[1]):
+        variable.assign(value)
+
+
+def _epochs_fit(model, fit, val, batch, epochs, seed):
+    """Train with Keras' own ``fit``, one epoch per call (the reference path)."""
+    for epoch in range(epochs):
+        history = model.fit(*fit, batch_size=batch, epochs=epoch + 1, initial_epoch=epoch,
+                            validation_data=val, shuffle=True, verbose=0)
+        yield {k: float(v[-1]) for k, v in history.history.items()}
+
+
+HISTORY = ("loss", "val_loss", "accuracy", "val_accuracy")
+
+
+def _train(request, data, keras, emit, superseded):
+    import numpy as np
+
+    model = _build(request, keras)
     outputs = int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else 1
     loss_name = str(request.get("loss_name") or "")
     x_fit, y_fit = data["fit"]
-    y_fit = _labels(y_fit, outputs, loss_name, keras)
-    x_fit, y_fit = tf.constant(x_fit), tf.constant(np.asarray(y_fit, dtype="float32"))
-    batch, epochs = int(request["batch_size"]), int(request["epochs"])
-    n = int(x_fit.shape[0])
-    steps = -(-n // batch)
-
-    def step(order, i):
-        index = order[i * batch: tf.minimum((i + 1) * batch, n)]
-        return model.train_step((tf.gather(x_fit, index), tf.gather(y_fit, index)))
-
-    @tf.function(reduce_retracing=True)
-    def run_epoch(order):  # one graph call per epoch: no per-batch Python round trips
-        logs = step(order, 0)
-        for i in tf.range(1, steps):
-            logs = step(order, i)
-        return logs
-
-    rng = np.random.default_rng(seed)
-    losses = []
-    for epoch in range(epochs):
-        model.reset_metrics()
-        logs = run_epoch(tf.constant(rng.permutation(n), dtype=tf.int32))
-        losses.append(float(logs["loss"]))
-        emit({"progress": epoch + 1, "of": epochs})
+    x_val, y_val = data["val"]
+    fit = (x_fit, _labels(y_fit, outputs, loss_name, keras))
+    val = (x_val, _labels(y_val, outputs, loss_name, keras))
+    batch, epochs, seed = int(request["batch_size"]), int(request["epochs"]), int(request["seed"])
+    run = _epochs_jax if keras.backend.backend() == "jax" else _epochs_fit
+    history = {key: [] for key in HISTORY}
+    for epoch, logs in enumerate(run(model, fit, val, batch, epochs, seed), start=1):
+        for key in HISTORY:
+            value = logs.get(key, logs.get(key.replace("accuracy", "compile_metrics"), np.nan))
+            history[key].append(round(float(value), 6) if np.isfinite(value) else None)
+        emit({"progress": epoch, "of": epochs})
         if superseded():
             raise Cancelled()
-        if not np.isfinite(losses[-1]):
+        if history["loss"][-1] is None:
             break
     # Logits are thresholded at 0 only when the output really is linear: Keras itself ignores
     # from_logits=True after a sigmoid.
     from_logits = bool(request.get("from_logits")) and request.get("output_activation") == "linear"
     x_test, y_test = data["test"]
-    x_val, y_val = data["val"]
+    losses = history["loss"]
     return {
         "status": "ok", "epochs": len(losses), "first_loss": losses[0], "last_loss": losses[-1],
-        "test_accuracy": _accuracy(model(x_test, training=False), y_test, from_logits),
-        "val_accuracy": _accuracy(model(x_val, training=False), y_val, from_logits),
+        "test_accuracy": accuracy(model(x_test, training=False), y_test, from_logits),
+        "val_accuracy": accuracy(model(x_val, training=False), y_val, from_logits),
+        "history": history,
     }
 
 
@@ -164,12 +241,12 @@ def main(argv):
     protocol_out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
     setup = json.loads(argv[1])
-    tf, keras = _setup_tensorflow()
-    data = _make_data(setup)
+    keras, versions = _setup_keras(backend_name())
+    exercise = setup["exercise"]
+    datasets = {json.dumps(setup["data"], sort_keys=True): make_data(setup["data"], exercise)}
     pending: queue.Queue = queue.Queue()
     threading.Thread(target=_read_requests, args=(pending,), daemon=True).start()
-    protocol_out.write(json.dumps({"ready": True, "versions": {"tensorflow": tf.__version__,
-                                                                 "keras": keras.__version__}}) + "\n")
+    protocol_out.write(json.dumps({"ready": True, "versions": versions}) + "\n")
     while (message := pending.get()) is not None:
         ident, started = message.get("id"), time.monotonic()
 
@@ -177,7 +254,11 @@ def main(argv):
             protocol_out.write(json.dumps({"id": ident, **fields}) + "\n")
 
         try:
-            result = _train(message["request"], data, tf, keras, emit, lambda: not pending.empty())
+            request = message["request"]
+            key = json.dumps(request.get("data", setup["data"]), sort_keys=True)
+            if key not in datasets:  # another data seed (--trials): made once, kept
+                datasets[key] = make_data(json.loads(key), exercise)
+            result = _train(request, datasets[key], keras, emit, lambda: not pending.empty())
         except Cancelled:
             result = {"status": "cancelled"}
         except Refused as exc:
