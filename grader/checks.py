@@ -495,7 +495,8 @@ def check_loss_decreases(obs, training, rubric) -> CheckResult:
         return problem
     first, last = training.first_loss, training.last_loss
     if first is None or last is None or not (math.isfinite(first) and math.isfinite(last)):
-        return failed(f"in the grader's training run the loss became {last} (not a number)",
+        return failed(f"in the grader's training run the loss stopped being a number (NaN or "
+                      f"infinite) after {training.epochs} epochs",
                       "check the loss and the learning rate")
     if last < first:
         return passed(f"training loss fell from {first:.4f} to {last:.4f} over "
@@ -511,10 +512,14 @@ def check_accuracy(obs, training, rubric) -> CheckResult:
         return problem
     threshold = float(rubric.exercise["accuracy_threshold"])
     accuracy = training.test_accuracy
+    where = "in the grader's own run"
+    if training.trials:
+        where = (f"(median) in the grader's {len(training.trials)} runs on different data seeds, "
+                 f"from {min(training.trials):.4f} to {max(training.trials):.4f}")
     if accuracy is not None and accuracy > threshold:
-        return passed(f"test accuracy {accuracy:.4f} in the grader's own run (needs > {threshold:g})")
+        return passed(f"test accuracy {accuracy:.4f} {where} (needs > {threshold:g})")
     return failed(f"test accuracy {accuracy if accuracy is None else format(accuracy, '.4f')} "
-                  f"in the grader's own run; the exercise asks for more than {threshold:g}",
+                  f"{where}; the exercise asks for more than {threshold:g}",
                   "check the output layer and loss first; then widths, dropout rate and "
                   "learning rate")
 

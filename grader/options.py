@@ -16,7 +16,7 @@ from pathlib import Path
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # the fields of GradeOptions that change a grade (the batch's resume key holds them)
-GRADING_FIELDS = ("timeout", "memory_mb", "full")
+GRADING_FIELDS = ("timeout", "memory_mb", "full", "trials")
 
 
 class Parser(argparse.ArgumentParser):
@@ -34,12 +34,28 @@ def add_grading_options(parser: argparse.ArgumentParser) -> None:
                         help="wall-clock limit per script (default: the rubric's)")
     parser.add_argument("--memory-mb", type=int, metavar="MB",
                         help="memory limit per script (default: the rubric's)")
+    parser.add_argument("--trials", type=_trials, metavar="N",
+                        help="retrain on N data seeds and judge accuracy on the median, with the "
+                             "spread shown (default: 1, the rubric's seed)")
     add_rubric_option(parser)
     parser.add_argument("--no-cache", action="store_true",
                         help="always retrain, even when a model was trained before")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="where retrain results are kept (default: GRADER_CACHE_DIR or "
                              "~/.cache/sentiment-grader, on the machine that grades)")
+
+
+MAX_TRIALS = 20
+
+
+def _trials(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_TRIALS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_TRIALS}, got {value}")
+    return value
 
 
 def add_rubric_option(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +94,7 @@ def options_from_args(args: argparse.Namespace):
     from grader.rubric import DEFAULT_RUBRIC
 
     return GradeOptions(timeout=args.timeout, memory_mb=args.memory_mb, full=args.full,
+                        trials=args.trials or 1,
                         use_cache=not args.no_cache, cache_dir=args.cache_dir,
                         rubric_path=args.rubric or DEFAULT_RUBRIC)
 

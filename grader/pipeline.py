@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ class GradeOptions:
     timeout: float | None = None
     memory_mb: int | None = None
     full: bool = False
+    trials: int = 1
     use_cache: bool = True
     cache_dir: Path | None = None
     rubric_path: Path = DEFAULT_RUBRIC
@@ -130,10 +133,8 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         if isinstance(request, TrainingResult):
             training = request
         elif request is not None:
-            status("retraining your model on the grader's data")
-            training = retrainer.result(
-                request, on_progress=lambda k, n: status(f"retraining your model: epoch {k}/{n}"),
-                trust_cache=_writes_confined(obs))
+            training = _retrain(request, retrainer, max(1, options.trials), status,
+                                trust_cache=_writes_confined(obs))
     finally:
         if own_retrainer:
             retrainer.close()
@@ -144,6 +145,36 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         info=_info(obs, training, rubric, options, time.monotonic() - started),
         architecture=summarize_architecture(obs),
     )
+
+
+def trial_requests(request: dict, trials: int) -> list[dict]:
+    """The request for each of ``trials`` data seeds: the rubric's, then the next ones (data
+    and starting weights both change)."""
+    seed = int(request["seed"])
+    return [request] + [{**request, "seed": seed + i, "data": {**request["data"], "seed": seed + i}}
+                        for i in range(1, trials)]
+
+
+def _retrain(request: dict, retrainer: Retrainer, trials: int, status: Status,
+             trust_cache: bool) -> TrainingResult:
+    """The grader's retrain; with several trials, the first one's numbers and curves with the
+    median test accuracy of all (a failed trial is the result)."""
+    results = []
+    for number, each in enumerate(trial_requests(request, trials), start=1):
+        label = f" (trial {number}/{trials})" if trials > 1 else ""
+        status(f"retraining your model on the grader's data{label}")
+        result = retrainer.result(
+            each, on_progress=lambda k, n: status(f"retraining your model{label}: epoch {k}/{n}"),
+            trust_cache=trust_cache)
+        if result.status != "ok":
+            return result
+        results.append(result)
+    if trials == 1:
+        return results[0]
+    accuracies = tuple(r.test_accuracy for r in results)
+    return dataclasses.replace(results[0], test_accuracy=statistics.median(accuracies),
+                               trials=accuracies, seconds=round(sum(r.seconds for r in results), 2),
+                               cached=all(r.cached for r in results))
 
 
 def _observe(path: Path, options: GradeOptions, rubric: Rubric, retrainer: Retrainer,
@@ -194,6 +225,9 @@ def _metrics(obs: Observation, training: TrainingResult | None, rubric: Rubric) 
         "borderline": accuracy is not None and
         abs(accuracy - threshold) <= float(rubric.exercise["borderline_margin"]),
         "script_accuracy": obs.test_accuracies[-1] if obs.test_accuracies else None,
+        "trial_accuracies": list(training.trials) if training and training.trials else None,
+        "accuracy_spread": (round(max(training.trials) - min(training.trials), 4)
+                            if training and training.trials else None),
         "train_seconds": training.seconds if training else None,
         "train_cached": training.cached if training else False,
         "run_seconds": round(obs.wall_seconds, 2),

@@ -80,9 +80,12 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
         flag = "  (borderline: within 0.02 of the threshold)" if metrics.get("borderline") else ""
         cached = ", cached" if metrics.get("train_cached") else ""
         needs = f"needs > {threshold:g}; " if isinstance(threshold, (int, float)) else ""
-        out.append(Text.assemble(
-            f"Grader's test accuracy: {accuracy:.4f} ({needs}the grader's own run on its own "
-            f"data{cached})", (flag, HINT)))
+        trials = metrics.get("trial_accuracies") or []
+        runs = (f"the median of the grader's {len(trials)} runs on its own data seeds, spread "
+                f"{metrics.get('accuracy_spread') or 0:.4f}" if len(trials) > 1
+                else "the grader's own run on its own data")
+        out.append(Text.assemble(f"Grader's test accuracy: {accuracy:.4f} ({needs}{runs}{cached})",
+                                 (flag, HINT)))
     own = metrics.get("script_accuracy")
     if isinstance(own, (int, float)):
         if info.get("mode") == "full":
@@ -97,7 +100,9 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     if missing:
         out.append(Text("Note: this machine could not apply these sandbox protections: "
                         + ", ".join(missing), HINT))
-    out.append(Text(f"TensorFlow {info.get('tensorflow')} {marks['dot']} Keras {info.get('keras')} "
+    retrain = (f" {marks['dot']} retrained on {info['retrain_backend']} {info.get(info['retrain_backend'])}"
+               if info.get("retrain_backend") else "")
+    out.append(Text(f"TensorFlow {info.get('tensorflow')} {marks['dot']} Keras {info.get('keras')}{retrain} "
                     f"{marks['dot']} rubric {info.get('rubric_sha256')} {marks['dot']} data seed "
                     f"{info.get('data_seed')} {marks['dot']} {info.get('seconds') or 0:.1f} s", DIM))
     return out

@@ -48,6 +48,7 @@ class TrainingResult:
     cached: bool = False
     versions: dict = field(default_factory=dict)
     history: dict | None = None  # per epoch: loss, val_loss, accuracy, val_accuracy
+    trials: tuple = ()  # test accuracy per data seed (--trials); test_accuracy is their median
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainingResult":

@@ -123,9 +123,9 @@ def _build(request, keras):
     return model
 
 
-def _epochs_jax(model, fit, val, batch, epochs, seed):
+def _train_jax(model, fit, val, batch, epochs, seed, on_epoch):
     """Train with one compiled ``lax.scan`` per epoch over Keras' stateless ``train_step``;
-    yields each epoch's logs (training loss and accuracy, then the validation ones)."""
+    ``on_epoch`` gets each epoch's logs (loss and accuracy, then the validation ones)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -156,26 +156,55 @@ def _epochs_jax(model, fit, val, batch, epochs, seed):
 
     train_epoch = jax.jit(train_epoch, donate_argnums=0)
     rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        order = jnp.asarray(rng.permutation(n), dtype=jnp.int32)
-        state, logs, val_logs = train_epoch(state, x, y, x_val, y_val, order)
-        yield {**{k: float(v) for k, v in logs.items()},
-               **{f"val_{k}": float(v) for k, v in val_logs.items()}}
-    for variable, value in zip(model.trainable_variables, state[0]):
-        variable.assign(value)
-    for variable, value in zip(model.non_trainable_variables, state[1]):
-        variable.assign(value)
+    try:
+        for _ in range(epochs):
+            order = jnp.asarray(rng.permutation(n), dtype=jnp.int32)
+            state, logs, val_logs = train_epoch(state, x, y, x_val, y_val, order)
+            if not on_epoch({**logs, **{f"val_{k}": v for k, v in val_logs.items()}}):
+                break
+    finally:
+        for variable, value in zip(model.trainable_variables, state[0]):
+            variable.assign(value)
+        for variable, value in zip(model.non_trainable_variables, state[1]):
+            variable.assign(value)
 
 
-def _epochs_fit(model, fit, val, batch, epochs, seed):
-    """Train with Keras' own ``fit``, one epoch per call (the reference path)."""
-    for epoch in range(epochs):
-        history = model.fit(*fit, batch_size=batch, epochs=epoch + 1, initial_epoch=epoch,
-                            validation_data=val, shuffle=True, verbose=0)
-        yield {k: float(v[-1]) for k, v in history.history.items()}
+def _train_fit(model, fit, val, batch, epochs, seed, on_epoch):
+    """Train with Keras' own ``fit`` (the reference path), ``on_epoch`` called back per epoch."""
+    import keras
+
+    class Epochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if not on_epoch(dict(logs or {})):
+                self.model.stop_training = True
+
+    model.fit(*fit, batch_size=batch, epochs=epochs, validation_data=val, shuffle=True,
+              verbose=0, callbacks=[Epochs()])
 
 
 HISTORY = ("loss", "val_loss", "accuracy", "val_accuracy")
+
+
+def _warm_up(keras, data) -> None:
+    """Train a tiny model for one epoch, so that the backend's one-time start-up (its compiler,
+    the kernels every model uses) is paid while the student's script runs, not after it."""
+    dense = lambda units, activation: {  # noqa: E731
+        "class_name": "Dense", "module": "keras.layers",
+        "config": {"units": units, "activation": activation,
+                   "kernel_regularizer": {"class_name": "L2", "module": "keras.regularizers",
+                                          "config": {"l2": 0.001}}}}
+    request = {"model_config": {"class_name": "Sequential", "module": "keras", "config": {"layers": [
+                   dense(8, "relu"), {"class_name": "Dropout", "module": "keras.layers",
+                                      "config": {"rate": 0.5}}, dense(1, "sigmoid")]}},
+               "loss": "binary_crossentropy", "loss_name": "binary_crossentropy",
+               "optimizer": {"class_name": "Adam", "module": "keras.optimizers",
+                             "config": {"learning_rate": 0.001}},
+               "n_features": data["fit"][0].shape[1], "seed": 0, "batch_size": 32, "epochs": 1}
+    small = {name: (x[:64], y[:64]) for name, (x, y) in data.items()}
+    try:
+        _train(request, small, keras, lambda fields: None, lambda: False)
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
+        pass
 
 
 def _train(request, data, keras, emit, superseded):
@@ -189,17 +218,19 @@ def _train(request, data, keras, emit, superseded):
     fit = (x_fit, _labels(y_fit, outputs, loss_name, keras))
     val = (x_val, _labels(y_val, outputs, loss_name, keras))
     batch, epochs, seed = int(request["batch_size"]), int(request["epochs"]), int(request["seed"])
-    run = _epochs_jax if keras.backend.backend() == "jax" else _epochs_fit
     history = {key: [] for key in HISTORY}
-    for epoch, logs in enumerate(run(model, fit, val, batch, epochs, seed), start=1):
+
+    def on_epoch(logs) -> bool:
         for key in HISTORY:
-            value = logs.get(key, logs.get(key.replace("accuracy", "compile_metrics"), np.nan))
-            history[key].append(round(float(value), 6) if np.isfinite(value) else None)
-        emit({"progress": epoch, "of": epochs})
+            value = float(logs.get(key, logs.get(key.replace("accuracy", "compile_metrics"), "nan")))
+            history[key].append(round(value, 6) if np.isfinite(value) else None)
+        emit({"progress": len(history["loss"]), "of": epochs})
         if superseded():
             raise Cancelled()
-        if history["loss"][-1] is None:
-            break
+        return history["loss"][-1] is not None  # a diverged loss stays diverged
+
+    train = _train_jax if keras.backend.backend() == "jax" else _train_fit
+    train(model, fit, val, batch, epochs, seed, on_epoch)
     # Logits are thresholded at 0 only when the output really is linear: Keras itself ignores
     # from_logits=True after a sigmoid.
     from_logits = bool(request.get("from_logits")) and request.get("output_activation") == "linear"
@@ -244,6 +275,7 @@ def main(argv):
     keras, versions = _setup_keras(backend_name())
     exercise = setup["exercise"]
     datasets = {json.dumps(setup["data"], sort_keys=True): make_data(setup["data"], exercise)}
+    _warm_up(keras, next(iter(datasets.values())))
     pending: queue.Queue = queue.Queue()
     threading.Thread(target=_read_requests, args=(pending,), daemon=True).start()
     protocol_out.write(json.dumps({"ready": True, "versions": versions}) + "\n")

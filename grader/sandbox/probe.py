@@ -25,6 +25,7 @@ other than the probe's own functions, and the probe checks before each descripti
 its functions nor the Keras methods it relies on were replaced.
 """
 
+import contextlib
 import inspect
 import json
 import os
@@ -275,6 +276,20 @@ class _Guard:
             self.emit("tamper", reason=reason[:300])
 
 
+@contextlib.contextmanager
+def _eagerly(model, eager: bool):
+    """Run ``model``'s next call eagerly (fast mode): tracing a graph for one batch of training
+    or one evaluation costs more than running it."""
+    before = getattr(model, "_run_eagerly", False)
+    if eager:
+        model.run_eagerly = True
+    try:
+        yield
+    finally:
+        if eager:
+            model.run_eagerly = before
+
+
 def _all_layers(model):
     """Every layer below ``model``, nested models opened up (Keras' own walk when it has one)."""
     try:
@@ -350,16 +365,12 @@ def _instrument(full, emit):
             if record["has_validation_data"] or (bound.get("validation_split") or 0) > 0:
                 bound["validation_steps"] = 1
         history = None
-        eager = getattr(self, "_run_eagerly", False)
         _IN_FIT[0] += 1
         try:
-            if shorten:
-                self.run_eagerly = True
-            history = fit(self, **bound)
+            with _eagerly(self, shorten):
+                history = fit(self, **bound)
         finally:
             _IN_FIT[0] -= 1
-            if shorten:
-                self.run_eagerly = eager
             guard[0].check(self)
             emit("fit", model=describe_model(self), compile=describe_compile(self),
                   kwargs=record, shortened=shorten, completed=history is not None)
@@ -371,7 +382,8 @@ def _instrument(full, emit):
         if _IN_FIT[0]:
             return evaluate(self, *args, **kwargs)
         bound = _bind(evaluate, (self,) + args, kwargs)
-        result = evaluate(self, *args, **kwargs)
+        with _eagerly(self, not full):
+            result = evaluate(self, *args, **kwargs)
         rows = _rows(bound.get("x"))
         emit("evaluate", uid=_uid(self), rows=rows, result=result,
               on_test_split=rows is not None and rows == _TEST_SPLIT["rows"],
@@ -382,7 +394,8 @@ def _instrument(full, emit):
         if _IN_FIT[0]:
             return predict(self, *args, **kwargs)
         bound = _bind(predict, (self,) + args, kwargs)
-        result = predict(self, *args, **kwargs)
+        with _eagerly(self, not full):
+            result = predict(self, *args, **kwargs)
         rows = _rows(bound.get("x"))
         accuracy = None
         if rows is not None and rows == _TEST_SPLIT["rows"] and _TEST_SPLIT["y"] is not None:
