@@ -1,25 +1,71 @@
-"""Wall time of running the reference solution bare versus grading it, measured in one run.
+"""Wall time and memory of running the reference solution bare versus grading it, measured side
+by side in one run, and the trusted retrain against a hand-written JAX loop of the same maths.
 
 Usage: python benchmarks/bench_grading.py [--repeat N] [FILE]
-Grading runs with the retrain cache off, so it pays for the grader's whole 50-epoch retrain.
+Prints, per repeat and as medians:
+- the bare run (``python FILE``);
+- a cold grading (``python -m grader --no-cache``: a fresh sandbox, the whole 50-epoch retrain);
+- a regrade with the retrain cached (same command with a cache that already holds the result);
+- the grader's retrain time (from the report) against ``benchmarks/jax_reference.py``;
+- the peak memory of a grading: the sum of resident memory over the grader's whole process
+  tree (grader, sandbox, retrain worker), sampled every 50 ms; and each part's own peak.
+A benchmark, not a test: figures depend on the machine's load.
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def timed(command: list[str]) -> tuple[float, int]:
+def _tree_rss_mb(process: psutil.Process) -> float:
+    total = 0
+    for each in [process, *process.children(recursive=True)]:
+        try:
+            total += each.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
+def timed(command: list[str]) -> tuple[float, float, str]:
+    """Seconds, peak process-tree memory (MB) and standard output of ``command``."""
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    return time.perf_counter() - started, result.returncode
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=ENV, text=True)
+    peak, watched = [0.0], psutil.Process(process.pid)
+
+    def sample():
+        while process.poll() is None:
+            try:
+                peak[0] = max(peak[0], _tree_rss_mb(watched))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out = process.communicate()[0]
+    seconds = time.perf_counter() - started
+    sampler.join()
+    return seconds, peak[0], out
+
+
+def reference_seconds() -> float:
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "jax_reference.py"), "--once"],
+                         cwd=ROOT, capture_output=True, text=True, check=True, env=ENV).stdout
+    return float(out.split()[0])
 
 
 def main() -> int:
@@ -27,19 +73,36 @@ def main() -> int:
     parser.add_argument("file", nargs="?", default="solution/sentiment_classifier.py")
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    bare, graded = [], []
-    for _ in range(args.repeat):
-        seconds, code = timed([sys.executable, args.file])
-        bare.append(seconds)
-        seconds, code = timed([sys.executable, "-m", "grader", "--no-cache", args.file])
-        graded.append(seconds)
-        if code != 0:
-            print(f"grading exited with {code}: the reference did not earn full marks")
-    b, g = statistics.median(bare), statistics.median(graded)
-    print(f"cores: {os.cpu_count()}  runs: {args.repeat}")
-    print(f"bare run   (python {args.file}): median {b:.1f} s  {[round(x, 1) for x in bare]}")
-    print(f"grading    (python -m grader --no-cache): median {g:.1f} s  {[round(x, 1) for x in graded]}")
-    print(f"ratio grading / bare: {g / b:.2f}")
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        for _ in range(args.repeat):
+            bare = timed([sys.executable, args.file])[0]
+            grader = [sys.executable, "-m", "grader", args.file, "--format", "json"]
+            cold, peak, out = timed(grader + ["--no-cache"])
+            report = json.loads(out)
+            if report["score"] != report["max_score"]:
+                print(f"the reference scored {report['score']}/{report['max_score']}")
+            timed(grader + ["--cache-dir", cache])  # fills the cache
+            cached = timed(grader + ["--cache-dir", cache])[0]
+            metrics = report["metrics"]
+            rows.append({"bare": bare, "cold": cold, "cached": cached, "peak": peak,
+                         "retrain": metrics["train_seconds"], "reference": reference_seconds(),
+                         "sandbox_peak": metrics["peak_memory_mb"],
+                         "retrain_peak": metrics.get("train_peak_memory_mb")})
+            print("  " + "  ".join(f"{k} {v:.2f}" for k, v in rows[-1].items() if v is not None),
+                  flush=True)
+    median = {key: statistics.median(r[key] for r in rows if r[key] is not None) for key in rows[0]}
+    print(f"cores: {os.cpu_count()}  runs: {args.repeat}  (medians)")
+    print(f"bare run   (python {args.file}): {median['bare']:.1f} s")
+    print(f"cold grading (python -m grader --no-cache): {median['cold']:.1f} s  "
+          f"ratio {median['cold'] / median['bare']:.2f}")
+    print(f"regrade, retrain cached: {median['cached']:.1f} s  ratio "
+          f"{median['cached'] / median['bare']:.2f}")
+    print(f"trusted retrain: {median['retrain']:.2f} s; hand-written JAX loop: "
+          f"{median['reference']:.2f} s; ratio {median['retrain'] / median['reference']:.2f}")
+    print(f"peak memory of a grading: {median['peak']:.0f} MB over the process tree "
+          f"(sandbox {median['sandbox_peak']:.0f} MB, retrain worker "
+          f"{median.get('retrain_peak') or 0:.0f} MB)")
     return 0
 
 

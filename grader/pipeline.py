@@ -232,6 +232,7 @@ def _metrics(obs: Observation, training: TrainingResult | None, rubric: Rubric) 
         "train_cached": training.cached if training else False,
         "run_seconds": round(obs.wall_seconds, 2),
         "peak_memory_mb": obs.peak_memory_mb,
+        "train_peak_memory_mb": training.peak_memory_mb if training else None,
     }
 
 

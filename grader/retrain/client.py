@@ -49,6 +49,7 @@ class TrainingResult:
     versions: dict = field(default_factory=dict)
     history: dict | None = None  # per epoch: loss, val_loss, accuracy, val_accuracy
     trials: tuple = ()  # test accuracy per data seed (--trials); test_accuracy is their median
+    peak_memory_mb: float | None = None  # the retrain worker's peak resident memory
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainingResult":

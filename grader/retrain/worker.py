@@ -244,6 +244,14 @@ def _train(request, data, keras, emit, superseded):
     }
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports kB, macOS bytes)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
 def _read_requests(pending: queue.Queue) -> None:
     for line in sys.stdin:
         try:
@@ -300,6 +308,7 @@ def main(argv):
             result = {"status": "failed",
                       "message": f"{type(exc).__name__}: {(lines or [''])[-1][:300]}"}
         result["seconds"] = round(time.monotonic() - started, 2)
+        result["peak_memory_mb"] = round(_peak_rss_mb(), 1)
         emit({"result": result})
     return 0
 
