@@ -185,7 +185,7 @@ def _train_fit(model, fit, val, batch, epochs, seed, on_epoch):
 HISTORY = ("loss", "val_loss", "accuracy", "val_accuracy")
 
 
-def _warm_up(keras, data) -> None:
+def warm_up(keras, data) -> bool:
     """Train a tiny model for one epoch, so that the backend's one-time start-up (its compiler,
     the kernels every model uses) is paid while the student's script runs, not after it."""
     dense = lambda units, activation: {  # noqa: E731
@@ -193,7 +193,8 @@ def _warm_up(keras, data) -> None:
         "config": {"units": units, "activation": activation,
                    "kernel_regularizer": {"class_name": "L2", "module": "keras.regularizers",
                                           "config": {"l2": 0.001}}}}
-    request = {"model_config": {"class_name": "Sequential", "module": "keras", "config": {"layers": [
+    request = {"model_config": {"class_name": "Sequential", "module": "keras", "config": {
+                   "name": "warm_up", "layers": [
                    dense(8, "relu"), {"class_name": "Dropout", "module": "keras.layers",
                                       "config": {"rate": 0.5}}, dense(1, "sigmoid")]}},
                "loss": "binary_crossentropy", "loss_name": "binary_crossentropy",
@@ -204,7 +205,10 @@ def _warm_up(keras, data) -> None:
     try:
         _train(request, small, keras, lambda fields: None, lambda: False)
     except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
-        pass
+        return False
+    finally:
+        _forget(keras)
+    return True
 
 
 def _train(request, data, keras, emit, superseded):
@@ -242,6 +246,28 @@ def _train(request, data, keras, emit, superseded):
         "val_accuracy": accuracy(model(x_val, training=False), y_val, from_logits),
         "history": history,
     }
+
+
+def _forget(keras, keep_mb: float = 600.0) -> None:
+    """Free what the last model left behind: Keras' graph, and the compiled programs once the
+    worker holds more than ``keep_mb`` (each distinct model compiles its own)."""
+    import gc
+
+    keras.backend.clear_session()
+    gc.collect()
+    if keras.backend.backend() == "jax" and _rss_mb() > keep_mb:
+        import jax
+
+        jax.clear_caches()
+        gc.collect()
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _peak_rss_mb() -> float:
@@ -283,7 +309,7 @@ def main(argv):
     keras, versions = _setup_keras(backend_name())
     exercise = setup["exercise"]
     datasets = {json.dumps(setup["data"], sort_keys=True): make_data(setup["data"], exercise)}
-    _warm_up(keras, next(iter(datasets.values())))
+    warm_up(keras, next(iter(datasets.values())))
     pending: queue.Queue = queue.Queue()
     threading.Thread(target=_read_requests, args=(pending,), daemon=True).start()
     protocol_out.write(json.dumps({"ready": True, "versions": versions}) + "\n")
@@ -309,6 +335,7 @@ def main(argv):
                       "message": f"{type(exc).__name__}: {(lines or [''])[-1][:300]}"}
         result["seconds"] = round(time.monotonic() - started, 2)
         result["peak_memory_mb"] = round(_peak_rss_mb(), 1)
+        _forget(keras)
         emit({"result": result})
     return 0
 
