@@ -150,8 +150,9 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
 def trial_requests(request: dict, trials: int) -> list[dict]:
     """The request for each of ``trials`` data seeds: the rubric's, then the next ones (data
     and starting weights both change)."""
-    seed = int(request["seed"])
-    return [request] + [{**request, "seed": seed + i, "data": {**request["data"], "seed": seed + i}}
+    seed, data_seed = int(request["seed"]), int(request["data"]["seed"])
+    return [request] + [{**request, "seed": seed + i, "data": {**request["data"],
+                                                               "seed": data_seed + i}}
                         for i in range(1, trials)]
 
 
