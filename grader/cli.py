@@ -28,6 +28,8 @@ COMMANDS = {
     "gradescope-package": ("grader.gradescope_autograder",
                            "build a Gradescope autograder .zip (setup.sh, run_autograder, the "
                            "rubric)"),
+    "daemon": ("grader.daemon", "stop or show the grading daemon that keeps single-file "
+                                "grading warm (python -m grader daemon stop|status)"),
     "similarity": ("grader.similarity_command",
                    "list submissions in a batch's results that look alike (code, architecture)"),
 }
@@ -50,8 +52,29 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text for people (default), json for tools")
     add_grading_options(parser)
+    parser.add_argument("--no-daemon", action="store_true",
+                        help="do not use (or start) the grading daemon that keeps TensorFlow "
+                             "imported between gradings (also: GRADER_DAEMON=0)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def _daemon_lane(rubric, status):
+    """A lane served by the grading daemon (started now if none runs), or None to grade cold."""
+    from grader import daemon
+
+    if not daemon.enabled():
+        return None
+    from grader.lane import DaemonLane
+    from grader.retrain.client import worker_setup
+
+    try:
+        handle = daemon.Daemon()
+        handle.launch(worker_setup(rubric), on_start=lambda: status(
+            "starting the grading daemon (it imports TensorFlow once, for the next gradings)"))
+    except OSError:
+        return None
+    return DaemonLane(handle)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,15 +99,22 @@ def main(argv: list[str] | None = None) -> int:
 
     options = options_from_args(args)
     status = terminal.StatusLine()
+    lane = None
     try:
-        report = grade(args.submission, options, on_status=status,
-                       rubric=with_limits(rubric, options))
+        lane = _daemon_lane(rubric, status) if not args.no_daemon else None
+        if lane is not None:
+            report = lane.grade(args.submission, options, rubric, on_status=status)
+        else:
+            report = grade(args.submission, options, on_status=status,
+                           rubric=with_limits(rubric, options))
     except KeyboardInterrupt:
         status.clear()
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     finally:
         status.clear()
+        if lane is not None:
+            lane.close()
     try:
         if args.format == "json":
             print(json_reporter.render(report))

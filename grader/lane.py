@@ -17,7 +17,7 @@ from grader.pipeline import GradeOptions, grade
 from grader.report import Report
 from grader.rubric import Rubric
 from grader.sandbox import SandboxRun, run_script, start_probe
-from grader.retrain.client import ResultCache, Retrainer
+from grader.retrain.client import ResultCache, Retrainer, TrainerProcess
 
 
 class Lane:
@@ -32,8 +32,17 @@ class Lane:
         cache_dir = cache_directory(options)
         key = (rubric.sha256, str(cache_dir))
         if key not in self._retrainers:
-            self._retrainers[key] = Retrainer(rubric, ResultCache(Path(cache_dir)) if cache_dir else None)
+            self._retrainers[key] = Retrainer(rubric, ResultCache(Path(cache_dir)) if cache_dir else None,
+                                              spawn=self._trainer)
         return self._retrainers[key]
+
+    def _trainer(self, rubric: Rubric) -> TrainerProcess:
+        return TrainerProcess(rubric)
+
+    def _fork_server(self):
+        from grader.sandbox.forkserver import ForkServer
+
+        return ForkServer()
 
     def runner(self) -> Callable[..., SandboxRun]:
         """``run_script`` with sandboxes forked from the fork server, else started cold."""
@@ -41,9 +50,7 @@ class Lane:
             return run_script
         if self._server is None:
             try:
-                from grader.sandbox.forkserver import ForkServer
-
-                self._server = ForkServer()
+                self._server = self._fork_server()
             except (OSError, AttributeError):  # no SOCK_SEQPACKET or no fork: start cold
                 self._server = False
         if not self._server:
@@ -81,3 +88,22 @@ class Lane:
         if self._server:
             self._server.close()
         self._server = None
+
+
+class DaemonLane(Lane):
+    """The single-file command's lane: its fork server and retrain worker come warm from the
+    grading daemon (``grader.daemon``); where the daemon fails, they start here as usual."""
+
+    def __init__(self, daemon):
+        super().__init__(warm=True)
+        self._daemon = daemon
+
+    def _fork_server(self):
+        return self._daemon.fork_server()
+
+    def _trainer(self, rubric: Rubric) -> TrainerProcess:
+        try:
+            adopted = self._daemon.trainer(rubric)
+        except OSError:
+            adopted = None
+        return adopted or TrainerProcess(rubric)

@@ -3,7 +3,13 @@
 The inner loop is ``python -m pytest -m "not slow"`` (seconds); CI runs everything.
 """
 
+import os
+
 import pytest
+
+# Tests start their own processes; the grading daemon (a process that outlives the command) is
+# used only where a test asks for it (tests/test_daemon.py).
+os.environ["GRADER_DAEMON"] = "0"
 
 SLOW_MODULES = {"test_corpus", "test_hostile", "test_trust", "test_batch", "test_nbgrader",
                 "test_confine", "test_gradescope"}

@@ -12,7 +12,9 @@ import hashlib
 import json
 import os
 import queue
+import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import sys
@@ -116,22 +118,67 @@ class ResultCache:
             pass
 
 
+def worker_setup(rubric: Rubric) -> dict:
+    """What a retrain worker is started with: the grader's data and the exercise, and the backend."""
+    return {"protocol": PROTOCOL, "data": dict(rubric.data), "exercise": dict(rubric.exercise),
+            "backend": backend_name()}
+
+
+def spawn_worker(setup: dict) -> tuple[subprocess.Popen, str]:
+    """Start ``grader.retrain.worker`` for ``setup``; the process and its private temp directory
+    (libraries write generated files there; removed by whoever ends the worker)."""
+    root = str(Path(__file__).resolve().parents[2])
+    tmp = tempfile.mkdtemp(prefix="grader-retrain-")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
+           "PYTHONPATH": root, "TMPDIR": tmp,
+           "GRADER_RETRAIN_BACKEND": str(setup.get("backend") or backend_name())}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grader.retrain.worker", json.dumps(setup)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=root, env=env)
+    return process, tmp
+
+
+class _Adopted:
+    """What ``TrainerProcess`` needs of a ``Popen``, for a worker another process started (the
+    daemon's spare): watched and killed through a pidfd, so a reused pid is never hit."""
+
+    def __init__(self, pid: int, stdin_fd: int, stdout_fd: int):
+        self._pidfd = os.pidfd_open(pid)
+        self.pid = pid
+        self.stdin = os.fdopen(stdin_fd, "w")
+        self.stdout = os.fdopen(stdout_fd, "r")
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+            self.returncode = -1  # ended; its status goes to its parent, the daemon
+        return self.returncode
+
+    def kill(self) -> None:
+        try:
+            signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def wait(self, timeout: float | None = None) -> int:
+        select.select([self._pidfd], [], [], timeout)
+        if self.poll() is not None:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        return self.returncode if self.returncode is not None else 0
+
+
 class TrainerProcess:
     """A running ``grader.retrain.worker``: start it early, send it requests, close it."""
 
-    def __init__(self, rubric: Rubric):
-        setup = {"protocol": PROTOCOL, "data": dict(rubric.data), "exercise": dict(rubric.exercise)}
-        root = str(Path(__file__).resolve().parents[2])
-        self.memory_mb = int(rubric.limits["train_memory_mb"])
-        # Libraries write generated files into the temp directory: ours, removed.
-        self._tmp = tempfile.mkdtemp(prefix="grader-retrain-")
+    def __init__(self, rubric: Rubric | None, *, adopted: tuple | None = None):
+        self.memory_mb = int(rubric.limits["train_memory_mb"]) if rubric else 2048
+        if adopted is None:
+            self._process, self._tmp = spawn_worker(worker_setup(rubric))
+        else:
+            self._process, self._tmp = adopted
         self._group = Cgroup.create(self.memory_mb, 512)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "grader.retrain.worker", json.dumps(setup)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            cwd=root, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
-                           "PYTHONPATH": root, "TMPDIR": self._tmp},
-        )
         if self._group is not None:
             try:
                 for procs in self._group.procs_files():
@@ -144,6 +191,11 @@ class TrainerProcess:
         self._next_id = 0
         self.versions: dict = {}
         threading.Thread(target=self._read, daemon=True).start()
+
+    @classmethod
+    def adopt(cls, pid: int, stdin_fd: int, stdout_fd: int, tmp: str, rubric: Rubric) -> "TrainerProcess":
+        """A worker the daemon started (see ``grader.daemon``), now this process's to use."""
+        return cls(rubric, adopted=(_Adopted(pid, stdin_fd, stdout_fd), tmp))
 
     def _read(self) -> None:
         for line in self._process.stdout:
@@ -234,9 +286,11 @@ class Retrainer:
     the answer for the model finally graded, reusing the speculative run when it is the same.
     """
 
-    def __init__(self, rubric: Rubric, cache: ResultCache | None):
+    def __init__(self, rubric: Rubric, cache: ResultCache | None,
+                 spawn: Callable[[Rubric], TrainerProcess] = TrainerProcess):
         self.rubric = rubric
         self.cache = cache
+        self._spawn = spawn  # how a worker is started (the grading daemon hands out warm ones)
         self._process: TrainerProcess | None = None
         self._keys: dict[int, str] = {}
         self._latest: tuple[str, int] | None = None
@@ -244,7 +298,7 @@ class Retrainer:
     def start(self) -> None:
         """Start the worker now, so TensorFlow's import overlaps other work."""
         if self._process is None:
-            self._process = TrainerProcess(self.rubric)
+            self._process = self._spawn(self.rubric)
 
     def _submit(self, request: dict, key: str) -> int | None:
         self.start()

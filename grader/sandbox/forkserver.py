@@ -207,6 +207,16 @@ class ForkServer:
         self.starts = 0
         self._spawn()
 
+    @classmethod
+    def attached(cls, sock: socket.socket) -> "ForkServer":
+        """A client of a fork server that someone else started (the grading daemon's); if it
+        fails, the next ``start`` starts one of our own."""
+        server = cls.__new__(cls)
+        server._lock = threading.Lock()
+        server._process, server._socket, server._home = None, sock, ""
+        server.hello, server.starts = {}, 0
+        return server
+
     def _spawn(self) -> None:
         from grader.sandbox.supervisor import _child_env
 
@@ -262,7 +272,8 @@ class ForkServer:
     def start(self, spec: dict, env: dict[str, str]) -> _ForkedProbe:
         """Fork a probe for ``spec`` (see ``sandbox.start_probe``). Raises OSError on failure."""
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
+            if self._socket is None or (self._process is not None
+                                        and self._process.poll() is not None):
                 self._stop()
                 self._spawn()
             try:
