@@ -3,7 +3,8 @@ own ``fit`` on TensorFlow gives? Grades every file of the test corpus (and the r
 solution) both ways and compares each check's pass/fail and the grader's test accuracy.
 
 Usage: python benchmarks/compare_backends.py [--cache-dir DIR] [--out FILE.json] [FILE ...]
-Retrain results are cached per backend in DIR, so a second run only grades. Exit status 1 when
+Each script runs once in the sandbox; its model is retrained on both backends. Retrain results
+are cached per backend in DIR, so a second run only runs the scripts. Exit status 1 when
 a verdict differs or an accuracy differs by more than --tolerance (default 0.02).
 """
 
@@ -18,29 +19,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from grader.checks import run_checks  # noqa: E402
 from grader.lane import Lane  # noqa: E402
-from grader.pipeline import GradeOptions  # noqa: E402
+from grader.pipeline import GradeOptions, _observe, training_request  # noqa: E402
+from grader.retrain.client import ResultCache, Retrainer, TrainingResult  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 
 BACKENDS = ("jax", "tensorflow")
 
 
-def grade_all(files: list[Path], backend: str, cache_dir: Path) -> dict[str, dict]:
-    """Each file's verdicts and accuracy with the retrain on ``backend``."""
-    os.environ["GRADER_RETRAIN_BACKEND"] = backend  # read by the retrain client and its worker
-    rubric, lane, out = load_rubric(), Lane(), {}
-    options = GradeOptions(use_cache=True, cache_dir=cache_dir / backend)
+def grade_all(files: list[Path], cache_dir: Path) -> dict[str, dict[str, dict]]:
+    """Each file's verdicts and accuracy per backend: the script runs once in the sandbox, and
+    its model is retrained on each backend."""
+    rubric, lane = load_rubric(), Lane()
+    retrainers = {}
+    for backend in BACKENDS:
+        os.environ["GRADER_RETRAIN_BACKEND"] = backend  # read when the worker starts
+        retrainers[backend] = Retrainer(rubric, ResultCache(cache_dir / backend))
+        retrainers[backend].start()
+    out = {backend: {} for backend in BACKENDS}
     try:
         for number, path in enumerate(files, start=1):
-            started = time.monotonic()
-            report = lane.grade(path, options, rubric)
-            out[path.name] = {"checks": {c.id: c.passed for c in report.checks},
-                              "accuracy": report.metrics.get("test_accuracy"),
-                              "train_seconds": report.metrics.get("train_seconds")}
-            print(f"  {backend:10s} {number:3d}/{len(files)} {path.name:45s} "
-                  f"{report.score:5.1f}  {time.monotonic() - started:5.1f} s", flush=True)
+            obs = _observe(path, GradeOptions(), rubric, retrainers["jax"], lambda text: None,
+                           lane.runner(), None)
+            request = training_request(obs, rubric)
+            line = f"{number:3d}/{len(files)} {path.name:45s}"
+            for backend in BACKENDS:
+                os.environ["GRADER_RETRAIN_BACKEND"] = backend  # part of the cache key
+                started = time.monotonic()
+                training = (request if isinstance(request, TrainingResult) or request is None
+                            else retrainers[backend].result(request))
+                checks = run_checks(obs, training, rubric)
+                out[backend][path.name] = {
+                    "checks": {c.id: c.passed for c in checks},
+                    "accuracy": training.test_accuracy if training else None,
+                    "status": training.status if training else None}
+                line += (f"  {backend} {sum(c.passed for c in checks):2d} passed "
+                         f"{time.monotonic() - started:5.1f} s")
+            print(line, flush=True)
     finally:
         lane.close()
+        for retrainer in retrainers.values():
+            retrainer.close()
     return out
 
 
@@ -68,7 +88,7 @@ def main() -> int:
     files = args.files or sorted((ROOT / "tests" / "corpus").glob("*.py")) + sorted(
         (ROOT / "tests" / "corpus").glob("*.ipynb")) + [ROOT / "solution" / "sentiment_classifier.py"]
     cache_dir = args.cache_dir or Path(tempfile.mkdtemp(prefix="compare-backends-"))
-    results = {backend: grade_all(files, backend, cache_dir) for backend in BACKENDS}
+    results = grade_all(files, cache_dir)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
     problems = compare(results["jax"], results["tensorflow"], args.tolerance)
