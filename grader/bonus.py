@@ -74,7 +74,7 @@ def _quoted(names) -> str:
 # ---------------------------------------------------------------- the challenges
 
 def bonus_early_stopping(obs: Observation) -> BonusResult:
-    how = "pass EarlyStopping(monitor='val_loss', patience=5) in fit(..., callbacks=[...])"
+    how = "add EarlyStopping(monitor='val_loss', patience=5) to fit's callbacks"
     found = [(fit, callback) for fit in _trained(obs) for callback in fit.callback_settings
              if callback.kind == "EarlyStopping"]
     good = [(fit, c) for fit, c in found if c.monitor.startswith("val_") and fit.validates]
@@ -110,8 +110,8 @@ def _optimizer_schedule(obs: Observation) -> str:
 
 
 def bonus_lr_schedule(obs: Observation) -> BonusResult:
-    how = ("pass ReduceLROnPlateau(monitor='val_loss') or LearningRateScheduler(...) in fit's "
-           "callbacks, or give the optimizer learning_rate=ExponentialDecay(...)")
+    how = ("add ReduceLROnPlateau or LearningRateScheduler to fit's callbacks, or use "
+           "learning_rate=ExponentialDecay(...)")
     used = [c.kind for fit in _trained(obs) for c in fit.callback_settings
             if c.kind in SCHEDULE_CALLBACKS] or \
         [name for fit in _trained(obs) for name in fit.callbacks if name in SCHEDULE_CALLBACKS]
@@ -128,7 +128,7 @@ def bonus_lr_schedule(obs: Observation) -> BonusResult:
 
 
 def bonus_loss_plot(obs: Observation) -> BonusResult:
-    how = "plot history.history['loss'] and history.history['val_loss'] in one figure"
+    how = "plot history.history['loss'] and ['val_loss'] in one figure"
     both = [f for f in obs.figures if all(key in f.plotted for key in LOSS_KEYS)]
     if both:
         title = f" ('{both[0].title}')" if both[0].title else ""
@@ -154,7 +154,7 @@ def _rates(rates: tuple[float, ...]) -> str:
 
 
 def bonus_dropout_comparison(obs: Observation) -> BonusResult:
-    how = "train the model with Dropout rates 0.2, 0.3 and 0.5 and print each one's test accuracy"
+    how = "train with Dropout 0.2, 0.3 and 0.5 and print each test accuracy"
     models: dict[tuple[float, ...], list[int | None]] = {}
     for fit in _trained(obs):
         uids = models.setdefault(fit.dropout_rates, [])

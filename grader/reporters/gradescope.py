@@ -11,7 +11,9 @@ Visibility: ``visibility`` is when students see the checks (and their messages);
 when they see how to fix a failed check. When the two differ, the hints leave the checks' outputs
 and go into one extra test of 0 points ("How to fix the failed checks") with their own visibility,
 e.g. checks ``visible`` and hints ``after_published``: students see what failed at once and how to
-fix it once grades are published.
+fix it once grades are published. Each bonus challenge is one more test of ``max_score`` 0 whose
+score is its extra credit (the rubric's ``[bonus]`` points; 0 by default), with a status only
+when it is done: an optional challenge is never shown as a failure.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ def _overview(report: dict) -> str:
     if accuracy is not None:
         lines.append(f"Grader's test accuracy: {accuracy:.4f} (needs > "
                      f"{metrics.get('accuracy_threshold')})")
+    bonus = report.get("bonus") or []
+    if bonus:
+        finished = [b.get("id") for b in bonus if b.get("done")]
+        lines.append(f"Bonus challenges done: {len(finished)} of {len(bonus)}"
+                     + (f" ({', '.join(finished)})" if finished else ""))
     lines.append(f"Grader {info.get('grader_version')}, TensorFlow {info.get('tensorflow')}, "
                  f"Keras {info.get('keras')}, rubric {info.get('rubric_sha256')}, "
                  f"data seed {info.get('data_seed')}")
@@ -68,6 +75,15 @@ def results(report: dict, *, visibility: str = "visible", hints: str | None = No
                       "status": "passed" if check.get("passed") else "failed",
                       "output": output, "output_format": "text", "tags": [check.get("id")],
                       "visibility": visibility})
+    for bonus in report.get("bonus") or []:
+        # extra credit: points beyond the assignment's total (max_score 0), never a failed test
+        test = {"number": str(len(tests) + 1), "name": f"Bonus: {bonus.get('id')}",
+                "score": bonus.get("score", 0), "max_score": 0, "output": bonus.get("message", ""),
+                "output_format": "text", "tags": ["bonus", bonus.get("id")],
+                "visibility": visibility}
+        if bonus.get("done"):
+            test["status"] = "passed"
+        tests.append(test)
     if held:
         tests.append({"number": str(len(tests) + 1), "name": HINTS_TEST, "score": 0,
                       "max_score": 0, "status": "failed", "output": "\n".join(held),
