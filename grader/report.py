@@ -120,6 +120,17 @@ def main_reason(report: dict) -> str:
     return f"failed {', '.join(failed)}" if len(failed) <= 3 else f"failed {len(failed)} checks"
 
 
+def bonus_summary(report: dict) -> str:
+    """One line on the bonus challenges ("Bonus challenges done: 2 of 4 (early_stopping,
+    loss_plot)"); "" when the report has none."""
+    bonus = report.get("bonus") or []
+    if not bonus:
+        return ""
+    finished = [str(b.get("id")) for b in bonus if b.get("done")]
+    return f"Bonus challenges done: {len(finished)} of {len(bonus)}" + \
+        (f" ({', '.join(finished)})" if finished else "")
+
+
 def _hinted(result: CheckResult, hint_level: str) -> tuple[str, str]:
     if result.passed or hint_level == "fix":
         return result.message, result.hint if not result.passed else ""

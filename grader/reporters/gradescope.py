@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 
-from grader.report import main_reason
+from grader.report import bonus_summary, main_reason
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 HINTS_TEST = "How to fix the failed checks"
@@ -37,11 +37,8 @@ def _overview(report: dict) -> str:
     if accuracy is not None:
         lines.append(f"Grader's test accuracy: {accuracy:.4f} (needs > "
                      f"{metrics.get('accuracy_threshold')})")
-    bonus = report.get("bonus") or []
-    if bonus:
-        finished = [b.get("id") for b in bonus if b.get("done")]
-        lines.append(f"Bonus challenges done: {len(finished)} of {len(bonus)}"
-                     + (f" ({', '.join(finished)})" if finished else ""))
+    if bonus_summary(report):
+        lines.append(bonus_summary(report))
     lines.append(f"Grader {info.get('grader_version')}, TensorFlow {info.get('tensorflow')}, "
                  f"Keras {info.get('keras')}, rubric {info.get('rubric_sha256')}, "
                  f"data seed {info.get('data_seed')}")
