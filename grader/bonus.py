@@ -170,7 +170,8 @@ def bonus_dropout_comparison(obs: Observation) -> BonusResult:
     if not silent:
         return done(f"compared {len(models)} Dropout settings ({', '.join(printed)}) and printed "
                     "each one's result")
-    return not_done(f"almost: trained {len(models)} Dropout settings ({', '.join(printed + silent)})"
+    tried = ", ".join(_rates(rates) for rates in models)
+    return not_done(f"almost: trained {len(models)} Dropout settings ({tried})"
                     f", but your output shows no accuracy for {', '.join(silent)}; print each "
                     "model's test accuracy (evaluate on the test split)")
 

@@ -80,7 +80,7 @@ class Report:
             "architecture": self.architecture,
             "reason": self.reason,
             "history": self.history,
-            "figures": [dict(f) for f in self.figures],
+            "figures": [dict(f) for f in self.figures if isinstance(f, dict)],
         }
 
     @classmethod

@@ -1,7 +1,8 @@
 """What the HTML pages share: the page shell and its CSS, safe text, the architecture drawing.
 
 Every page is one self-contained file: inline CSS, no script, no external address (fonts, images
-and plots are inline). Everything that came from a submission is untrusted: ``clean`` replaces
+and plots are inline); its Content-Security-Policy (``CSP``) tells the browser so, so that even a
+mistake in escaping could run no script and load nothing. Everything that came from a submission is untrusted: ``clean`` replaces
 control and bidirectional-override characters and caps the length, ``escape`` also escapes it
 for HTML; nothing reaches a page without going through ``escape``.
 """
@@ -40,6 +41,9 @@ pre{background:#fafafa;border:1px solid #e0e0e6;padding:8px;overflow:auto;max-he
  border-radius:10px;font-size:12px;background:#fff}.chips span.rare{border-color:#e0a800}
 """
 
+# What a page may load: its own inline styles and data: images; no script, no network at all.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
 _BIDI = {0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
 
 
@@ -63,6 +67,7 @@ def page(title: str, body: str, css: str = "") -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <title>{escape(title)}</title><style>{BASE_CSS}{css}</style></head>
 <body>
 {body}
