@@ -11,7 +11,6 @@ import io
 import math
 from html.parser import HTMLParser
 
-
 from grader import cli
 from grader.observation import Figure, Layer
 from grader.reporters import html, svg
@@ -172,3 +171,15 @@ def test_cli_html_writes_the_page_and_refuses_a_missing_folder(tmp_path, capsys)
     assert "--html" in capsys.readouterr().err and not (tmp_path / "no").exists()
     assert cli.main([str(submission), "--html", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_cli_html_writes_the_page(tmp_path, capsys):
+    """End to end through ``python -m grader FILE --html``: a syntax error is graded without
+    running anything, so this needs no TensorFlow."""
+    submission = tmp_path / "broken.py"
+    submission.write_text("model = Sequential(\nprint('<b>hi</b>')\n")
+    out = tmp_path / "report.html"
+    assert cli.main([str(submission), "--html", str(out)]) == 1
+    page = out.read_text(encoding="utf-8")
+    assert "syntax error" in page and "0 / 100" in page and "<b>hi" not in page
+    assert "Score: 0/100" in capsys.readouterr().out  # the terminal report is printed as well
