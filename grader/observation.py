@@ -98,11 +98,12 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure the script drew: its title, its PNG, and the history keys its lines plot."""
+    """A figure the script saved or showed: its title (or axis labels), a PNG, and the keys of
+    the training history ("loss", "val_loss", ...) that its lines plot."""
 
     title: str
     png: bytes
-    plotted: tuple[str, ...]
+    plotted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

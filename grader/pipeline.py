@@ -15,8 +15,7 @@ from grader.bonus import run_bonuses
 from grader.checks import run_checks
 from grader.options import cache_directory
 from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
-from grader.report import (Report, build_report, figures_of, history_of,
-                           summarize_architecture)
+from grader.report import Report, build_report, history_of, summarize_architecture
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission
@@ -145,7 +144,7 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         metrics=_metrics(obs, training, rubric),
         info=_info(obs, training, rubric, options, time.monotonic() - started),
         architecture=summarize_architecture(obs), bonuses=run_bonuses(obs),
-        history=history_of(training), figures=figures_of(obs.figures),
+        history=history_of(training), figures=obs.figures,
     )
 
 

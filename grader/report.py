@@ -35,8 +35,6 @@ class ScoredBonus:
     max_score: float
 
 
-MAX_FIGURES = 8
-MAX_FIGURE_BYTES = 2 << 20
 HISTORY_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")
 MAX_EPOCHS_SHOWN = 1000
 
@@ -57,7 +55,8 @@ class Report:
     reason: str = ""  # a few words when one failure explains the score ("crashed at line 12")
     bonus: tuple[ScoredBonus, ...] = ()
     history: dict | None = None  # the grader's retrain, per epoch: loss, val_loss, accuracy, ...
-    figures: tuple = ()  # the script's figures: {"title", "png_base64", "plotted"}
+    # what the script plotted: {"title": str, "png_base64": str, "plotted": [history keys]}
+    figures: tuple[dict, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -180,24 +179,18 @@ def history_of(training) -> dict | None:
     return curves or None
 
 
-def figures_of(figures: tuple[Figure, ...]) -> tuple[dict, ...]:
-    """The script's figures as JSON-ready data (PNG as base64), at most ``MAX_FIGURES``, each
-    PNG at most ``MAX_FIGURE_BYTES``; titles and plotted keys made inert."""
-    out = []
-    for figure in figures[:MAX_FIGURES]:
-        if not isinstance(figure.png, bytes) or len(figure.png) > MAX_FIGURE_BYTES:
-            continue
-        out.append({"title": inert(figure.title, 200),
-                    "png_base64": base64.b64encode(figure.png).decode("ascii"),
-                    "plotted": [inert(key, 60) for key in figure.plotted[:20]]})
-    return tuple(out)
+def figure_dict(figure: Figure) -> dict:
+    """A figure as the report holds it (and the JSON report and the HTML reporter read it)."""
+    return {"title": inert(figure.title, 200),
+            "png_base64": base64.b64encode(figure.png).decode("ascii"),
+            "plotted": [inert(key, 60) for key in figure.plotted]}
 
 
 def build_report(submission: str, results: list[CheckResult], rubric: Rubric, *,
                  not_started: bool = False, tampered: str = "", metrics: dict | None = None,
                  info: dict | None = None, architecture: dict | None = None,
                  bonuses: list[BonusResult] = (), history: dict | None = None,
-                 figures: tuple[dict, ...] = ()) -> Report:
+                 figures: tuple[Figure, ...] = ()) -> Report:
     """The report: checks scored by the rubric; bonus points (extra credit) add to the score,
     never to ``max_score``."""
     checks = score_checks(results, rubric)
@@ -208,7 +201,7 @@ def build_report(submission: str, results: list[CheckResult], rubric: Rubric, *,
                   not_started=not_started, tampered=inert(tampered, 300),
                   metrics=dict(metrics or {}), info=dict(info or {}), architecture=architecture,
                   reason=inert(next((r.note for r in results if not r.passed and r.note), ""), 80),
-                  bonus=bonus, history=history, figures=tuple(figures))
+                  bonus=bonus, history=history, figures=tuple(figure_dict(f) for f in figures))
 
 
 def summarize_architecture(obs: Observation) -> dict | None:

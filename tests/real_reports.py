@@ -16,7 +16,7 @@ from grader.bonus import run_bonuses
 from grader.checks import run_checks
 from grader.observation import CompileInfo, ErrorInfo, FitCall, Layer, ModelInfo, Observation
 from grader.pipeline import GradeOptions, _info, _metrics, is_not_started
-from grader.report import Report, build_report, figures_of, summarize_architecture
+from grader.report import Report, build_report, summarize_architecture
 from grader.retrain.client import TrainingResult
 from grader.rubric import Rubric, load_rubric
 
@@ -88,4 +88,4 @@ def report(name: str = "alice.py", *, layers: str = "reference", crash: tuple[st
                         metrics=_metrics(obs, result, rubric),
                         info=info, architecture=summarize_architecture(obs),
                         bonuses=run_bonuses(obs), history=history,
-                        figures=figures_of(obs.figures))
+                        figures=obs.figures)
