@@ -147,7 +147,7 @@ def score_checks(results: list[CheckResult], rubric: Rubric) -> tuple[ScoredChec
         message, hint = inert(message, 2000), inert(hint, 1000)  # they quote the submission
         scored.append(ScoredCheck(result.id, result.passed, points if result.passed else 0.0,
                                   points, message, hint,
-                                  result.layers if not result.passed else ()))
+                                  result.layers if rubric.hint_level != "none" else ()))
     return tuple(scored)
 
 

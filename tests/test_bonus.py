@@ -240,3 +240,7 @@ def test_hint_level_none_hides_how_to_do_the_challenges():
     rubric = parse_rubric(SOURCE_RUBRIC.replace('hint_level = "fix"', 'hint_level = "none"')
                           .encode())
     assert {b.message for b in real_report(rubric=rubric).bonus} == {"not done"}
+    # nor which layers a failed check is about
+    assert all(not c.layers for c in real_report(rubric=rubric, layers="two_hidden").checks)
+    assert next(c for c in real_report(layers="two_hidden").checks
+                if c.id == "hidden_layers").layers == (0, 2)
