@@ -62,7 +62,8 @@ def test_early_stopping_named_but_never_passed_to_fit_is_almost():
     found = result("early_stopping", source=source, all_fits=(fit(),))
     assert not found.done and "no fit used it" in found.message
     # a comment is not code
-    assert result("early_stopping", source="# EarlyStopping later\n").message.startswith("not tried")
+    commented = result("early_stopping", source="# EarlyStopping later\n")
+    assert commented.message.startswith("not tried")
 
 
 # --- lr_schedule ---------------------------------------------------------------------------------
@@ -88,7 +89,8 @@ def test_a_schedule_object_as_the_optimizers_learning_rate_is_a_schedule():
 def test_a_schedule_defined_but_not_used_is_almost():
     source = "schedule = keras.optimizers.schedules.ExponentialDecay(0.01, 100, 0.9)\n"
     found = result("lr_schedule", source=source)
-    assert not found.done and found.message.startswith("almost") and "ExponentialDecay" in found.message
+    assert not found.done and found.message.startswith("almost")
+    assert "ExponentialDecay" in found.message
 
 
 # --- loss_plot -----------------------------------------------------------------------------------
@@ -195,7 +197,8 @@ def test_bonus_points_default_to_zero_and_are_validated():
         parse_rubric(SOURCE_RUBRIC.replace("early_stopping = 0", "early_stopping = 'two'").encode())
     with pytest.raises(RubricError, match=r"unknown key bonus.early_stop "):
         parse_rubric(SOURCE_RUBRIC.replace("early_stopping = 0", "early_stop = 2").encode())
-    without = SOURCE_RUBRIC.split("[bonus]")[0] + "[exercise]" + SOURCE_RUBRIC.split("[exercise]")[1]
+    without = SOURCE_RUBRIC.split("[bonus]")[0] + "[exercise]" + \
+        SOURCE_RUBRIC.split("[exercise]")[1]
     assert dict(parse_rubric(without.encode()).bonus) == {b: 0.0 for b in BONUS_IDS}
 
 

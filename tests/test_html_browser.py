@@ -1,7 +1,8 @@
 """The HTML report in a real headless Chromium (Debian's ``chromium``): the reference solution's
-page (graded for real) and a failing report's page with curves, a figure and hostile names. Chromium must log no console message at all (no script error, no
-Content-Security-Policy violation, no failed load), and the plots must really be drawn: the
-screenshot holds the curves' and the figure's colours.
+page (graded for real) and a failing report's page with curves, a figure and hostile names.
+Chromium must log no console message at all (no script error, no Content-Security-Policy
+violation, no failed load), and the plots must really be drawn: the screenshot holds the
+curves', the architecture's and the figure's colours.
 
 Skipped only when no Chromium can be found (CI installs it: ``.ci/run``).
 """

@@ -2,9 +2,10 @@
 
 Every page is one self-contained file: inline CSS, no script, no external address (fonts, images
 and plots are inline); its Content-Security-Policy (``CSP``) tells the browser so, so that even a
-mistake in escaping could run no script and load nothing. Everything that came from a submission is untrusted: ``clean`` replaces
-control and bidirectional-override characters and caps the length, ``escape`` also escapes it
-for HTML; nothing reaches a page without going through ``escape``.
+mistake in escaping could run no script and load nothing. Everything that came from a
+submission is untrusted: ``clean`` replaces control and bidirectional-override characters and
+caps the length, ``escape`` also escapes it for HTML; nothing reaches a page without going
+through ``escape``.
 """
 
 from __future__ import annotations
