@@ -25,7 +25,6 @@ import base64
 import csv
 import dataclasses
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -324,16 +323,11 @@ def valid_result(result: dict, student: str) -> bool:
 
 def feedback_files(report: dict) -> dict[str, str]:
     """What the student is sent, by suffix: ``.txt`` (exactly the terminal report they would
-    see) and ``.html`` (the HTML report, where this grader has one)."""
-    from grader.reporters import terminal
+    see) and ``.html`` (the HTML report: the same, with curves, architecture and figures)."""
+    from grader.reporters import html, terminal
 
     as_report = Report.from_dict(report)
-    files = {".txt": terminal.render(as_report) + "\n"}
-    if importlib.util.find_spec("grader.reporters.html") is not None:
-        from grader.reporters import html
-
-        files[".html"] = html.render(as_report)
-    return files
+    return {".txt": terminal.render(as_report) + "\n", ".html": html.render(as_report)}
 
 
 class Results:

@@ -35,6 +35,7 @@ class CheckResult:
     message: str
     hint: str = ""
     note: str = ""  # a few words for the instructor when this failure explains the score
+    layers: tuple[int, ...] = ()  # the model layers (indices) a failure concerns, for drawings
 
 
 def passed(message: str) -> CheckResult:
@@ -42,9 +43,10 @@ def passed(message: str) -> CheckResult:
     return CheckResult("", True, message)
 
 
-def failed(message: str, hint: str = "", note: str = "") -> CheckResult:
-    """A failed check's result (its id is filled in by ``CHECKS``)."""
-    return CheckResult("", False, message, hint, note)
+def failed(message: str, hint: str = "", note: str = "", layers=()) -> CheckResult:
+    """A failed check's result (its id is filled in by ``CHECKS``); ``layers``: the indices of
+    the model layers it concerns."""
+    return CheckResult("", False, message, hint, note, tuple(layers))
 
 
 Check = Callable[[Observation, "TrainingResult | None", "Rubric"], CheckResult]
@@ -215,7 +217,7 @@ def check_hidden_layers(obs, training, rubric) -> CheckResult:
     noun = "layer" if len(hidden) == 1 else "layers"
     return failed(f"found {len(hidden)} hidden Dense {noun} ({_widths(hidden)}); the exercise "
                   f"asks for at least {wanted} (Dropout, Activation or BatchNormalization "
-                  "layers do not count)", fix)
+                  "layers do not count)", fix, layers=[i for i, _ in hidden])
 
 
 @requires_model
@@ -235,7 +237,8 @@ def check_decreasing_widths(obs, training, rubric) -> CheckResult:
     return failed(f"hidden widths are {_widths(hidden)}: {widths[i]} → {widths[i + 1]} does "
                   "not decrease; the exercise asks for each hidden layer to be narrower than "
                   "the one before",
-                  "use strictly decreasing widths, e.g. 256 → 128 → 64")
+                  "use strictly decreasing widths, e.g. 256 → 128 → 64",
+                  layers=(hidden[i][0], hidden[i + 1][0]))
 
 
 @requires_model
@@ -264,7 +267,8 @@ def check_l2(obs, training, rubric) -> CheckResult:
     else:
         found = "found no kernel_regularizer on any hidden Dense layer"
     return failed(f"{found}; the exercise asks for L2 regularization (factor at least "
-                  f"{smallest:g}) on the hidden layers' kernels", hint)
+                  f"{smallest:g}) on the hidden layers' kernels", hint,
+                  layers=[i for i, _ in _hidden(obs)])
 
 
 @requires_model
@@ -295,7 +299,8 @@ def check_dropout(obs, training, rubric) -> CheckResult:
     else:
         found = "found no Dropout layer"
     return failed(f"{found}; the exercise asks for Dropout (rate at least {smallest:g}) "
-                  "after a hidden layer, before the output layer", hint)
+                  "after a hidden layer, before the output layer", hint,
+                  layers=[i for i, _ in drops])
 
 
 @requires_model
@@ -307,6 +312,7 @@ def check_hidden_activations(obs, training, rubric) -> CheckResult:
     layers = obs.model.layers
     applied = [(layer, applied_activation(layers, i, output[0])) for i, layer in hidden]
     linear = [layer for layer, act in applied if act == "linear"]
+    where = [i for (i, _), (_, act) in zip(hidden, applied) if act == "linear"]
     if not linear:
         names = sorted({act for _, act in applied})
         return passed(f"every hidden layer has a non-linearity ({', '.join(names)})")
@@ -316,7 +322,7 @@ def check_hidden_activations(obs, training, rubric) -> CheckResult:
                   f"{'they stay' if len(linear) > 1 else 'it stays'} linear; stacked linear "
                   "layers collapse into one linear map",
                   "give each hidden Dense layer activation='relu' (or follow it with a "
-                  "ReLU/Activation layer)")
+                  "ReLU/Activation layer)", layers=where)
 
 
 def _output_activation(obs: Observation) -> str:
@@ -325,7 +331,7 @@ def _output_activation(obs: Observation) -> str:
 
 @requires_model
 def check_output_layer(obs, training, rubric) -> CheckResult:
-    _, layer = _output(obs)
+    index, layer = _output(obs)
     activation = _output_activation(obs)
     fix = "end the model with Dense(1, activation='sigmoid')"
     if layer.units == 1 and activation == "sigmoid":
@@ -341,7 +347,7 @@ def check_output_layer(obs, training, rubric) -> CheckResult:
                   "one unit with sigmoid")
     else:
         reason = "; a binary classifier outputs one probability: one unit with sigmoid"
-    return failed(found + reason, fix)
+    return failed(found + reason, fix, layers=[index])
 
 
 def check_loss(obs, training, rubric) -> CheckResult:

@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("submission", type=Path, help="the student's .py or .ipynb file")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text for people (default), json for tools")
+    parser.add_argument("--html", type=Path, metavar="FILE",
+                        help="also write the report as a self-contained HTML page (checklist, "
+                             "learning curves, architecture, figures) to FILE")
     add_grading_options(parser)
     parser.add_argument("--no-daemon", action="store_true",
                         help="do not use (or start) the grading daemon that keeps TensorFlow "
@@ -90,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     problem = positive(args, "timeout", "memory_mb")
     if problem:
         return usage_error(PROG, problem)
+    if args.html is not None and (args.html.is_dir() or not args.html.parent.is_dir()):
+        where = "is a folder" if args.html.is_dir() else "is in a folder that does not exist"
+        return usage_error(PROG, f"--html {args.html} {where}: name a file in an existing folder")
     rubric = load_rubric_or_usage(PROG, args.rubric)
     if isinstance(rubric, int):
         return rubric
@@ -115,6 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         status.clear()
         if lane is not None:
             lane.close()
+    if args.html is not None:
+        from grader.files import atomic_write
+        from grader.reporters import html as html_reporter
+
+        try:
+            atomic_write(args.html, html_reporter.render(report))
+        except OSError as exc:
+            return usage_error(PROG, f"cannot write --html {args.html}: {exc.strerror or exc}")
     try:
         if args.format == "json":
             print(json_reporter.render(report))

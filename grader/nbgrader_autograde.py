@@ -7,7 +7,9 @@ code in the sandbox, the model retrained in a trusted process that never runs st
 score computed here), then writes each graded ``check("<id>")`` cell's verdict as its output: a
 stdout line when the check passed, an error output when it failed (so nbgrader gives it 0 points).
 The first graded cell starts with the score and its main reason ("Grader: 85/100. Main reason:
-crashed at cell 7, line 2 (NameError)."). Nothing the notebook computes, prints or redefines
+crashed at cell 7, line 2 (NameError)."), the bonus challenges done, and the name of the HTML
+report (``<notebook>_grader_report.html``) that autograde writes beside the autograded notebook
+and ``nbgrader generate_feedback`` copies into the student's feedback folder. Nothing the notebook computes, prints or redefines
 reaches a verdict. The other files of the student's submission folder (helper modules, data) are
 copied beside the notebook into the sandbox, as batch grading does.
 
@@ -41,7 +43,8 @@ from grader.checks import CHECK_IDS
 from grader.lane import Lane
 from grader.make_notebook import regenerate_command
 from grader.pipeline import GradeOptions
-from grader.report import Report, ScoredCheck, failure_report, main_reason
+from grader.report import Report, ScoredCheck, bonus_summary, failure_report, main_reason
+from grader.reporters import html as html_reporter
 from grader.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric
 from grader.sources import SourceError, helper_files
 
@@ -54,12 +57,26 @@ class RubricMismatch(RuntimeError):
     """The gradebook's points are not the rubric's: autograde refuses to grade."""
 
 
-def headline(report: Report) -> str:
-    """The first graded cell's first line: the score and its main reason, in a few words."""
+def report_name(notebook: str) -> str:
+    """The HTML report written beside the autograded notebook (and copied into the student's
+    feedback folder by ``nbgrader generate_feedback``)."""
+    return f"{notebook}_grader_report.html"
+
+
+def headline(report: Report, html_name: str = "") -> str:
+    """The first graded cell's first lines: the score and its main reason, in a few words; the
+    bonus challenges done (shown, not in the gradebook); where the full HTML report is."""
     reason = main_reason(report.to_dict())
     if report.passed:
-        return f"Grader: {report.score:g}/{report.max_score:g}, every check passed."
-    return f"Grader: {report.score:g}/{report.max_score:g}. Main reason: {reason}."
+        lines = [f"Grader: {report.score:g}/{report.max_score:g}, every check passed."]
+    else:
+        lines = [f"Grader: {report.score:g}/{report.max_score:g}. Main reason: {reason}."]
+    if bonus_summary(report.to_dict()):
+        lines.append(bonus_summary(report.to_dict()) + " (not counted in the gradebook).")
+    if html_name:
+        lines.append(f"Full report with learning curves and your architecture: {html_name} "
+                     "(beside this feedback page).")
+    return "\n".join(lines)
 
 
 def check_outputs(check: ScoredCheck, not_started: bool = False, first_line: str = "") -> list:
@@ -165,7 +182,9 @@ class GradeInSandbox(Preprocessor):
         report = self.grade_notebook(nb, info.get("notebook") or "submission", rubric,
                                      Path(folder) if folder else None)
         checks = {check.id: check for check in report.checks}
-        first = headline(report)
+        html_name = report_name(info.get("notebook") or "submission")
+        resources.setdefault("outputs", {})[html_name] = html_reporter.render(report).encode()
+        first = headline(report, html_name)
         for cell in nb.cells:
             grade_id = graded_check_id(cell)
             if grade_id is None:

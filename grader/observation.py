@@ -60,6 +60,14 @@ class CompileInfo:
 
 
 @dataclass(frozen=True)
+class Callback:
+    """One callback passed to ``fit``: its class and the quantity it watches ("" when none)."""
+
+    kind: str
+    monitor: str = ""
+
+
+@dataclass(frozen=True)
 class FitCall:
     epochs: Any
     batch_size: Any
@@ -67,6 +75,35 @@ class FitCall:
     has_validation_data: bool
     callbacks: tuple[str, ...]
     completed: bool
+    callback_settings: tuple[Callback, ...] = ()
+    model_uid: int | None = None
+    dropout_rates: tuple[float, ...] = ()  # the trained model's Dropout-family rates, in order
+
+    @property
+    def validates(self) -> bool:
+        """Does this fit hold out validation data (so val_* metrics exist)?"""
+        split = self.validation_split
+        return self.has_validation_data or (isinstance(split, (int, float))
+                                            and not isinstance(split, bool) and split > 0)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What one ``evaluate`` (or ``predict`` on the test split) gave for one model."""
+
+    model_uid: int | None
+    accuracies: tuple[float, ...]
+    on_test_split: bool
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure the script saved or showed: its title (or axis labels), a PNG, and the keys of
+    the training history ("loss", "val_loss", ...) that its lines plot."""
+
+    title: str
+    png: bytes
+    plotted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +126,10 @@ class Observation:
     split_calls: tuple[dict, ...] = ()
     model: ModelInfo | None = None
     compile: CompileInfo | None = None
-    fits: tuple[FitCall, ...] = ()
+    fits: tuple[FitCall, ...] = ()  # the graded model's
+    all_fits: tuple[FitCall, ...] = ()  # every model's, in order (a comparison of Dropout rates)
+    evaluations: tuple[Evaluation, ...] = ()  # every model's evaluate/predict results, in order
+    figures: tuple[Figure, ...] = ()
     test_accuracies: tuple[float, ...] = ()  # what evaluate/predict gave on the test split
     evaluated: bool = False
     stdout: str = ""
@@ -340,15 +380,35 @@ def _compile(info) -> CompileInfo | None:
                        has_accuracy_metric="acc" in metric_text)
 
 
-def _fit(kwargs) -> FitCall:
+MAX_CALLBACKS = 20
+
+
+def _callbacks(value) -> tuple[Callback, ...]:
+    """The probe's ``callback_settings``: ``[{"class": str, "monitor": str | None}, ...]``."""
+    found = []
+    for entry in value[:MAX_CALLBACKS] if isinstance(value, list) else ():
+        entry = _dict(entry)
+        kind = _str(entry.get("class"), 60)
+        if kind:
+            found.append(Callback(kind, _str(entry.get("monitor"), 60)))
+    return tuple(found)
+
+
+def _fit(kwargs, model: ModelInfo | None = None) -> FitCall:
     kwargs = _dict(kwargs)
+    callbacks = kwargs.get("callbacks")
     return FitCall(
         epochs=_plain(kwargs.get("epochs", 1)), batch_size=_plain(kwargs.get("batch_size")),
         validation_split=_plain(kwargs.get("validation_split", 0.0)),
         has_validation_data=kwargs.get("has_validation_data") is True,
-        callbacks=tuple(_str(c, 60) for c in kwargs.get("callbacks", []) if isinstance(c, str))
-        if isinstance(kwargs.get("callbacks"), list) else (),
+        callbacks=tuple(_str(c, 60) for c in callbacks[:MAX_CALLBACKS] if isinstance(c, str))
+        if isinstance(callbacks, list) else (),
         completed=kwargs.get("completed", True) is not False,
+        callback_settings=_callbacks(kwargs.get("callback_settings")),
+        model_uid=model.uid if model else None,
+        dropout_rates=tuple(layer.rate for layer in model.layers
+                            if layer.kind in DROPOUT_LAYERS and layer.rate is not None)
+        if model else (),
     )
 
 
@@ -369,6 +429,18 @@ def _evaluate_accuracies(event: dict) -> list[float]:
     else:
         values = []
     return [v for v in (_num(x) for x in values) if v is not None and 0.0 <= v <= 1.0]
+
+
+def _evaluation(event: dict) -> Evaluation:
+    """One evaluate or predict event: the model's uid and the accuracies it gave."""
+    if event.get("event") == "predict":
+        accuracy = _num(event.get("accuracy"))
+        accuracies = [accuracy] if accuracy is not None else []
+        on_test = accuracy is not None
+    else:
+        accuracies = _evaluate_accuracies(event)
+        on_test = event.get("on_test_split") is True
+    return Evaluation(_int(event.get("uid")), tuple(accuracies[:8]), on_test)
 
 
 def _error(event: dict) -> ErrorInfo:
@@ -404,9 +476,10 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
         compile_info = _compile(end.get("compile"))
 
     fit_events = [e for e in events if e.get("event") == "fit"]
-    own_fits = [e for e in fit_events if _dict(e.get("model")).get("uid") == uid] or fit_events
-    fits = tuple(_fit({**_dict(e.get("kwargs")), "completed": e.get("completed", True)})
-                 for e in own_fits)
+    all_fits = tuple(_fit({**_dict(e.get("kwargs")), "completed": e.get("completed", True)},
+                          _model(e.get("model"))) for e in fit_events)
+    own_fits = tuple(f for f in all_fits if f.model_uid is not None and f.model_uid == uid)
+    fits = own_fits or all_fits
 
     accuracies: list[float] = []
     evaluated = False
@@ -423,6 +496,8 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
                 accuracies.append(_num(event["accuracy"]))
         if accuracies:
             break
+
+    evaluations = tuple(_evaluation(e) for e in events if e.get("event") in ("evaluate", "predict"))
 
     errors = [_error(e) for e in events if e.get("event") == "error"]
     error = errors[-1] if errors else None
@@ -449,7 +524,8 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
         data_calls=tuple(_plain_kwargs(e.get("kwargs")) for e in events if e.get("event") == "data"),
         split_calls=tuple({**_plain_kwargs(e.get("kwargs")), "shapes": _shapes(e.get("shapes"))}
                           for e in events if e.get("event") == "split"),
-        model=graded, compile=compile_info, fits=fits, test_accuracies=tuple(accuracies),
+        model=graded, compile=compile_info, fits=fits, all_fits=all_fits,
+        evaluations=evaluations, test_accuracies=tuple(accuracies),
         evaluated=evaluated, stdout=inert(run.stdout, MAX_OUTPUT, multiline=True), source=source,
         protections=protections,
         shortened=any(e.get("shortened") is True for e in fit_events),

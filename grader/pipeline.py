@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Callable
 
 from grader import __version__
+from grader.bonus import run_bonuses
 from grader.checks import run_checks
 from grader.options import cache_directory
 from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
-from grader.report import Report, build_report, summarize_architecture
+from grader.report import Report, build_report, history_of, summarize_architecture
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission
@@ -143,7 +144,8 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         str(path), results, rubric, not_started=is_not_started(obs), tampered=obs.tampered,
         metrics=_metrics(obs, training, rubric),
         info=_info(obs, training, rubric, options, time.monotonic() - started),
-        architecture=summarize_architecture(obs),
+        architecture=summarize_architecture(obs), bonuses=run_bonuses(obs),
+        history=history_of(training), figures=obs.figures,
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import asdict, dataclass, field, fields
 
+from grader.bonus import BonusResult
 from grader.checks import CheckResult
-from grader.observation import Observation
+from grader.observation import Figure, Observation
 from grader.rubric import Rubric
 from grader.text import inert
 
@@ -19,6 +21,22 @@ class ScoredCheck:
     max_score: float
     message: str
     hint: str = ""
+    layers: tuple[int, ...] = ()  # the architecture's layers (indices) a failure concerns
+
+
+@dataclass(frozen=True)
+class ScoredBonus:
+    """One bonus challenge: extra credit, added to the score but not to ``max_score``."""
+
+    id: str
+    done: bool
+    message: str
+    score: float
+    max_score: float
+
+
+HISTORY_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")
+MAX_EPOCHS_SHOWN = 1000
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,10 @@ class Report:
     info: dict = field(default_factory=dict)  # versions, rubric hash, seed, mode, protections
     architecture: dict | None = None  # what `python -m grader similarity` compares (see below)
     reason: str = ""  # a few words when one failure explains the score ("crashed at line 12")
+    bonus: tuple[ScoredBonus, ...] = ()
+    history: dict | None = None  # the grader's retrain, per epoch: loss, val_loss, accuracy, ...
+    # what the script plotted: {"title": str, "png_base64": str, "plotted": [history keys]}
+    figures: tuple[dict, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -50,22 +72,31 @@ class Report:
             "not_started": self.not_started,
             "tampered": bool(self.tampered),
             "tampered_reason": self.tampered,
-            "checks": [{k: v for k, v in asdict(c).items()} for c in self.checks],
+            "checks": [{**asdict(c), "layers": list(c.layers)} for c in self.checks],
+            "bonus": [asdict(b) for b in self.bonus],
             "metrics": dict(self.metrics),
             "info": dict(self.info),
             "architecture": self.architecture,
             "reason": self.reason,
+            "history": self.history,
+            "figures": [dict(f) for f in self.figures if isinstance(f, dict)],
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> Report:
         """A report from its JSON form (batch results on disk, a cluster worker's answer)."""
         check_fields = {f.name for f in fields(ScoredCheck)}
-        checks = tuple(ScoredCheck(**{k: v for k, v in c.items() if k in check_fields})
+        checks = tuple(ScoredCheck(**{k: (tuple(v) if k == "layers" else v)
+                                      for k, v in c.items() if k in check_fields})
                        for c in data["checks"])
-        known = {f.name for f in fields(cls)} - {"checks", "passed", "tampered"}
+        bonus_fields = {f.name for f in fields(ScoredBonus)}
+        bonus = tuple(ScoredBonus(**{k: v for k, v in b.items() if k in bonus_fields})
+                      for b in data.get("bonus") or ())
+        known = {f.name for f in fields(cls)} - {"checks", "passed", "tampered", "bonus",
+                                                  "figures"}
         tampered = data.get("tampered_reason") or ("tampered" if data.get("tampered") else "")
-        return cls(checks=checks, tampered=str(tampered),
+        return cls(checks=checks, tampered=str(tampered), bonus=bonus,
+                   figures=tuple(data.get("figures") or ()),
                    **{k: v for k, v in data.items() if k in known})
 
 
@@ -88,6 +119,17 @@ def main_reason(report: dict) -> str:
     return f"failed {', '.join(failed)}" if len(failed) <= 3 else f"failed {len(failed)} checks"
 
 
+def bonus_summary(report: dict) -> str:
+    """One line on the bonus challenges ("Bonus challenges done: 2 of 4 (early_stopping,
+    loss_plot)"); "" when the report has none."""
+    bonus = report.get("bonus") or []
+    if not bonus:
+        return ""
+    finished = [str(b.get("id")) for b in bonus if b.get("done")]
+    return f"Bonus challenges done: {len(finished)} of {len(bonus)}" + \
+        (f" ({', '.join(finished)})" if finished else "")
+
+
 def _hinted(result: CheckResult, hint_level: str) -> tuple[str, str]:
     if result.passed or hint_level == "fix":
         return result.message, result.hint if not result.passed else ""
@@ -104,19 +146,62 @@ def score_checks(results: list[CheckResult], rubric: Rubric) -> tuple[ScoredChec
         message, hint = _hinted(result, rubric.hint_level)
         message, hint = inert(message, 2000), inert(hint, 1000)  # they quote the submission
         scored.append(ScoredCheck(result.id, result.passed, points if result.passed else 0.0,
-                                  points, message, hint))
+                                  points, message, hint,
+                                  result.layers if rubric.hint_level != "none" else ()))
     return tuple(scored)
+
+
+def score_bonuses(results: list[BonusResult], rubric: Rubric) -> tuple[ScoredBonus, ...]:
+    """Extra-credit points per challenge from the rubric's ``[bonus]`` table."""
+    scored = []
+    for result in results:
+        points = float(rubric.bonus.get(result.id, 0.0))
+        message = inert(result.message, 1000) if rubric.hint_level != "none" else \
+            ("done" if result.done else "not done")
+        scored.append(ScoredBonus(result.id, result.done, message,
+                                  points if result.done else 0.0, points))
+    return tuple(scored)
+
+
+def history_of(training) -> dict | None:
+    """The retrain's per-epoch curves (``TrainingResult.history``) as plain lists of finite
+    numbers, the four keys the report draws; None when the retrain gave none."""
+    history = getattr(training, "history", None)
+    if not isinstance(history, dict):
+        return None
+    curves = {}
+    for key in HISTORY_KEYS:
+        values = history.get(key)
+        if isinstance(values, (list, tuple)):
+            curves[key] = [float(f"{v:.6g}") if isinstance(v, (int, float)) and not
+                           isinstance(v, bool) and math.isfinite(v) else None
+                           for v in list(values)[:MAX_EPOCHS_SHOWN]]
+    return curves or None
+
+
+def figure_dict(figure: Figure) -> dict:
+    """A figure as the report holds it (and the JSON report and the HTML reporter read it)."""
+    return {"title": inert(figure.title, 200),
+            "png_base64": base64.b64encode(figure.png).decode("ascii"),
+            "plotted": [inert(key, 60) for key in figure.plotted]}
 
 
 def build_report(submission: str, results: list[CheckResult], rubric: Rubric, *,
                  not_started: bool = False, tampered: str = "", metrics: dict | None = None,
-                 info: dict | None = None, architecture: dict | None = None) -> Report:
+                 info: dict | None = None, architecture: dict | None = None,
+                 bonuses: list[BonusResult] = (), history: dict | None = None,
+                 figures: tuple[Figure, ...] = ()) -> Report:
+    """The report: checks scored by the rubric; bonus points (extra credit) add to the score,
+    never to ``max_score``."""
     checks = score_checks(results, rubric)
+    bonus = score_bonuses(list(bonuses), rubric)
+    score = sum(c.score for c in checks) + sum(b.score for b in bonus)
     return Report(submission=inert(submission, 500), checks=checks,
-                  score=round(sum(c.score for c in checks), 2), max_score=rubric.max_score,
+                  score=round(score, 2), max_score=rubric.max_score,
                   not_started=not_started, tampered=inert(tampered, 300),
                   metrics=dict(metrics or {}), info=dict(info or {}), architecture=architecture,
-                  reason=inert(next((r.note for r in results if not r.passed and r.note), ""), 80))
+                  reason=inert(next((r.note for r in results if not r.passed and r.note), ""), 80),
+                  bonus=bonus, history=history, figures=tuple(figure_dict(f) for f in figures))
 
 
 def summarize_architecture(obs: Observation) -> dict | None:
@@ -170,11 +255,14 @@ def failure_report(submission: str, message: str, hint: str, rubric: Rubric, *,
     first (``runs``) saying why, scored 0 (batch: a folder with no file to grade, a lost worker;
     Gradescope: an empty upload)."""
     from grader import __version__
+    from grader.bonus import BONUS_IDS
     from grader.checks import CHECK_IDS
 
     first, *rest = CHECK_IDS
+    unchecked = "not checked: the submission could not be graded"
     results = [CheckResult(first, False, message, hint, note)] + [
-        CheckResult(c, False, "not checked: the submission could not be graded") for c in rest]
+        CheckResult(c, False, unchecked) for c in rest]
     info = {"grader_version": __version__, "rubric_sha256": rubric.short_hash,
             "data_seed": int(rubric.data["seed"])}
-    return build_report(submission, results, rubric, info=info)
+    return build_report(submission, results, rubric, info=info,
+                        bonuses=[BonusResult(b, False, unchecked) for b in BONUS_IDS])

@@ -9,7 +9,9 @@ runs='five'``.
 Each table is a frozen dataclass that also reads like the mapping it came from
 (``rubric.exercise.epochs == rubric.exercise["epochs"]``, ``dict(rubric.data)``). An optional
 ``[similarity]`` table (``python -m grader similarity``) is laid over its defaults, validated, and
-kept as a read-only mapping, ``rubric.similarity``.
+kept as a read-only mapping, ``rubric.similarity``. An optional ``[bonus]`` table gives extra-credit
+points per bonus challenge (``grader.bonus.BONUS_IDS``; 0 when missing: shown, not scored); they
+add to a report's score, never to ``max_score``.
 """
 
 from __future__ import annotations
@@ -175,7 +177,14 @@ class Limits(Section):
 
 SECTIONS = (Exercise, Data, Limits)
 POINTS_RULE = Rule(float, 0)
-TOP_LEVEL = ("hint_level", "max_score", "points", *(s.table for s in SECTIONS), "similarity")
+TOP_LEVEL = ("hint_level", "max_score", "points", *(s.table for s in SECTIONS), "similarity",
+             "bonus")
+
+
+def _no_bonus() -> Mapping[str, float]:
+    from grader.bonus import BONUS_IDS
+
+    return MappingProxyType({bonus_id: 0.0 for bonus_id in BONUS_IDS})
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,7 @@ class Rubric:
     stated_max_score: float = 100.0
     similarity: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType(_similarity({}, DEFAULT_RUBRIC)))
+    bonus: Mapping[str, float] = field(default_factory=_no_bonus)  # extra credit per challenge
     source: bytes = field(default=b"", repr=False, compare=False)  # the file's bytes
     name: str = field(default="", compare=False)  # the file's name, for messages
 
@@ -311,6 +321,7 @@ def _build(table: dict, problems: list[str], name: str, raw: bytes) -> Rubric | 
     if stated is not None and len(points) == len(CHECK_IDS) and abs(total - stated) > 1e-9:
         problems.append(f"the points add up to {total:g}, but max_score = {stated:g}: change "
                         "the points or max_score so that they agree")
+    bonus = _bonus(table.get("bonus", {}), problems)
     sections = [_section(cls, _table(table, cls.table, problems), problems) for cls in SECTIONS]
     exercise, data, limits = sections
     if exercise and data and data.n_informative + data.n_redundant > exercise.n_features:
@@ -329,8 +340,28 @@ def _build(table: dict, problems: list[str], name: str, raw: bytes) -> Rubric | 
         return None
     return Rubric(points=MappingProxyType(points), exercise=exercise, data=data, limits=limits,
                   hint_level=hint_level, sha256=hashlib.sha256(raw).hexdigest(),
-                  stated_max_score=float(stated), similarity=_frozen(similarity), source=raw,
+                  stated_max_score=float(stated), similarity=_frozen(similarity),
+                  bonus=MappingProxyType(bonus), source=raw,
                   name=name)
+
+
+def _bonus(table, problems: list[str]) -> dict[str, float]:
+    """The optional [bonus] table: extra-credit points per challenge (missing ones are 0)."""
+    from grader.bonus import BONUS_IDS
+
+    if not isinstance(table, dict):
+        problems.append(f"bonus must be a table ([bonus]). Received: bonus={table!r}")
+        return {}
+    _unknown(table, BONUS_IDS, "bonus.", problems)
+    points = {}
+    for bonus_id in BONUS_IDS:
+        value = table.get(bonus_id, 0)
+        if not POINTS_RULE.accepts(value):
+            problems.append(f"bonus.{bonus_id} must be {POINTS_RULE.describe()}. "
+                            f"Received: {bonus_id}={value!r}")
+        else:
+            points[bonus_id] = float(value)
+    return points
 
 
 def _similarity(table, path: Path) -> dict:

@@ -12,7 +12,7 @@ import pytest
 os.environ["GRADER_DAEMON"] = "0"
 
 SLOW_MODULES = {"test_corpus", "test_hostile", "test_trust", "test_batch", "test_nbgrader",
-                "test_confine", "test_gradescope"}
+                "test_confine", "test_gradescope", "test_bonus_scripts", "test_html_browser"}
 
 
 def pytest_collection_modifyitems(items):

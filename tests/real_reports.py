@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 
 from grader import __version__
+from grader.bonus import run_bonuses
 from grader.checks import run_checks
 from grader.observation import CompileInfo, ErrorInfo, FitCall, Layer, ModelInfo, Observation
 from grader.pipeline import GradeOptions, _info, _metrics, is_not_started
-from grader.report import Report, build_report
+from grader.report import Report, build_report, summarize_architecture
 from grader.retrain.client import TrainingResult
 from grader.rubric import Rubric, load_rubric
 
@@ -65,7 +66,7 @@ def observation(layers: str = "reference", **changes) -> Observation:
 def report(name: str = "alice.py", *, layers: str = "reference", crash: tuple[str, int] | None = None,
            timeout: bool = False, not_started: bool = False, accuracy: float = 0.91,
            trained: TrainingResult | None = None, rubric: Rubric = RUBRIC, seconds: float = 3.5,
-           **changes) -> Report:
+           history: dict | None = None, **changes) -> Report:
     """A report as ``grader.pipeline.grade`` builds it, for a described run."""
     if crash:
         kind, line = crash
@@ -85,4 +86,6 @@ def report(name: str = "alice.py", *, layers: str = "reference", crash: tuple[st
     return build_report(name, run_checks(obs, result, rubric), rubric,
                         not_started=is_not_started(obs), tampered=obs.tampered,
                         metrics=_metrics(obs, result, rubric),
-                        info=info)
+                        info=info, architecture=summarize_architecture(obs),
+                        bonuses=run_bonuses(obs), history=history,
+                        figures=obs.figures)

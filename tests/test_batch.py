@@ -157,13 +157,14 @@ def test_feedback_files_are_the_terminal_report(tmp_path):
     results.add("carol", record)
     text = (tmp_path / "reports" / "carol.txt").read_text(encoding="utf-8")
     from grader.report import Report
-    from grader.reporters import terminal
+    from grader.reporters import html, terminal
 
     assert text == terminal.render(Report.from_dict(record["report"])) + "\n"
     assert "✗ runs" in text and "line 27" in text and "Score: " in text
     assert json.loads((tmp_path / "reports" / "carol.json").read_text()) == record
-    has_html = __import__("importlib").util.find_spec("grader.reporters.html") is not None
-    assert (tmp_path / "reports" / "carol.html").exists() is has_html
+    page = (tmp_path / "reports" / "carol.html").read_text(encoding="utf-8")
+    assert page == html.render(Report.from_dict(record["report"]))
+    assert "line 27" in page and "85 / 100" in page
     assert not list(tmp_path.rglob(".*.tmp"))
 
 
@@ -171,7 +172,7 @@ def test_gradescope_results_has_one_test_per_check():
     record = _record("bob", layers="no_dropout")
     results = gradescope.results(record["report"])
     assert results["score"] == 90
-    assert [t["name"] for t in results["tests"]] == list(CHECK_IDS)
+    assert [t["name"] for t in results["tests"]][:len(CHECK_IDS)] == list(CHECK_IDS)
     dropout = next(t for t in results["tests"] if t["name"] == "dropout")
     assert dropout["status"] == "failed" and dropout["score"] == 0
     assert "Hint: add Dropout" in dropout["output"]

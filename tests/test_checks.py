@@ -217,3 +217,21 @@ def test_cached_retrains_are_trusted_only_when_writes_were_confined():
     assert _writes_confined(observation(protections={"landlock_fs": "applied"}))
     assert not _writes_confined(observation(protections={"landlock_fs": "unavailable: old kernel"}))
     assert _writes_confined(observation(protections={}))  # nothing ran, nothing was written
+
+
+def test_failed_checks_name_the_layers_they_concern():
+    """The HTML report outlines these layers (indices into the model's layers)."""
+    def layers_of(*layers: Layer) -> dict[str, tuple[int, ...]]:
+        obs = Observation(status="completed", model=ModelInfo(1, "Sequential", layers, {}))
+        return {r.id: r.layers for r in run_checks(obs, None, load_rubric()) if not r.passed}
+
+    dense = lambda units, activation="relu", l2=0.001: Layer(  # noqa: E731
+        "Dense", f"d{units}", units=units, activation=activation, kernel_l2=l2)
+    found = layers_of(dense(128, l2=0), Layer("Dropout", "drop", rate=0.0), dense(256, l2=0),
+                      dense(64, "linear", l2=0), dense(2, "softmax", l2=0))
+    assert found["decreasing_widths"] == (0, 2)  # 128 -> 256
+    assert found["l2"] == (0, 2, 3)
+    assert found["dropout"] == (1,)
+    assert found["hidden_activations"] == (3,)
+    assert found["output_layer"] == (4,)
+    assert layers_of(dense(256), dense(1, "sigmoid"))["hidden_layers"] == (0,)

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from grader import gradescope_autograder as autograder
+from grader.bonus import BONUS_IDS
 from grader.checks import CHECK_IDS
 from grader.reporters import gradescope
 from grader.rubric import load_rubric
@@ -95,7 +96,8 @@ def test_results_have_one_test_per_check_and_are_valid():
     report = real_report("carol.py", crash=("NameError", 27)).to_dict()
     data = gradescope.results(report, execution_time=61.4)
     assert results_problems(data) == []
-    assert [t["name"] for t in data["tests"]] == list(CHECK_IDS)
+    assert [t["name"] for t in data["tests"]] == \
+        list(CHECK_IDS) + [f"Bonus: {b}" for b in BONUS_IDS]
     assert data["score"] == report["score"] == 85 and data["execution_time"] == 61
     runs = data["tests"][0]
     assert runs["status"] == "failed" and runs["score"] == 0 and runs["max_score"] == 5
@@ -325,7 +327,7 @@ def test_run_autograder_under_768_mb_and_half_a_cpu(package, tmp_path, limited, 
     rubric = load_rubric()
     if submission == SOLUTION:
         assert failed == set() and data["score"] == rubric.max_score, data["output"]
-        assert len(data["tests"]) == len(CHECK_IDS)  # no hints to hold
+        assert len(data["tests"]) == len(CHECK_IDS) + len(BONUS_IDS)  # no hints to hold
     else:
         assert failed == parse_case(submission).expected_failures, data["output"]
         assert data["score"] == rubric.max_score - sum(rubric.points[c] for c in failed)

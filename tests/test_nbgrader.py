@@ -25,6 +25,7 @@ nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbgrader")
 
 from grader import make_notebook  # noqa: E402
+from grader import nbgrader_autograde as autograde  # noqa: E402
 from grader.pipeline import GradeOptions, grade  # noqa: E402
 from grader.rubric import CHECK_IDS, load_rubric  # noqa: E402
 from grader.sources import describe_line, notebook_to_script  # noqa: E402
@@ -301,6 +302,14 @@ def test_nbgrader_course_end_to_end(tmp_path, cache_dir):
             assert secret not in page, (student, secret)
     assert "You have not started yet" in html.unescape(
         (course / "feedback" / "untouched" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
+    # the HTML report: written beside the autograded notebook, copied into the feedback folder,
+    # and named in the first graded cell
+    report_name = autograde.report_name(NOTEBOOK)
+    for student in ("no_dropout", "solution"):
+        report_page = (course / "feedback" / student / ASSIGNMENT / report_name).read_text()
+        assert f"{cli[student].score:g} / {cli[student].max_score:g}" in report_page
+        assert report_name in html.unescape(
+            (course / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
 
 
 def test_notebook_grades_exactly_like_the_equivalent_script(tmp_path, cache_dir):

@@ -11,14 +11,16 @@ Visibility: ``visibility`` is when students see the checks (and their messages);
 when they see how to fix a failed check. When the two differ, the hints leave the checks' outputs
 and go into one extra test of 0 points ("How to fix the failed checks") with their own visibility,
 e.g. checks ``visible`` and hints ``after_published``: students see what failed at once and how to
-fix it once grades are published.
+fix it once grades are published. Each bonus challenge is one more test of ``max_score`` 0 whose
+score is its extra credit (the rubric's ``[bonus]`` points; 0 by default), with a status only
+when it is done: an optional challenge is never shown as a failure.
 """
 
 from __future__ import annotations
 
 import json
 
-from grader.report import main_reason
+from grader.report import bonus_summary, main_reason
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 HINTS_TEST = "How to fix the failed checks"
@@ -35,6 +37,8 @@ def _overview(report: dict) -> str:
     if accuracy is not None:
         lines.append(f"Grader's test accuracy: {accuracy:.4f} (needs > "
                      f"{metrics.get('accuracy_threshold')})")
+    if bonus_summary(report):
+        lines.append(bonus_summary(report))
     lines.append(f"Grader {info.get('grader_version')}, TensorFlow {info.get('tensorflow')}, "
                  f"Keras {info.get('keras')}, rubric {info.get('rubric_sha256')}, "
                  f"data seed {info.get('data_seed')}")
@@ -68,6 +72,15 @@ def results(report: dict, *, visibility: str = "visible", hints: str | None = No
                       "status": "passed" if check.get("passed") else "failed",
                       "output": output, "output_format": "text", "tags": [check.get("id")],
                       "visibility": visibility})
+    for bonus in report.get("bonus") or []:
+        # extra credit: points beyond the assignment's total (max_score 0), never a failed test
+        test = {"number": str(len(tests) + 1), "name": f"Bonus: {bonus.get('id')}",
+                "score": bonus.get("score", 0), "max_score": 0, "output": bonus.get("message", ""),
+                "output_format": "text", "tags": ["bonus", bonus.get("id")],
+                "visibility": visibility}
+        if bonus.get("done"):
+            test["status"] = "passed"
+        tests.append(test)
     if held:
         tests.append({"number": str(len(tests) + 1), "name": HINTS_TEST, "score": 0,
                       "max_score": 0, "status": "failed", "output": "\n".join(held),

@@ -2,66 +2,30 @@
 
 Only formats a finished ``grader.similarity.Result``. Everything that came from a submission (ids,
 code, layer names, settings) is untrusted: control and bidirectional-override characters are
-replaced, lengths are capped, every piece of text is escaped. One self-contained file: inline CSS,
-no script, no external address.
+replaced, lengths are capped, every piece of text is escaped (``grader.reporters.page``, the
+shell and drawing the student's HTML report shares). One self-contained file: inline CSS, no
+script, no external address.
 """
 
 from __future__ import annotations
 
 import html
-import math
-import unicodedata
 from typing import Mapping
 
 from grader import __version__
-from grader.similarity import ArchitectureView, Pair, Result, Student, describe
+from grader.reporters.page import architecture_html, clean, escape as _e, page
+from grader.similarity import Pair, Result, Student, describe
 
 MAX_SHOWN_CHARS = 30_000  # of each source, per pair
 MAX_NAME = 80
 
 _CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1400px;
- padding:0 16px;color:#1d1d1f;background:#fff}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:32px 0 6px;padding-top:12px;
- border-top:2px solid #d8d8de}h3{font-size:14px;margin:14px 0 4px;color:#444}
-.note{background:#fff8e1;border-left:4px solid #f0b429;padding:8px 12px;margin:12px 0}
-.muted{color:#666}table{border-collapse:collapse;margin:8px 0}
-td,th{padding:3px 10px;border-bottom:1px solid #e4e4ea;text-align:left}th{background:#f4f4f7}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-.flag{color:#fff;background:#c0392b;border-radius:3px;padding:0 5px;font-size:12px}
 .below{color:#555;background:#e4e4ea;border-radius:3px;padding:0 5px;font-size:12px}
 .side{display:grid;grid-template-columns:1fr 1fr;gap:16px}.side>div{min-width:0}
-pre{background:#fafafa;border:1px solid #e0e0e6;padding:8px;overflow:auto;max-height:640px;
- font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;margin:4px 0}
 pre .ln{color:#aaa;display:inline-block;width:3.2em;user-select:none}
 mark{background:#ffd54f;color:inherit}
-.arch{border:1px solid #e0e0e6;padding:8px;background:#fcfcfd}
-.layer{margin:3px auto;padding:3px 6px;border-radius:4px;text-align:center;font-size:12px;
- box-sizing:border-box;overflow-wrap:anywhere}
-.dense{background:#dbe8fb;border:1px solid #7aa2dc}.drop{background:#fff;border:1px dashed #999}
-.other{background:#eee;border:1px solid #bbb}
-.rare{background:#ffd54f;font-weight:600;border-radius:3px;padding:0 2px}
-.chips{margin-top:4px}.chips i{color:#666;font-size:12px;margin-right:4px}
-.chips span{display:inline-block;margin:2px 4px 2px 0;padding:0 6px;border:1px solid #ddd;
- border-radius:10px;font-size:12px;background:#fff}.chips span.rare{border-color:#e0a800}
 ul.shared{margin:4px 0 4px 18px;padding:0}
 """
-
-_BIDI = {0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
-
-
-def clean(text: str, limit: int | None = None) -> str:
-    """Untrusted text made safe to show: control, format (bidi) and surrogate characters become
-    U+FFFD one for one (positions stay valid), then cut to ``limit``. Not yet escaped."""
-    text = "".join(
-        "\ufffd" if (ord(c) in _BIDI or (unicodedata.category(c) in ("Cc", "Cf", "Cs")
-                                          and c not in "\n\t")) else c
-        for c in str(text))
-    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _e(text, limit: int | None = 200) -> str:
-    return html.escape(clean(text, limit), quote=True)
 
 
 def code_html(code: str, spans) -> str:
@@ -87,38 +51,6 @@ def code_html(code: str, spans) -> str:
     if cut:
         out.append(f'<span class="ln"></span><i>… cut at {MAX_SHOWN_CHARS:,} characters</i>')
     return "<pre>" + "\n".join(out) + "</pre>"
-
-
-def _chip(text: str, key: str, rare: set[str]) -> str:
-    css = ' class="rare"' if key in rare else ""
-    return f"<span{css}>{_e(text, 80)}</span>"
-
-
-def architecture_html(view: ArchitectureView, rare: set[str], widest: int) -> str:
-    """Layers as boxes (a Dense box's width grows with log2 of its units), the shared rare
-    choices marked; the optimizer, loss and call arguments as chips below."""
-    if not view.layers and not view.settings:
-        return '<div class="arch muted">no architecture recorded (no model was built, or the ' \
-               'report predates architecture summaries)</div>'
-    boxes = []
-    for layer in view.layers[:60]:
-        words = [_e(layer.kind, 40)] + [
-            (f'<span class="rare">{_e(c.text, 60)}</span>' if c.key in rare else _e(c.text, 60))
-            for c in layer.choices if c.text]
-        if layer.kind == "Dense" and layer.units:
-            share = math.log2(layer.units + 1) / math.log2(widest + 1)
-            style, css = f"width:{30 + 70 * min(1.0, share):.0f}%", "dense"
-        else:
-            style, css = "width:45%", "drop" if "Dropout" in layer.kind else "other"
-        boxes.append(f'<div class="layer {css}" style="{style}">{" · ".join(words)}</div>')
-    if len(view.layers) > 60:
-        boxes.append(f'<div class="muted">… {len(view.layers) - 60} more layers</div>')
-    groups: dict[str, list[str]] = {}
-    for choice in view.settings[:80]:
-        groups.setdefault(choice.group, []).append(_chip(choice.text, choice.key, rare))
-    chips = "".join(f'<div class="chips"><i>{_e(group, 40)}</i> {"".join(items)}</div>'
-                    for group, items in groups.items())
-    return f'<div class="arch">{"".join(boxes)}{chips}</div>'
 
 
 def _badge(pair: Pair, threshold: float) -> str:
@@ -180,12 +112,8 @@ def render(result: Result, students: Mapping[str, Student]) -> str:
                        for c in result.clusters[:100])
     notes = "".join(f"<li>{_e(n, 600)}</li>" for n in result.notes)
     flagged = len(result.flagged())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Similar submissions ({len(result.students)} students)</title><style>{_CSS}</style></head>
-<body>
-<h1>Similar submissions</h1>
+    title = f"Similar submissions ({len(result.students)} students)"
+    return page(title, f"""<h1>Similar submissions</h1>
 <p class="muted">{len(result.students)} submissions compared · {len(result.pairs)} pairs at or
 above the floor {float(settings["floor"]):.2f} · {flagged} flagged at or above the threshold
 {float(settings["threshold"]):.2f} · sentiment-grader {_e(__version__)}</p>
@@ -204,9 +132,7 @@ weighted by how rare. <b>score</b> = 1 − (1 − code) × (1 − architecture).
 {table}
 {"".join(pair_html(i, p, students, result) for i, p in enumerate(top, 1))}
 <p class="muted">Settings (the rubric's [similarity] table):
-{_e(_settings_text(settings), 2000)}</p>
-</body></html>
-"""
+{_e(_settings_text(settings), 2000)}</p>""", _CSS)
 
 
 def _settings_text(settings: Mapping) -> str:

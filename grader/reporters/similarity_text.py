@@ -5,7 +5,7 @@ Only formats a finished ``grader.similarity.Result``; ids are cleaned of control
 
 from __future__ import annotations
 
-from grader.reporters.similarity_html import clean
+from grader.reporters.page import clean
 from grader.similarity import Result
 
 TOP = 10

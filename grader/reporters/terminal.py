@@ -19,8 +19,8 @@ from rich.text import Text
 
 from grader.report import Report
 
-FANCY = {"pass": "✓", "fail": "✗", "hint": "→", "dot": "·"}
-PLAIN = {"pass": "[x]", "fail": "[ ]", "hint": "->", "dot": "|"}
+FANCY = {"pass": "✓", "fail": "✗", "hint": "→", "dot": "·", "todo": "○"}
+PLAIN = {"pass": "[x]", "fail": "[ ]", "hint": "->", "dot": "|", "todo": "[ ]"}
 WIDTH = 100
 PASS, FAIL, HINT, DIM, BOLD = "bold green", "bold red", "yellow", "dim", "bold"
 
@@ -71,6 +71,7 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
         if check.hint and not check.passed:
             hint = textwrap.wrap(f"{marks['hint']} {check.hint}", width - len(indent))
             out += [Text(indent) + Text(part, HINT) for part in hint]
+    out += bonus_lines(report, marks, width)
     out.append(Text())
     out.append(Text(f"Score: {report.score:g}/{report.max_score:g}"
                     + ("  (all checks passed)" if report.passed else ""),
@@ -108,12 +109,35 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     return out
 
 
+def bonus_heading(report: Report) -> str:
+    """"Bonus challenges (optional, ...)": whether they earn extra credit under this rubric."""
+    if any(b.max_score for b in report.bonus):
+        return "Bonus challenges (optional: extra credit beyond the maximum score)"
+    return "Bonus challenges (optional, not scored)"
+
+
+def bonus_lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> list[Text]:
+    """The "Bonus challenges" section: one line per challenge of the exercise sheet."""
+    if not report.bonus:
+        return []
+    out = [Text(), Text(bonus_heading(report), BOLD)]
+    label_width = max(len(b.id) for b in report.bonus) + 2
+    indent = " " * (len(marks["pass"]) + 1 + label_width)
+    for bonus in report.bonus:
+        mark = Text(marks["pass"], PASS) if bonus.done else Text(marks["todo"], DIM)
+        points = f"  (+{bonus.score:g}/{bonus.max_score:g})" if bonus.max_score else ""
+        wrapped = textwrap.wrap(bonus.message + points, width - len(indent)) or [""]
+        out.append(Text.assemble(mark, " ", bonus.id.ljust(label_width), wrapped[0]))
+        out += [Text(indent + part) for part in wrapped[1:]]
+    return out
+
+
 def render(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> str:
     """The report as plain text."""
     return "\n".join(line.plain for line in lines(report, marks, width))
 
 
-ASCII = {"→": "->", "·": "|", "✓": "[x]", "✗": "[ ]", "≥": ">=", "≤": "<=", "…": "...",
+ASCII = {"→": "->", "·": "|", "✓": "[x]", "✗": "[ ]", "○": "[ ]", "≥": ">=", "≤": "<=", "…": "...",
          "—": "-", "–": "-", "━": "-"}
 
 

@@ -13,6 +13,7 @@ observed up to that moment:
 - ``{"event": "split", "kwargs": {...}, "shapes": [...]}``  each ``train_test_split`` call
 - ``{"event": "compile", "model": {...}, "compile": {...}}``
 - ``{"event": "fit", "model": {...}, "compile": {...}, "kwargs": {...}, "shortened": bool}``
+  (``kwargs.callback_settings``: ``[{"class", "monitor"}]`` per callback)
 - ``{"event": "evaluate", "uid", "rows", "on_test_split", "result"}``
 - ``{"event": "predict", "uid", "rows", "accuracy"}``  accuracy when rows are the test split
 - ``{"event": "error", "type", "message", "lineno", "line", "kind"}``
@@ -195,6 +196,19 @@ def _accuracy_from_predictions(pred, y):
     return float((labels == y).mean())
 
 
+def _callback_settings(callbacks):
+    """Each callback's class and the quantity it monitors (EarlyStopping, ReduceLROnPlateau)."""
+    out = []
+    try:
+        for callback in list(callbacks or [])[:20]:
+            monitor = getattr(callback, "monitor", None)
+            out.append({"class": type(callback).__name__,
+                        "monitor": monitor[:60] if isinstance(monitor, str) else None})
+    except Exception:  # noqa: BLE001 - an odd callbacks argument is fit's business, not ours
+        pass
+    return out
+
+
 def _pad_history(history, first, requested):
     """Give a shortened run's History every epoch the script asked for (repeating the last
     values), so code that plots or indexes it works as it would after the full run."""
@@ -354,6 +368,7 @@ def _instrument(full, emit):
         record = _scalar_kwargs(bound)
         record["has_validation_data"] = bound.get("validation_data") is not None
         record["callbacks"] = [type(c).__name__ for c in (bound.get("callbacks") or [])]
+        record["callback_settings"] = _callback_settings(bound.get("callbacks"))
         record["x_rows"] = _rows(bound.get("x"))
         requested = bound.get("epochs", 1)
         first = bound.get("initial_epoch", 0) or 0
