@@ -5,9 +5,10 @@ Usage: python benchmarks/bench_nbgrader.py [--keep DIR]
 Builds a temporary copy of the course, releases the assignment, submits the students of
 ``tests/test_nbgrader.py`` (the solution, the untouched release, softmax output, no Dropout with
 cheats, two hidden layers with a slow noisy cell), then times, each with its own empty retrain
-cache: one ``python -m grader`` process per student (cold, as a student runs it), and one
-``nbgrader autograde`` for the class (its sandboxes forked from one warm fork server).
-Target: autograding costs at most 1.5x the CLI per student.
+cache: one ``python -m grader`` process per student as a student runs it (served by the grading
+daemon that an earlier grading started), and one ``nbgrader autograde`` for the class (its
+sandboxes forked from one warm fork server). Target: autograding costs at most 1.2x the CLI per
+student.
 """
 
 from __future__ import annotations
@@ -68,8 +69,13 @@ def main() -> int:
     cli_cache, autograde_cache = work / "cache-cli", work / "cache-autograde"
     for cache in (cli_cache, autograde_cache):
         shutil.rmtree(cache, ignore_errors=True)
-    cli = {student: run([sys.executable, "-m", "grader", "--format", "json", str(path)], ROOT,
-                        cli_cache) for student, path in paths.items()}
+    # The CLI as a student runs it: its grading daemon (grader/daemon.py) started by an earlier
+    # grading, each student's retrain not cached.
+    daemon_home = work / "daemon-home"
+    grader = [sys.executable, "-m", "grader", "--format", "json", "--cache-dir", str(cli_cache)]
+    first = run([*grader, "--no-cache", str(next(iter(paths.values())))], ROOT, daemon_home)
+    cli = {student: run([*grader, str(path)], ROOT, daemon_home) for student, path in paths.items()}
+    run([sys.executable, "-m", "grader", "daemon", "stop"], ROOT, daemon_home)
     autograde = run([*nbgrader, "autograde", ASSIGNMENT], course, autograde_cache)
 
     n = len(students)
@@ -79,7 +85,8 @@ def main() -> int:
         print(f"  python -m grader  {student:<12} {seconds:6.1f} s")
     print(f"CLI, one process per student:  {sum(cli.values()):6.1f} s total, {cli_each:5.1f} s per student")
     print(f"nbgrader autograde, one run:   {autograde:6.1f} s total, {autograde / n:5.1f} s per student")
-    print(f"ratio autograde / CLI per student: {autograde / n / cli_each:.2f}  (target <= 1.5)")
+    print(f"(the first CLI grading, which started the daemon: {first:.1f} s)")
+    print(f"ratio autograde / CLI per student: {autograde / n / cli_each:.2f}  (target <= 1.2)")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

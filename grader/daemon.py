@@ -114,8 +114,9 @@ def _receive(sock: socket.socket, timeout: float) -> dict:
 
 
 class _Spares:
-    """A warmed-up retrain worker per worker setup (at most two setups), handed out; the next
-    one starts when the handed one ends, so it does not compete with the grading using it."""
+    """A warmed-up retrain worker per worker setup (at most two setups), handed out and
+    replaced at once (the retrain is single-threaded: the replacement warms up on the other
+    core)."""
 
     def __init__(self):
         self.ready: dict[str, tuple] = {}
@@ -137,10 +138,7 @@ class _Spares:
         return spare
 
     def reap(self) -> None:
-        for process, setup in list(self.handed):
-            if process.poll() is not None:
-                self.handed.remove((process, setup))
-                self.start(setup)
+        self.handed = [(process, setup) for process, setup in self.handed if process.poll() is None]
 
     def close_pipes(self) -> None:
         """In a forked child: drop the spares' pipes (they are not the child's to hold)."""
@@ -217,6 +215,7 @@ def serve(address_hex: str, secret_path: str, setup: str) -> int:
                                         [process.stdin.fileno(), process.stdout.fileno()])
                         process.stdin.close()
                         process.stdout.close()
+                    spares.start(want["setup"])
     finally:
         listener.close()
         spares.close()
