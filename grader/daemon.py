@@ -92,8 +92,8 @@ def _peer_uid(sock: socket.socket) -> int:
     return struct.unpack("3i", data)[2]
 
 
-def _proof(secret: bytes, nonce: str, side: str) -> str:
-    return hmac.new(secret, f"{side}:{nonce}".encode(), hashlib.sha256).hexdigest()
+def _proof(secret: bytes | bytearray, nonce: str, side: str) -> str:
+    return hmac.new(bytes(secret), f"{side}:{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
 def _send(sock: socket.socket, message: dict) -> None:
@@ -163,7 +163,7 @@ def serve(address_hex: str, secret_path: str, setup: str) -> int:
     spares.start(setup)  # imports Keras on the other core while this process imports TensorFlow
     for name in forkserver._PRELOAD:
         importlib.import_module(name)
-    secret = Path(secret_path).read_bytes()
+    secret = bytearray(Path(secret_path).read_bytes())
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         listener.bind(bytes.fromhex(address_hex))
@@ -199,6 +199,7 @@ def serve(address_hex: str, secret_path: str, setup: str) -> int:
                     if pid == 0:
                         listener.close()
                         spares.close_pipes()
+                        secret[:] = bytes(len(secret))  # the sandboxes forked below never see it
                         code = 1
                         try:
                             code = forkserver.serve(conn.detach())
@@ -221,7 +222,7 @@ def serve(address_hex: str, secret_path: str, setup: str) -> int:
         spares.close()
 
 
-def _greet(conn: socket.socket, secret: bytes) -> dict:
+def _greet(conn: socket.socket, secret: bytearray) -> dict:
     """The daemon's side of the handshake; the client's request."""
     if _peer_uid(conn) != os.getuid():
         raise PermissionError("another user")
