@@ -24,6 +24,7 @@ Off with ``--no-daemon`` or ``GRADER_DAEMON=0``; ``python -m grader daemon stop`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -329,12 +330,37 @@ class Daemon:
                 os.close(fd)
             return None
 
-    def stop(self) -> bool:
-        try:
-            self._connect({"want": "stop"}).close()
-            return True
-        except DaemonError:
-            return False
+    def stop(self) -> int:
+        """Stop this user's daemons of this home, of any grader version; how many stopped."""
+        stopped = 0
+        for address in {self.address, *_listening(f"sentiment-grader-{os.getuid()}-")}:
+            try:
+                with _at(self, address):
+                    self._connect({"want": "stop"}).close()
+                stopped += 1
+            except DaemonError:
+                continue  # another home's daemon: its secret is not ours
+        return stopped
+
+
+def _listening(prefix: str) -> set[bytes]:
+    """Abstract socket addresses starting with ``prefix`` that this network namespace lists."""
+    try:
+        with open("/proc/net/unix") as handle:
+            names = [fields[-1] for fields in map(str.split, handle) if len(fields) >= 8]
+    except OSError:
+        return set()
+    return {b"\0" + name[1:].encode() for name in names if name.startswith("@" + prefix)}
+
+
+@contextlib.contextmanager
+def _at(daemon: Daemon, address: bytes):
+    """``daemon`` talking to ``address`` for a moment (an older grader version's daemon)."""
+    saved, daemon.address = daemon.address, address
+    try:
+        yield
+    finally:
+        daemon.address = saved
 
 
 def main(argv: list[str]) -> int:
@@ -345,7 +371,9 @@ def main(argv: list[str]) -> int:
         return 2
     daemon = Daemon()
     if action == "stop":
-        print("stopped" if daemon.stop() else "no daemon was running")
+        stopped = daemon.stop()
+        print(f"stopped {stopped} daemon{'s' if stopped != 1 else ''}" if stopped
+              else "no daemon was running")
         return 0
     try:
         daemon._connect({"want": "ping"}).close()
