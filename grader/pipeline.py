@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader import __version__
-from grader.checks import run_checks
+from grader.checks import is_not_started, run_checks
 from grader.options import cache_directory
 from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
 from grader.report import Report, build_report, summarize_architecture
@@ -53,13 +53,6 @@ def _writes_confined(obs: Observation) -> bool:
     """Could the script write only in its own directory? (Else it could have forged a cached
     retrain result, so the cache is not read for it.) No run at all wrote nothing."""
     return not obs.protections or obs.protections.get("landlock_fs", "").startswith("applied")
-
-
-def is_not_started(obs: Observation) -> bool:
-    """The untouched template: it runs, but makes no data, builds no layers, compiles nothing."""
-    return (obs.status == "completed" and not obs.data_calls and not obs.split_calls
-            and not obs.fits and obs.compile is None
-            and (obs.model is None or not obs.model.layers))
 
 
 def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult | None:
@@ -142,7 +135,7 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         str(path), results, rubric, not_started=is_not_started(obs), tampered=obs.tampered,
         metrics=_metrics(obs, training, rubric),
         info=_info(obs, training, rubric, options, time.monotonic() - started),
-        architecture=summarize_architecture(obs),
+        architecture=summarize_architecture(obs), figures=obs.figures,
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import asdict, dataclass, field, fields
 
 from grader.checks import CheckResult
-from grader.observation import Observation
+from grader.observation import Figure, Observation
 from grader.rubric import Rubric
 from grader.text import inert
 
@@ -35,6 +36,8 @@ class Report:
     info: dict = field(default_factory=dict)  # versions, rubric hash, seed, mode, protections
     architecture: dict | None = None  # what `python -m grader similarity` compares (see below)
     reason: str = ""  # a few words when one failure explains the score ("crashed at line 12")
+    # what the script plotted: {"title": str, "png_base64": str, "plotted": [history keys]}
+    figures: tuple[dict, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -55,6 +58,7 @@ class Report:
             "info": dict(self.info),
             "architecture": self.architecture,
             "reason": self.reason,
+            "figures": [dict(f) for f in self.figures],
         }
 
     @classmethod
@@ -65,8 +69,9 @@ class Report:
                        for c in data["checks"])
         known = {f.name for f in fields(cls)} - {"checks", "passed", "tampered"}
         tampered = data.get("tampered_reason") or ("tampered" if data.get("tampered") else "")
-        return cls(checks=checks, tampered=str(tampered),
-                   **{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        values["figures"] = tuple(values.get("figures") or ())
+        return cls(checks=checks, tampered=str(tampered), **values)
 
 
 def main_reason(report: dict) -> str:
@@ -110,13 +115,22 @@ def score_checks(results: list[CheckResult], rubric: Rubric) -> tuple[ScoredChec
 
 def build_report(submission: str, results: list[CheckResult], rubric: Rubric, *,
                  not_started: bool = False, tampered: str = "", metrics: dict | None = None,
-                 info: dict | None = None, architecture: dict | None = None) -> Report:
+                 info: dict | None = None, architecture: dict | None = None,
+                 figures: tuple[Figure, ...] = ()) -> Report:
     checks = score_checks(results, rubric)
     return Report(submission=inert(submission, 500), checks=checks,
                   score=round(sum(c.score for c in checks), 2), max_score=rubric.max_score,
                   not_started=not_started, tampered=inert(tampered, 300),
                   metrics=dict(metrics or {}), info=dict(info or {}), architecture=architecture,
-                  reason=inert(next((r.note for r in results if not r.passed and r.note), ""), 80))
+                  reason=inert(next((r.note for r in results if not r.passed and r.note), ""), 80),
+                  figures=tuple(figure_dict(f) for f in figures))
+
+
+def figure_dict(figure: Figure) -> dict:
+    """A figure as the report holds it (and the JSON report and the HTML reporter read it)."""
+    return {"title": inert(figure.title, 200),
+            "png_base64": base64.b64encode(figure.png).decode("ascii"),
+            "plotted": [inert(key, 60) for key in figure.plotted]}
 
 
 def summarize_architecture(obs: Observation) -> dict | None:
