@@ -40,19 +40,22 @@ def console_for(stream) -> Console:
 
 
 def _chunks(text: str) -> list[str]:
-    """``text`` split at the spaces outside brackets and quotes: code such as
-    ``print(f'Test accuracy: {accuracy:.4f}')`` is one chunk, never broken."""
-    chunks, current, depth, quote = [], "", 0, ""
-    for char in text:
+    """``text`` split at the spaces outside code: a call, an index or a string literal
+    (``print(f'Test accuracy: {accuracy:.4f}')``, ``Dense(1, activation='sigmoid')``) is one
+    chunk, never broken; prose in parentheses and apostrophes ("the grader's") still wrap."""
+    chunks, current, opened, quote = [], "", [], ""
+    for i, char in enumerate(text):
+        before = text[i - 1] if i else " "
         if quote:
             quote = "" if char == quote else quote
-        elif char in "'\"`":
+        elif char in "'\"`" and (not before.isalnum() or (
+                before in "frbuFRBU" and not (text[i - 2] if i > 1 else " ").isalnum())):
             quote = char
         elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth = max(0, depth - 1)
-        if char == " " and not depth and not quote:
+            opened.append(char != "(" or before.isalnum() or before in "_.)]")
+        elif char in ")]}" and opened:
+            opened.pop()
+        if char == " " and not any(opened) and not quote:
             chunks.append(current)
             current = ""
         else:
@@ -129,13 +132,14 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     own = metrics.get("script_accuracy")
     if isinstance(own, (int, float)):
         if info.get("mode") == "full":
-            out.append(Text(f"Your {noun}'s own test accuracy: {own:.4f}. It differs from the "
-                            "grader's because the data, the seed and the weight initialisation "
-                            "differ."))
+            said = (f"Your {noun}'s own test accuracy: {own:.4f}. It differs from the grader's "
+                    "because the data, the seed and the weight initialisation differ.")
         elif info.get("script_training_shortened"):
-            out.append(Text(f"Your {noun}'s own test accuracy: "
-                            f"{own_accuracy(own, shortened=True)} (--full runs your {noun} "
-                            "unchanged)."))
+            said = (f"Your {noun}'s own test accuracy: {own_accuracy(own, shortened=True)} "
+                    f"(--full runs your {noun} unchanged).")
+        else:
+            said = ""
+        out += [Text(part) for part in wrap_code_safe(said, width)] if said else []
     missing = info.get("missing_protections") or []
     if missing:
         out.append(Text("Note: this machine could not apply these sandbox protections: "
