@@ -496,8 +496,8 @@ def check_training(obs, training, rubric) -> CheckResult:
     epochs, batch, split = int(ex["epochs"]), int(ex["batch_size"]), float(ex["validation_split"])
     call = f"model.fit(X_train, y_train, epochs={epochs}, batch_size={batch}, " \
            f"validation_split={split:g})"
-    if not obs.fits:
-        if _stopped(obs):
+    if not obs.fits or (not obs.fits[-1].completed and _stopped(obs)):
+        if _stopped(obs):  # a fit that raised is judged by the crash, not by its arguments
             return not_reached(obs)
         return failed("model.fit was never called", f"train with {call}")
     fit = obs.fits[-1]

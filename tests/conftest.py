@@ -6,7 +6,7 @@ The inner loop is ``python -m pytest -m "not slow"`` (seconds); CI runs everythi
 import pytest
 
 SLOW_MODULES = {"test_corpus", "test_hostile", "test_trust", "test_batch", "test_nbgrader",
-                "test_confine", "test_gradescope"}
+                "test_confine", "test_gradescope", "test_students"}
 
 
 def pytest_collection_modifyitems(items):
