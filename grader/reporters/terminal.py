@@ -69,7 +69,7 @@ def wrap_code_safe(text: str, width: int) -> list[str]:
     out, line = [], ""
     for chunk in _chunks(text):
         if line and len(line) + 1 + len(chunk) > width:
-            out.append(line)
+            out.append(line.rstrip())
             line = chunk
         else:
             line = f"{line} {chunk}" if line else chunk
