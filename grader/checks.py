@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 from grader.observation import (DROPOUT_LAYERS, Layer, Observation, applied_activation,
                                 output_activation)
-from grader.sources import describe_line, submission_noun
+from grader.sources import as_written, describe_line, submission_noun
 from grader.retrain.client import TrainingResult
 from grader.text import inert
 
@@ -239,25 +239,27 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
                       "run it yourself with `python yourfile.py` and read the last lines",
                       note="ended abruptly")
     place = describe_line(obs.source, error.lineno) if error.lineno else ""
-    where = f" at {place}" + (f" (`{error.line.strip()}`)" if error.line.strip() else "") \
-        if place else ""
+    line = as_written(error.line).strip()
+    where = f" at {place}" + (f" (`{line}`)" if line else "") if place else ""
     at = f" at {place}" if place else ""
+    # the instructor's few words name the place in short
+    at_note = f" at {describe_line(obs.source, error.lineno, short=True)}" if place else ""
     if error.kind == "syntax":
         return failed(f"Python could not read your file: SyntaxError{where}: {error.message}",
                       f"fix the syntax{at}; nothing in your file could run until then",
                       note="unreadable file" if error.type == "UnreadableFile" else
-                      f"syntax error{at}")
+                      f"syntax error{at_note}")
     if error.kind == "exit":
         return failed(f"{your} ended with {error.message}",
                       "let the script end normally (or call sys.exit(0))",
                       note=f"exited early ({error.message})"[:60])
     message = f"{your} stopped{where} with {error.type}: {error.message}"
     hint = "fix that line; the checks below got only what ran before it"
-    note = f"crashed{at} ({error.type})"
+    note = f"crashed{at_note} ({error.type})"
     missing = _missing_module(error)
     if missing:
         message, hint = f"{your} stopped{where}: {missing[0]}", missing[1]
-        note = f"crashed{at} (missing module)"
+        note = f"crashed{at_note} (missing module)"
     elif _RANK_ERROR in error.message and _output_problem(obs):
         message = f"{your} stopped{where}: {_output_problem(obs)}"
         hint = "end the model with Dense(1, activation='sigmoid') and keep " \
@@ -265,11 +267,11 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
     elif error.kind == "network":
         message += ". The sandbox has no network"
         hint = "nothing needs downloading: the exercise makes its data with make_classification"
-        note = f"crashed{at} (network access)"
+        note = f"crashed{at_note} (network access)"
     elif error.kind == "filesystem":
         message += ". The sandbox lets your script write files only in its working directory"
         hint = "write files with relative paths (e.g. 'plot.png'), not into other folders"
-        note = f"crashed{at} (wrote outside its folder)"
+        note = f"crashed{at_note} (wrote outside its folder)"
     return failed(message, hint, note=note)
 
 

@@ -154,8 +154,9 @@ def cell_to_code(code: str) -> str:
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
         return code
     last = tree.body[-1]
-    if _quiet(code, last.end_lineno, last.end_col_offset):
-        return code
+    if _quiet(code, last.end_lineno, last.end_col_offset) or (
+            isinstance(last.value, ast.Call) and getattr(last.value.func, "id", "") == "print"):
+        return code  # nothing to show (print returns None): the student's line stays as written
     lines = code.split("\n")
     start, end = last.lineno - 1, last.end_lineno - 1
     # ast offsets count UTF-8 bytes; edit the end first so a one-line expression keeps its start.
@@ -166,6 +167,18 @@ def cell_to_code(code: str) -> str:
     lines[start] = (head[: last.col_offset] + f"{DISPLAY_HELPER}((".encode()
                     + head[last.col_offset:]).decode()
     return "\n".join(lines)
+
+
+def as_written(line: str) -> str:
+    """A line of the graded script as the student wrote it (without the display wrapper)."""
+    wrapper = f"{DISPLAY_HELPER}(("
+    if wrapper not in line:
+        return line
+    line = line.replace(wrapper, "", 1)
+    if line.count(")") - line.count("(") >= 2:
+        cut = line.rstrip().rfind("))")
+        line = line[:cut] + line[cut + 2:]
+    return line
 
 
 def _source_text(cell) -> str:
@@ -201,12 +214,13 @@ def notebook_to_script(text: str) -> str:
     return "\n".join(parts)
 
 
-def describe_line(source: str, lineno: int) -> str:
+def describe_line(source: str, lineno: int, short: bool = False) -> str:
     """Where line ``lineno`` of the graded script is, the way the student sees it.
 
     "line 12" for a ``.py``; for a notebook, the line within its code cell and the markdown
     heading above that cell ("line 2 of the cell under “Step 3: Build the model”"), or the cell's
     number among the code cells when no heading comes before it ("line 2 of code cell 4").
+    ``short`` words it for a few-word note: "“Step 3: Build the model”, line 2".
     """
     if not is_notebook(source):
         return f"line {lineno}"
@@ -215,9 +229,12 @@ def describe_line(source: str, lineno: int) -> str:
         match = _CELL_MARKER.match(lines[index])
         if match:
             within = lineno - index - 1
+            if match.group(2) and short:
+                return f"“{_one_line(match.group(2), 40)}”, line {within}"
             if match.group(2):
                 return f"line {within} of the cell under “{_one_line(match.group(2))}”"
-            return f"line {within} of code cell {match.group(1)}"
+            return f"code cell {match.group(1)}, line {within}" if short else \
+                f"line {within} of code cell {match.group(1)}"
     return f"line {lineno}"
 
 

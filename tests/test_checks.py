@@ -328,3 +328,17 @@ def test_a_notebook_is_called_a_notebook_and_its_place_named_by_its_heading():
         "your notebook stopped at line 2 of the cell under “Step 3: Build the model”")
     assert results["l2"].message == ("not reached: your notebook stopped at line 2 of the cell "
                                      "under “Step 3: Build the model” while building the model")
+
+
+def test_the_instructors_note_names_a_notebooks_place_in_short():
+    from grader.sources import notebook_to_script
+
+    source = notebook_to_script(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                            "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "## Step 6: Evaluate"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "a = 1\nb = 2\nprint(acc)"}]}))
+    lineno = source.split("\n").index("print(acc)") + 1
+    obs = _crash("print(acc)", lineno=lineno, type_="NameError", source=source)
+    assert CHECKS["runs"](obs, None, RUBRIC).note == \
+        "crashed at “Step 6: Evaluate”, line 3 (NameError)"

@@ -79,3 +79,16 @@ def test_every_line_of_every_cell_maps_back_to_its_cell_and_line(cells):
             if line.startswith("# mark"):
                 where = describe_line(script, lines.index(line) + 1)
                 assert where == f"line {number} of code cell {i + 1}", (line, script)
+
+
+def test_a_crashing_last_expression_is_quoted_as_the_student_wrote_it():
+    from grader.sources import as_written
+
+    script = notebook_to_script(_notebook("X_train.shape, X_test.shape", "(1,\n 2)[5]"))
+    result = _run(script)
+    assert "NameError" in result.stderr
+    wrapped = next(line for line in script.split("\n") if "X_train.shape" in line)
+    assert as_written(wrapped) == "X_train.shape, X_test.shape"
+    first = next(line for line in script.split("\n") if line.endswith("(1,"))
+    assert as_written(first) == "(1,"
+    assert as_written("print(x)") == "print(x)"
