@@ -648,7 +648,8 @@ def check_loss_decreases(obs, training, rubric) -> CheckResult:
         return failed(f"in the grader's training run the loss became {last} (not a number)",
                       "check the loss and the learning rate")
     if last < first:
-        return passed(f"training loss fell from {first:.4f} to {last:.4f} over "
+        return passed(f"in the grader's own run, the training loss fell from {first:.4f} to "
+                      f"{last:.4f} over "
                       f"{training.epochs} epochs")
     return failed(f"in the grader's training run the loss went from {first:.4f} to "
                   f"{last:.4f}: it did not decrease",
