@@ -458,8 +458,8 @@ def _capture_figure(figure, savefig):
     """Keep the figure as it looks now (a later capture of the same figure replaces it)."""
     import base64
 
-    if id(figure) not in _FIGURES and len(_FIGURES) >= MAX_FIGURES:
-        return
+    if (id(figure) not in _FIGURES and len(_FIGURES) >= MAX_FIGURES) or not figure.axes:
+        return  # six kept already, or an empty figure (plt.savefig after plt.show, say)
     try:
         png = _render(figure, savefig)
         if png is None:
