@@ -236,7 +236,7 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
     if error is None or obs.status in ("killed", "no_start"):
         detail = f": {error.message}" if error and error.message else ""
         return failed(f"{your} ended abruptly{detail}",
-                      "run it yourself with `python yourfile.py` and read the last lines",
+                      f"run {your} yourself and read the last lines of its output",
                       note="ended abruptly")
     place = describe_line(obs.source, error.lineno) if error.lineno else ""
     line = as_written(error.line).strip()
@@ -269,7 +269,7 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
         hint = "nothing needs downloading: the exercise makes its data with make_classification"
         note = f"crashed{at_note} (network access)"
     elif error.kind == "filesystem":
-        message += ". The sandbox lets your script write files only in its working directory"
+        message += f". The sandbox lets {your} write files only in its working directory"
         hint = "write files with relative paths (e.g. 'plot.png'), not into other folders"
         note = f"crashed{at_note} (wrote outside its folder)"
     return failed(message, hint, note=note)
@@ -634,7 +634,7 @@ def _not_trained(training: TrainingResult | None, obs: Observation) -> CheckResu
                           note="output does not fit the loss")
         return failed(f"the grader could not train your model: {training.message}",
                       hint.get(training.status, "make sure the model trains when you run "
-                      "your script yourself"),
+                      f"{_your(obs)} yourself"),
                       note=note.get(training.status, "the grader could not retrain the model"))
     return None
 
@@ -699,8 +699,9 @@ def run_checks(obs: Observation, training: TrainingResult | None, rubric: Rubric
     results = [check(obs, training, rubric) for check in CHECKS.values()]
     if not obs.tampered:
         return results
+    your = _your(obs)
     return [CheckResult(r.id, False, f"not counted: {obs.tampered}, so the grader cannot trust "
-                                     "what your script reported",
-                        "let your script build, train and evaluate its model with Keras as it "
+                                     f"what {your} reported",
+                        f"let {your} build, train and evaluate its model with Keras as it "
                         "is; do not touch the grader or Keras itself", note="tampered")
             if r.id in FROM_THE_CHANNEL else r for r in results]
