@@ -135,7 +135,8 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         str(path), results, rubric, not_started=is_not_started(obs), tampered=obs.tampered,
         metrics=_metrics(obs, training, rubric),
         info=_info(obs, training, rubric, options, time.monotonic() - started),
-        architecture=summarize_architecture(obs), figures=obs.figures,
+        architecture=summarize_architecture(obs),
+        figures=() if obs.tampered else obs.figures,  # forged evidence earns no bonus either
     )
 
 
