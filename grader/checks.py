@@ -95,8 +95,8 @@ _STAGES = (("make_classification", "while making the data"),
 
 
 def _stage(obs: Observation) -> str:
-    """What the script was doing when it stopped: from the failing line, else from how far the
-    evidence goes ("while building the model")."""
+    """What the script was doing when it stopped: from the failing line, else the last step the
+    evidence shows ("after compiling the model")."""
     line = obs.error.line if obs.error else ""
     for call, stage in _STAGES:
         if call in line:
@@ -104,14 +104,14 @@ def _stage(obs: Observation) -> str:
     if not obs.data_calls:
         return "before making the data"
     if obs.test_split is None:
-        return "before splitting the data"
+        return "after making the data"
     if obs.compile is None:
         return "while building the model"
     if not obs.fits:
-        return "before training the model"
+        return "after compiling the model"
     if not obs.evaluated:
-        return "before evaluating the model"
-    return "before printing the test accuracy"
+        return "after training the model"
+    return "after evaluating the model"
 
 
 def _stopped(obs: Observation) -> str:

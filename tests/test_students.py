@@ -135,9 +135,9 @@ def test_a_typo_in_the_second_layer_is_the_crash_and_nothing_false_about_the_mod
     ("py_typo_fit.py", "training",
      "not reached: your script stopped at line 20 while training the model"),
     ("py_typo_evaluate.py", "prints_accuracy",
-     "not reached: your script stopped at line 21 before evaluating the model"),
+     "not reached: your script stopped at line 21 after training the model"),
     ("nb_no_headings_typo_evaluate.ipynb", "prints_accuracy",
-     "not reached: your notebook stopped at line 1 of code cell 8 before evaluating the model"),
+     "not reached: your notebook stopped at line 1 of code cell 8 after training the model"),
     ("nb_typo_data.ipynb", "data",
      "not reached: your notebook stopped at line 1 of the cell under “Step 1: Generate the data” "
      "before making the data"),
