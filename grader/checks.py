@@ -177,6 +177,7 @@ _RANK_ERROR = "must have the same rank"
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 _NEEDED = {"tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
            "numpy": "numpy", "matplotlib": "matplotlib"}  # module -> package; grading needs them
+_PLOTTING = {"seaborn", "plotly", "bokeh", "altair", "plotnine"}
 _PACKAGES = {"cv2": "opencv-python", "PIL": "Pillow", "yaml": "PyYAML", "skimage": "scikit-image",
              "bs4": "beautifulsoup4", **_NEEDED}
 
@@ -199,7 +200,8 @@ def _missing_module(error) -> tuple[str, str] | None:
                 "grading needs", "tell your instructor: this is the grader's problem, not yours")
     return (f"No module named '{name}': the grader's environment does not have it (package "
             f"{package}); grading does not need it, remove the import",
-            f"remove {line} and what uses it (matplotlib is available for plots)")
+            f"remove {line} and what uses it"
+            + (" (matplotlib is available for plots)" if top in _PLOTTING else ""))
 
 
 def _fmt(number) -> str:
