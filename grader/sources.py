@@ -48,8 +48,9 @@ CELL_END = "__grader_cell_end__"
 # Defined before the first cell, as Jupyter's kernel defines them: what IPython's transformed
 # magics call (nothing runs a shell; %%writefile writes in the work directory), `display`, the
 # display of a cell's last expression, and the end of a cell (the inline backend shows and closes
-# the cell's figures).
-_PRELUDE = f'''\
+# the cell's figures). They run from their own file name, so an error inside them (a `%time`
+# statement that fails, say) is reported at the student's line that called them.
+_SUPPORT = f'''\
 def {DISPLAY_HELPER}(value):
     if value is not None:
         print(repr(value))
@@ -82,6 +83,7 @@ def {CELL_END}():
         pyplot.show()
         pyplot.close("all")
 '''
+_PRELUDE = f"exec(compile({_SUPPORT!r}, '<jupyter support>', 'exec'))\n"
 
 
 # Cell magics whose body is Python: the body runs as the cell's code, only the magic line goes.

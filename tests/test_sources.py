@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -92,3 +93,17 @@ def test_a_crashing_last_expression_is_quoted_as_the_student_wrote_it():
     first = next(line for line in script.split("\n") if line.endswith("(1,"))
     assert as_written(first) == "(1,"
     assert as_written("print(x)") == "print(x)"
+
+
+def test_an_error_inside_a_magic_is_named_at_the_students_line(tmp_path):
+    """The support code runs from its own file name: the deepest frame in the graded file is the
+    student's line (as the probe reports it)."""
+    script = notebook_to_script(_notebook("md:## Step 5: Train", "a = 1\n%time b = 1 / 0"))
+    assert script.split("\n")[0].startswith("exec(compile(")  # the support code is one line
+    path = tmp_path / "nb.py"
+    path.write_text(script)
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                            timeout=60)
+    assert "ZeroDivisionError" in result.stderr
+    lines = [int(n) for n in re.findall(r'File ".*nb\.py", line (\d+)', result.stderr)]
+    assert describe_line(script, lines[-1]) == "line 2 of the cell under “Step 5: Train”"
