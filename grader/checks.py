@@ -500,8 +500,8 @@ def check_training(obs, training, rubric) -> CheckResult:
     epochs, batch, split = int(ex["epochs"]), int(ex["batch_size"]), float(ex["validation_split"])
     call = f"model.fit(X_train, y_train, epochs={epochs}, batch_size={batch}, " \
            f"validation_split={split:g})"
-    if not obs.fits or (not obs.fits[-1].completed and _stopped(obs)):
-        if _stopped(obs):  # a fit that raised is judged by the crash, not by its arguments
+    if not obs.fits:
+        if _stopped(obs):
             return not_reached(obs)
         return failed("model.fit was never called", f"train with {call}")
     fit = obs.fits[-1]
@@ -517,6 +517,8 @@ def check_training(obs, training, rubric) -> CheckResult:
                             f"{split:g})")
         elif abs(fit.validation_split - split) > 1e-9:
             problems.append(f"validation_split={_fmt(fit.validation_split)} (expected {split:g})")
+    if problems and not fit.completed and _stopped(obs):
+        return not_reached(obs)  # the call raised (a misspelt keyword?): the crash says why
     if problems:
         return failed("model.fit was called with " + "; ".join(problems),
                       f"train with {call}")

@@ -342,3 +342,14 @@ def test_the_instructors_note_names_a_notebooks_place_in_short():
     obs = _crash("print(acc)", lineno=lineno, type_="NameError", source=source)
     assert CHECKS["runs"](obs, None, RUBRIC).note == \
         "crashed at “Step 6: Evaluate”, line 3 (NameError)"
+
+
+def test_a_fit_that_raised_is_judged_by_right_arguments_and_not_by_wrong_ones():
+    right = _crash("model.fit(X_train, y_train, epochs=50)", lineno=20, type_="ValueError",
+                   fits=(FitCall(50, 32, 0.2, False, (), False),), test_accuracies=())
+    assert CHECKS["training"](right, None, RUBRIC).passed
+    typo = _crash("model.fit(X_train, y_train, epoch=50)", lineno=20,
+                  fits=(FitCall(1, 32, 0.2, False, (), False),), test_accuracies=())
+    result = CHECKS["training"](typo, None, RUBRIC)
+    assert (result.message, result.hint) == \
+        ("not reached: your script stopped at line 20 while training the model", "")

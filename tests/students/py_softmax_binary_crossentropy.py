@@ -1,4 +1,4 @@
-# expect-fail: runs output_layer training prints_accuracy loss_decreases accuracy
+# expect-fail: runs output_layer prints_accuracy loss_decreases accuracy
 # The lesson's multi-class output (softmax over 2 units) kept with binary cross-entropy.
 from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
