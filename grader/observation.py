@@ -14,6 +14,7 @@ from typing import Any
 
 from grader.retrain.allowlist import RUNS_CODE
 from grader.sandbox import SandboxRun
+from grader.sandbox.channel import MAX_FIGURES, MAX_PNG_BYTES
 from grader.text import MAX_OUTPUT, inert
 
 MAX_CONFIG_DEPTH = 48  # a Sequential in a functional model in a Sequential is about 12 deep
@@ -81,8 +82,6 @@ class ErrorInfo:
 
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-MAX_FIGURES = 6
-MAX_PNG_BYTES = 400 * 1024
 
 
 @dataclass(frozen=True)

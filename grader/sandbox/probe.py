@@ -47,8 +47,7 @@ _NEXT_UID = [0]
 _IN_FIT = [0]  # Keras' fit validates through evaluate: those calls are not the student's
 _HISTORIES = []  # what the script's fit calls returned, to recognise plotted training curves
 _FIGURES = {}  # id(figure) -> (figure, event fields), in the order first captured
-MAX_FIGURES = 6
-MAX_PNG_BYTES = 400 * 1024
+MAX_FIGURES, MAX_PNG_BYTES = channel.MAX_FIGURES, channel.MAX_PNG_BYTES
 MAX_PIXELS = 2000  # the longer side of a rendered figure
 
 
