@@ -378,7 +378,7 @@ def test_one_rubric_everywhere_refusal_regeneration_helpers_and_headline(tmp_pat
     assert gradebook_points(course, "helper")["dropout"] == 15
     assert float(exported["crash"]["score"]) == 105 - 5 - 5  # runs and prints_accuracy
     page = html.unescape((course / "feedback" / "crash" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
-    first = page.index("Grader: 95/105. Main reason: crashed at cell")
+    first = page.index("Grader: 95/105. Main reason: crashed at “Step 5: Train”, line ")
     assert first < page.index("✓ data: make_classification"), "the reason comes first"
     helper_page = html.unescape(
         (course / "feedback" / "helper" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
