@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Callable
 
 from grader.observation import (DROPOUT_LAYERS, Layer, Observation, applied_activation,
                                 output_activation)
-from grader.sources import describe_line
+from grader.sources import as_written, describe_line, submission_noun
 from grader.retrain.client import TrainingResult
+from grader.text import inert
 
 if TYPE_CHECKING:
     from grader.rubric import Rubric
@@ -73,29 +74,136 @@ def _widths(layers) -> str:
     return " → ".join(str(layer.units) for _, layer in layers) or "none"
 
 
+def _your(obs: Observation) -> str:
+    """"your script" or "your notebook"."""
+    return f"your {submission_noun(obs.source)}"
+
+
+def is_not_started(obs: Observation) -> bool:
+    """The untouched template: it runs, but makes no data, builds no layers, compiles nothing."""
+    return (obs.status == "completed" and not obs.data_calls and not obs.split_calls
+            and not obs.fits and obs.compile is None
+            and (obs.model is None or not obs.model.layers))
+
+
+# What a crashing line was doing, by what it calls (the first match wins).
+_STAGES = (("make_classification", "while making the data"),
+           ("train_test_split", "while splitting the data"),
+           (".compile(", "while compiling the model"), (".fit(", "while training the model"),
+           (".evaluate(", "while evaluating the model"), (".predict(", "while evaluating the model"),
+           ("Sequential(", "while building the model"), (".add(", "while building the model"),
+           ("Dense(", "while building the model"), ("Dropout(", "while building the model"),
+           ("Input(", "while building the model"))
+
+
+def _stage(obs: Observation) -> str:
+    """What the script was doing when it stopped: from the failing line, else the last step the
+    evidence shows ("after compiling the model")."""
+    line = obs.error.line if obs.error else ""
+    for call, stage in _STAGES:
+        if call in line:
+            return stage
+    if not obs.data_calls:
+        return "before making the data"
+    if obs.test_split is None:
+        return "after making the data"
+    if obs.compile is None:
+        return "while building the model"
+    if not obs.fits:
+        return "after compiling the model"
+    if not obs.evaluated:
+        return "after training the model"
+    return "after evaluating the model"
+
+
 def _stopped(obs: Observation) -> str:
-    """Why a step may be missing: the script ended before reaching it."""
+    """Why the rest was not reached ("your script stopped at line 17 while building the
+    model"), or "" when the run did not stop early."""
     if obs.status == "completed" or obs.error is None:
         return ""
-    where = f" at {describe_line(obs.source, obs.error.lineno)}" if obs.error.lineno else ""
+    place = describe_line(obs.source, obs.error.lineno) if obs.error.lineno else ""
+    at = f" at {place}" if place else ""
     if obs.error.kind == "syntax":
-        return f" (your file has a syntax error{where}, so none of it ran)"
-    reason = {"timeout": "ran out of time", "memory": "ran out of memory"}.get(obs.error.kind, "stopped")
-    return f" (your script {reason}{where} before getting there)"
+        return f"{_your(obs)} has a syntax error{at}, so none of it ran"
+    verb = {"timeout": "ran out of time", "memory": "ran out of memory",
+            "processes": "started too many processes"}.get(obs.error.kind, "stopped")
+    return f"{_your(obs)} {verb}{at} {_stage(obs)}"
+
+
+def not_reached(obs: Observation) -> CheckResult:
+    """A check about a step the script never reached: it says so, with no fix hint (the crash,
+    reported by ``runs``, is what to fix)."""
+    return failed(f"not reached: {_stopped(obs)}")
+
+
+def _model_unfinished(obs: Observation) -> bool:
+    """The run stopped before the model was finished: not compiled, and the failing line is no
+    compile, fit or evaluate of a model built already."""
+    if not _stopped(obs):
+        return False
+    if obs.model is None or not obs.model.layers:
+        return True
+    return obs.compile is None and _stage(obs) not in (
+        "while compiling the model", "while training the model", "while evaluating the model")
 
 
 def requires_model(check: Check) -> Check:
-    """A check of the model's layers: without a model that has layers it fails, saying so."""
+    """A check of the model's layers: not reached when the script stopped before finishing the
+    model; failed, saying so, when no model with layers was built."""
 
     @functools.wraps(check)
     def checked(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+        if _model_unfinished(obs):
+            return not_reached(obs)
         if obs.model is None or not obs.model.layers:
-            return failed("no Keras model with layers was built" + _stopped(obs),
+            return failed(f"{_your(obs)} built no Keras model with layers",
                           "build the model with Sequential() (or the functional API) and add "
                           "its layers")
         return check(obs, training, rubric)
 
     return checked
+
+
+def _output_problem(obs: Observation) -> str:
+    """Why binary cross-entropy cannot train this model's output, or ""."""
+    output = _output(obs) if obs.model else None
+    if output is None or output[1].units in (1, None):
+        return ""
+    units, activation = output[1].units, _output_activation(obs)
+    return (f"the model outputs {units} values per review (Dense({units}) with {activation}), "
+            "but binary cross-entropy compares one probability per review with its 0/1 label, "
+            "so Keras refuses to train it")
+
+
+_RANK_ERROR = "must have the same rank"
+_MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+_NEEDED = {"tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
+           "numpy": "numpy", "matplotlib": "matplotlib"}  # module -> package; grading needs them
+_PLOTTING = {"seaborn", "plotly", "bokeh", "altair", "plotnine"}
+_PACKAGES = {"cv2": "opencv-python", "PIL": "Pillow", "yaml": "PyYAML", "skimage": "scikit-image",
+             "bs4": "beautifulsoup4", **_NEEDED}
+
+
+def _missing_module(error) -> tuple[str, str] | None:
+    """(message, hint) for an import of a module the sandbox does not have, else None."""
+    match = _MISSING_MODULE.search(error.message) if error.type in (
+        "ModuleNotFoundError", "ImportError") else None
+    if not match:
+        return None
+    name = match.group(1)
+    top = name.split(".")[0]
+    package = _PACKAGES.get(top, top)
+    line = f"`{error.line.strip()}`" if error.line.strip() else "the import"
+    if top in _NEEDED and name != top:
+        return (f"No module named '{name}': {package} is installed, but it has no module "
+                f"{name[len(top) + 1:]!r}", f"check the spelling of {line}")
+    if top in _NEEDED:
+        return (f"No module named '{name}': the grader's environment lacks {package}, which "
+                "grading needs", "tell your instructor: this is the grader's problem, not yours")
+    return (f"No module named '{name}': the grader's environment does not have it (package "
+            f"{package}); grading does not need it, remove the import",
+            f"remove {line} and what uses it"
+            + (" (matplotlib is available for plots)" if top in _PLOTTING else ""))
 
 
 def _fmt(number) -> str:
@@ -105,54 +213,69 @@ def _fmt(number) -> str:
 # ---------------------------------------------------------------- the checks
 
 def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+    your = _your(obs)
+    if is_not_started(obs):
+        return failed(f"{your} runs, but it is still the starter template: it makes no data "
+                      "and builds no model", "fill in the TODOs of steps 1-6, then grade it "
+                      "again", note="not started")
     if obs.status == "completed":
-        return passed(f"your script ran to completion in {obs.wall_seconds:.1f} s")
+        return passed(f"{your} ran to completion in {obs.wall_seconds:.1f} s")
     error = obs.error
     limits = rubric.limits
     if obs.status == "timeout":
-        return failed(f"your script was still running after {limits.timeout_seconds:g} s, "
+        return failed(f"{your} was still running after {limits.timeout_seconds:g} s, "
                       "the time limit, and was stopped",
                       "look for an endless loop, or far more epochs or units than the "
                       "exercise asks for", note=f"timed out ({limits.timeout_seconds:g} s)")
     if obs.status == "processes":
-        return failed(f"your script started more than {limits.max_processes:g} processes or "
+        return failed(f"{your} started more than {limits.max_processes:g} processes or "
                       "threads at once and was stopped",
                       "the exercise needs no processes of its own: look for a loop that starts "
                       "processes", note=f"too many processes ({limits.max_processes:g})")
     if obs.status == "memory":
-        return failed(f"your script used more than {limits.memory_mb:g} MB of memory "
+        return failed(f"{your} used more than {limits.memory_mb:g} MB of memory "
                       "and was stopped",
                       "the exercise's model needs well under 1 GB: look for huge arrays "
                       "or layers", note=f"ran out of memory ({limits.memory_mb:g} MB)")
     if error is None or obs.status in ("killed", "no_start"):
         detail = f": {error.message}" if error and error.message else ""
-        return failed(f"your script ended abruptly{detail}",
-                      "run it yourself with `python yourfile.py` and read the last lines",
+        return failed(f"{your} ended abruptly{detail}",
+                      f"run {your} yourself and read the last lines of its output",
                       note="ended abruptly")
     place = describe_line(obs.source, error.lineno) if error.lineno else ""
-    where = f" at {place}" + (f" (`{error.line.strip()}`)" if error.line.strip() else "") \
-        if place else ""
+    line = as_written(error.line).strip()
+    where = f" at {place}" + (f" (`{line}`)" if line else "") if place else ""
     at = f" at {place}" if place else ""
+    # the instructor's few words name the place in short
+    at_note = f" at {describe_line(obs.source, error.lineno, short=True)}" if place else ""
     if error.kind == "syntax":
         return failed(f"Python could not read your file: SyntaxError{where}: {error.message}",
                       f"fix the syntax{at}; nothing in your file could run until then",
                       note="unreadable file" if error.type == "UnreadableFile" else
-                      f"syntax error{at}")
+                      f"syntax error{at_note}")
     if error.kind == "exit":
-        return failed(f"your script ended with {error.message}",
+        return failed(f"{your} ended with {error.message}",
                       "let the script end normally (or call sys.exit(0))",
                       note=f"exited early ({error.message})"[:60])
-    message = f"your script stopped{where} with {error.type}: {error.message}"
+    message = f"{your} stopped{where} with {error.type}: {error.message}"
     hint = "fix that line; the checks below got only what ran before it"
-    note = f"crashed{at} ({error.type})"
-    if error.kind == "network":
+    note = f"crashed{at_note} ({error.type})"
+    missing = _missing_module(error)
+    if missing:
+        message, hint = f"{your} stopped{where}: {missing[0]}", missing[1]
+        note = f"crashed{at_note} (missing module)"
+    elif _RANK_ERROR in error.message and _output_problem(obs):
+        message = f"{your} stopped{where}: {_output_problem(obs)}"
+        hint = "end the model with Dense(1, activation='sigmoid') and keep " \
+               "loss='binary_crossentropy'"
+    elif error.kind == "network":
         message += ". The sandbox has no network"
         hint = "nothing needs downloading: the exercise makes its data with make_classification"
-        note = f"crashed{at} (network access)"
+        note = f"crashed{at_note} (network access)"
     elif error.kind == "filesystem":
-        message += ". The sandbox lets your script write files only in its working directory"
+        message += f". The sandbox lets {your} write files only in its working directory"
         hint = "write files with relative paths (e.g. 'plot.png'), not into other folders"
-        note = f"crashed{at} (wrote outside its folder)"
+        note = f"crashed{at_note} (wrote outside its folder)"
     return failed(message, hint, note=note)
 
 
@@ -163,8 +286,9 @@ def check_data(obs: Observation, training: TrainingResult | None, rubric: Rubric
     call = f"make_classification(n_samples={wanted['n_samples']}, n_features={wanted['n_features']}, " \
            f"n_classes={wanted['n_classes']})"
     if not obs.data_calls:
-        return failed("make_classification was never called" + _stopped(obs),
-                      f"generate the data with {call}")
+        if _stopped(obs):
+            return not_reached(obs)
+        return failed("make_classification was never called", f"generate the data with {call}")
     found = obs.data_calls[-1]
     defaults = {"n_samples": 100, "n_features": 20, "n_classes": 2}
     actual = {k: found.get(k, defaults[k]) for k in wanted}
@@ -183,7 +307,9 @@ def check_split(obs: Observation, training: TrainingResult | None, rubric: Rubri
     expected = f"{round(total * (1 - fraction))} / {round(total * fraction)}"
     hint = f"use train_test_split(X, y, test_size={fraction:g})"
     if obs.test_split is None:
-        return failed("train_test_split was never called" + _stopped(obs), hint)
+        if _stopped(obs):
+            return not_reached(obs)
+        return failed("train_test_split was never called", hint)
     shapes = obs.test_split.get("shapes")
     try:
         train_rows, test_rows = int(shapes[0][0]), int(shapes[1][0])
@@ -353,7 +479,9 @@ def check_output_layer(obs, training, rubric) -> CheckResult:
 def check_loss(obs, training, rubric) -> CheckResult:
     fix = "compile with loss='binary_crossentropy'"
     if obs.compile is None:
-        return failed("the model was never compiled" + _stopped(obs),
+        if _stopped(obs):
+            return not_reached(obs)
+        return failed("the model was never compiled",
                       "call model.compile(optimizer='adam', loss='binary_crossentropy', "
                       "metrics=['accuracy'])")
     loss = obs.compile.loss
@@ -379,8 +507,9 @@ def check_training(obs, training, rubric) -> CheckResult:
     call = f"model.fit(X_train, y_train, epochs={epochs}, batch_size={batch}, " \
            f"validation_split={split:g})"
     if not obs.fits:
-        return failed("model.fit was never called" + _stopped(obs),
-                      f"train with {call}")
+        if _stopped(obs):
+            return not_reached(obs)
+        return failed("model.fit was never called", f"train with {call}")
     fit = obs.fits[-1]
     problems = []
     if fit.epochs != epochs:
@@ -394,6 +523,8 @@ def check_training(obs, training, rubric) -> CheckResult:
                             f"{split:g})")
         elif abs(fit.validation_split - split) > 1e-9:
             problems.append(f"validation_split={_fmt(fit.validation_split)} (expected {split:g})")
+    if problems and not fit.completed and _stopped(obs):
+        return not_reached(obs)  # the call raised (a misspelt keyword?): the crash says why
     if problems:
         return failed("model.fit was called with " + "; ".join(problems),
                       f"train with {call}")
@@ -427,12 +558,8 @@ def _matches(printed: float, decimals: int, accuracy: float) -> bool:
     return abs(printed - accuracy) <= max(step / 2, 1e-6) or 0 <= accuracy - printed < step
 
 
-def printed_accuracy(stdout: str, accuracies, source: str = "") -> str | None:
-    """The first printed token that shows one of ``accuracies``, as a fraction or a percentage.
-
-    Keras' own progress lines do not count, nor does a number that is also a literal in the source
-    (a Dropout rate, say) unless its line mentions accuracy.
-    """
+def _printed(stdout: str, accuracies, source: str = "") -> tuple[str, float] | None:
+    """The first printed token that shows one of ``accuracies`` and that accuracy, or None."""
     literals = _source_literals(source)
     for line in stdout.splitlines():
         if _KERAS_LOG.search(line):
@@ -445,41 +572,64 @@ def printed_accuracy(stdout: str, accuracies, source: str = "") -> str | None:
             if value in literals and not about_accuracy:
                 continue
             for accuracy in accuracies:
-                # A line about accuracy may round to one decimal: a shortened run's value
-                # can be 0.5 exactly, and how it rounds is not what the check is about.
-                as_fraction = not percent and value <= 1 and \
-                    (decimals >= 2 or (about_accuracy and decimals >= 1)) and \
+                # Matched at whatever precision it is printed: a shortened run's accuracy can be
+                # a round 0.5 ("0.5", "50%", "50.0"); a bare integer counts only as a percentage.
+                as_fraction = not percent and value <= 1 and decimals >= 1 and \
                     _matches(value, decimals, accuracy)
-                as_percent = (percent or (decimals >= 1 and 1 < value <= 100)) and \
-                    _matches(value, decimals, accuracy * 100)
+                as_percent = (percent or (1 < value <= 100 and (decimals >= 1 or about_accuracy))) \
+                    and _matches(value, decimals, accuracy * 100)
                 if as_fraction or as_percent:
-                    return match.group(0).strip()
+                    return match.group(0).strip(), accuracy
     return None
+
+
+def printed_accuracy(stdout: str, accuracies, source: str = "") -> str | None:
+    """The first printed token that shows one of ``accuracies``, as a fraction or a percentage.
+
+    Keras' own progress lines do not count, nor does a number that is also a literal in the source
+    (a Dropout rate, say) unless its line mentions accuracy.
+    """
+    found = _printed(stdout, accuracies, source)
+    return found[0] if found else None
+
+
+def own_accuracy(accuracy: float, shortened: bool) -> str:
+    """The script's own test accuracy, labelled: in fast mode it comes from a model trained on
+    one batch, so it is rounded and says so."""
+    if shortened:
+        return f"{accuracy:.2f} after one training batch; the grader trains your model itself"
+    return f"{accuracy:.4f}"
 
 
 def check_prints_accuracy(obs, training, rubric) -> CheckResult:
     example = "print(f'Test accuracy: {accuracy:.4f}')"
     if not obs.test_accuracies:
+        if _stopped(obs):
+            return not_reached(obs)
         if obs.evaluated and obs.compile and not obs.compile.has_accuracy_metric:
             return failed("evaluate returned only the loss: the model was compiled without "
                           "an accuracy metric",
                           "compile with metrics=['accuracy'] and print what evaluate returns")
-        return failed("the model was never evaluated on the test split" + _stopped(obs),
+        return failed("the model was never evaluated on the test split",
                       f"loss, accuracy = model.evaluate(X_test, y_test), then {example}")
-    token = printed_accuracy(obs.stdout, obs.test_accuracies, obs.source)
-    shown = ", ".join(f"{a:.4f}" for a in dict.fromkeys(obs.test_accuracies))
-    if token:
-        return passed(f"your output shows the test accuracy ({token})")
+    found = _printed(obs.stdout, obs.test_accuracies, obs.source)
+    if found:
+        token, accuracy = found
+        return passed(f"your output shows the test accuracy your evaluation gave "
+                      f"({inert(token, 30)}: {own_accuracy(accuracy, obs.shortened)})")
+    if _stopped(obs):
+        return not_reached(obs)
+    shown = ", ".join(own_accuracy(a, obs.shortened) for a in dict.fromkeys(obs.test_accuracies))
     return failed(f"your output does not show the test accuracy (evaluate on the test split "
                   f"gave {shown})", example)
 
 
 def _not_trained(training: TrainingResult | None, obs: Observation) -> CheckResult | None:
     if training is None:
-        if obs.model is None or not obs.model.layers:
-            reason = "no model was built" + _stopped(obs)
-        else:
-            reason = "the model was never compiled" + _stopped(obs)
+        if _stopped(obs):
+            return not_reached(obs)
+        reason = f"{_your(obs)} built no model" if obs.model is None or not obs.model.layers \
+            else "the model was never compiled"
         return failed(f"the grader could not train your model: {reason}",
                       "build and compile the model; the grader then trains it itself",
                       note="no compiled model")
@@ -488,9 +638,13 @@ def _not_trained(training: TrainingResult | None, obs: Observation) -> CheckResu
                 "timeout": "use a model of the exercise's size (a few hundred units per layer)"}
         note = {"refused": "model refused by the grader",
                 "timeout": "the grader's retrain timed out"}
+        if _RANK_ERROR in training.message and _output_problem(obs):
+            return failed(f"the grader could not train your model: {_output_problem(obs)}",
+                          "end the model with Dense(1, activation='sigmoid')",
+                          note="output does not fit the loss")
         return failed(f"the grader could not train your model: {training.message}",
                       hint.get(training.status, "make sure the model trains when you run "
-                      "your script yourself"),
+                      f"{_your(obs)} yourself"),
                       note=note.get(training.status, "the grader could not retrain the model"))
     return None
 
@@ -505,7 +659,8 @@ def check_loss_decreases(obs, training, rubric) -> CheckResult:
                       f"infinite) after {training.epochs} epochs",
                       "check the loss and the learning rate")
     if last < first:
-        return passed(f"training loss fell from {first:.4f} to {last:.4f} over "
+        return passed(f"in the grader's own run, the training loss fell from {first:.4f} to "
+                      f"{last:.4f} over "
                       f"{training.epochs} epochs")
     return failed(f"in the grader's training run the loss went from {first:.4f} to "
                   f"{last:.4f}: it did not decrease",
@@ -559,8 +714,9 @@ def run_checks(obs: Observation, training: TrainingResult | None, rubric: Rubric
     results = [check(obs, training, rubric) for check in CHECKS.values()]
     if not obs.tampered:
         return results
+    your = _your(obs)
     return [CheckResult(r.id, False, f"not counted: {obs.tampered}, so the grader cannot trust "
-                                     "what your script reported",
-                        "let your script build, train and evaluate its model with Keras as it "
+                                     f"what {your} reported",
+                        f"let {your} build, train and evaluate its model with Keras as it "
                         "is; do not touch the grader or Keras itself", note="tampered")
             if r.id in FROM_THE_CHANNEL else r for r in results]

@@ -6,12 +6,15 @@ is validated for type and range here, so a malformed or forged event degrades to
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from grader.retrain.allowlist import RUNS_CODE
 from grader.sandbox import SandboxRun
+from grader.sandbox.channel import MAX_FIGURES, MAX_PNG_BYTES
 from grader.text import MAX_OUTPUT, inert
 
 MAX_CONFIG_DEPTH = 48  # a Sequential in a functional model in a Sequential is about 12 deep
@@ -115,6 +118,19 @@ class ErrorInfo:
     kind: str  # exception | syntax | network | filesystem | memory | exit | timeout | killed
 
 
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure the script saved or showed: its title (or axis labels), a PNG, and the keys of
+    the training history ("loss", "val_loss", ...) that its lines plot."""
+
+    title: str
+    png: bytes
+    plotted: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Observation:
     """Everything the checks may know about one run of a submission."""
@@ -140,6 +156,7 @@ class Observation:
     peak_memory_mb: float = 0.0
     output_truncated: bool = False
     limits_enforced_by: str = ""
+    figures: tuple[Figure, ...] = ()
 
     @property
     def test_split(self) -> dict | None:
@@ -449,6 +466,27 @@ def _error(event: dict) -> ErrorInfo:
                      kind=_str(event.get("kind"), 20) or "exception")
 
 
+def _figure(event: dict) -> Figure | None:
+    """A figure event as a ``Figure``, or None unless it holds a real PNG of a sane size."""
+    png = event.get("png")
+    if not isinstance(png, str) or len(png) > MAX_PNG_BYTES * 4 // 3 + 4:
+        return None
+    try:
+        data = base64.b64decode(png, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not data.startswith(PNG_MAGIC) or len(data) > MAX_PNG_BYTES:
+        return None
+    title = _str(event.get("title"))
+    if not title:
+        labels = [_str(event.get(k), 100) for k in ("ylabel", "xlabel")]
+        title = " vs ".join(label for label in labels if label)
+    plotted = event.get("plotted")
+    keys = tuple(dict.fromkeys(_str(k, 60) for k in plotted[:20] if isinstance(k, str)
+                               and _str(k, 60))) if isinstance(plotted, list) else ()
+    return Figure(title=title, png=data, plotted=keys)
+
+
 def observe(run: SandboxRun, source: str = "") -> Observation:
     """Build the observation from one sandbox run."""
     events = [e for e in run.events if isinstance(e, dict)]
@@ -532,6 +570,8 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
         wall_seconds=run.wall_seconds, peak_memory_mb=run.peak_memory_mb,
         limits_enforced_by=run.limits_enforced_by,
         output_truncated=run.output_truncated,
+        figures=tuple(f for f in (_figure(e) for e in events if e.get("event") == "figure")
+                      if f is not None)[:MAX_FIGURES],
     )
 
 

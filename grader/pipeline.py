@@ -14,13 +14,13 @@ from typing import Callable
 
 from grader import __version__
 from grader.bonus import run_bonuses
-from grader.checks import run_checks
+from grader.checks import is_not_started, run_checks
 from grader.options import cache_directory
 from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
 from grader.report import Report, build_report, history_of, summarize_architecture
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
-from grader.sources import SourceError, read_submission
+from grader.sources import SourceError, read_submission, submission_noun
 from grader.retrain import allowlist
 from grader.retrain.client import (ResultCache, Retrainer, TrainingResult, default_cache_dir,
                                    library_versions)
@@ -59,13 +59,6 @@ def _writes_confined(obs: Observation) -> bool:
     return not obs.protections or obs.protections.get("landlock_fs", "").startswith("applied")
 
 
-def is_not_started(obs: Observation) -> bool:
-    """The untouched template: it runs, but makes no data, builds no layers, compiles nothing."""
-    return (obs.status == "completed" and not obs.data_calls and not obs.split_calls
-            and not obs.fits and obs.compile is None
-            and (obs.model is None or not obs.model.layers))
-
-
 def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult | None:
     """What the trusted trainer should train, a refusal, or None when there is no compiled model."""
     if obs.model is None or not obs.model.layers or obs.compile is None or obs.tampered:
@@ -97,10 +90,10 @@ def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult 
     }
 
 
-_EVENT_STATUS = {"data": "your script made its data", "split": "your script split its data",
-                 "compile": "your script compiled a model",
-                 "fit": "your script trained its model (shortened: the grader retrains it)",
-                 "evaluate": "your script evaluated its model"}
+_EVENT_STATUS = {"data": "{your} made its data", "split": "{your} split its data",
+                 "compile": "{your} compiled a model",
+                 "fit": "{your} trained its model (shortened: the grader retrains it)",
+                 "evaluate": "{your} evaluated its model"}
 
 
 def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status | None = None,
@@ -145,7 +138,8 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         metrics=_metrics(obs, training, rubric),
         info=_info(obs, training, rubric, options, time.monotonic() - started),
         architecture=summarize_architecture(obs), bonuses=run_bonuses(obs),
-        history=history_of(training), figures=obs.figures,
+        history=history_of(training),
+        figures=() if obs.tampered else obs.figures,  # forged evidence earns no bonus either
     )
 
 
@@ -192,11 +186,12 @@ def _observe(path: Path, options: GradeOptions, rubric: Rubric, retrainer: Retra
     if error is not None:
         return Observation(status="error", error=error, source=submission.source)
     retrainer.start()  # TensorFlow imports in the trusted worker while the script runs
+    your = f"your {submission_noun(submission.source)}"
     guesses = [MAX_SPECULATIONS]
 
     def on_event(event: dict) -> None:
         if event.get("event") in _EVENT_STATUS:
-            status(_EVENT_STATUS[event["event"]])
+            status(_EVENT_STATUS[event["event"]].format(your=your))
         if event.get("event") in ("compile", "fit") and guesses[0] > 0:
             # each such event carries the whole model and its compile settings
             request = training_request(observe(SandboxRun((event,), "", "", "exited", 0, 0.0, 0.0)),
@@ -205,7 +200,7 @@ def _observe(path: Path, options: GradeOptions, rubric: Rubric, retrainer: Retra
                 guesses[0] -= 1
                 retrainer.speculate(request)
 
-    status("running your script in the sandbox")
+    status(f"running {your} in the sandbox")
     limits = Limits(timeout_seconds=float(options.timeout or rubric.limits["timeout_seconds"]),
                     memory_mb=int(options.memory_mb or rubric.limits["memory_mb"]),
                     output_kb=int(rubric.limits["output_kb"]),

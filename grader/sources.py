@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,56 +44,125 @@ def read_submission(path: Path) -> Submission:
 
 
 DISPLAY_HELPER = "__grader_display__"
-_PRELUDE = (f"def {DISPLAY_HELPER}(value):\n"
-            "    if value is not None:\n"
-            "        print(repr(value))\n")
+CELL_END = "__grader_cell_end__"
+# Defined before the first cell, as Jupyter's kernel defines them: what IPython's transformed
+# magics call (nothing runs a shell; %%writefile writes in the work directory), `display`, the
+# display of a cell's last expression, and the end of a cell (the inline backend shows and closes
+# the cell's figures). They run from their own file name, so an error inside them (a `%time`
+# statement that fails, say) is reported at the student's line that called them.
+_SUPPORT = f'''\
+def {DISPLAY_HELPER}(value):
+    if value is not None:
+        print(repr(value))
+def display(*objs, **kwargs):
+    for obj in objs:
+        print(repr(obj))
+class __GraderShell__:
+    def run_line_magic(self, name, line, _stack_depth=1):
+        if name in ("time", "timeit"):
+            import sys
+            frame = sys._getframe(1)
+            exec(line, frame.f_globals, frame.f_locals)
+    def run_cell_magic(self, name, line, cell):
+        if name == "writefile" and line.split():
+            with open(line.split()[-1], "a" if "-a" in line.split() else "w") as handle:
+                handle.write(cell)
+    def system(self, *args, **kwargs):
+        return None
+    def getoutput(self, *args, **kwargs):
+        return []
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+__grader_shell__ = __GraderShell__()
+def get_ipython():
+    return __grader_shell__
+def {CELL_END}():
+    import sys
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None and pyplot.get_fignums():
+        pyplot.show()
+        pyplot.close("all")
+'''
+_PRELUDE = f"exec(compile({_SUPPORT!r}, '<jupyter support>', 'exec'))\n"
 
 
-def _cell_code(cell) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
-# Cell magics whose body is Python: the body runs, only the magic line is dropped.
+# Cell magics whose body is Python: the body runs as the cell's code, only the magic line goes.
 _PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
+_CELL_MARKER = re.compile(r"^# --- code cell (\d+) ---(?: (.*))?$")
+_HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+MAX_HEADING = 60
 
 
-def _without_magics(code: str) -> str:
-    """IPython magics and shell escapes become ``pass`` lines: nothing runs a shell.
+def is_notebook(source: str) -> bool:
+    """Whether ``source`` is a notebook turned into a script by ``notebook_to_script``."""
+    return source.startswith(_PRELUDE)
 
-    Every line keeps its place, so line numbers in messages stay the notebook's. A cell magic
-    (``%%bash``, ``%%writefile``...) turns the whole cell into ``pass`` lines, unless its body is
-    Python (``%%time``).
+
+def _one_line(text: str, limit: int = MAX_HEADING) -> str:
+    """Printable characters only (no line or paragraph separators), spaces collapsed, capped."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _heading(markdown: str) -> str:
+    """The last heading line of a markdown cell ("## **Step 3: Build the model**" ->
+    "Step 3: Build the model"), or ""."""
+    found = ""
+    for line in markdown.split("\n"):
+        match = _HEADING.match(line)
+        if match:
+            found = _one_line(match.group(1).replace("**", "").replace("`", "").strip("*_ "))
+    return found
+
+
+def _python_cell_magic(code: str) -> str:
+    """A ``%%time`` (or other Python-bodied cell magic) line becomes a comment: its body runs
+    as the cell, and every line keeps its number."""
+    lines = code.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and lines[first].lstrip().startswith("%%") and \
+            lines[first].strip()[2:].split(" ")[0] in _PYTHON_CELL_MAGICS:
+        lines[first] = "# " + lines[first].strip()
+    return "\n".join(lines)
+
+
+def _quiet(code: str, end_line: int, end_col: int) -> bool:
+    """IPython's rule: a cell whose last expression ends with ``;`` displays nothing."""
+    lines = code.split("\n")
+    rest = lines[end_line - 1].encode()[end_col:].decode(errors="replace")
+    rest = "\n".join([rest, *lines[end_line:]])
+    return re.sub(r"#[^\n]*", "", rest).strip().startswith(";")
+
+
+def cell_to_code(code: str) -> str:
+    """One code cell as Python that runs the way Jupyter runs it, line for line.
+
+    IPython's own input transformers turn magics and shell escapes into ``get_ipython()`` calls
+    (the prelude's shell runs no shell), and, as IPython's ``ast_node_interactivity="last_expr"``
+    does, a last bare expression is displayed (unless it ends with ``;``).
     """
-    lines = code.splitlines()
-    first = next((line.strip() for line in lines if line.strip()), "")
-    whole_cell = first.startswith("%%") and first[2:].split(" ")[0] not in _PYTHON_CELL_MAGICS
-    kept = []
-    for line in lines:
-        stripped = line.lstrip()
-        if whole_cell or stripped.startswith(("%", "!")):
-            indent = "" if whole_cell else line[: len(line) - len(stripped)]
-            kept.append(f"{indent}pass  # notebook magic not run by the grader: {stripped[:60]}")
-        else:
-            kept.append(line)
-    return "\n".join(kept)
+    from IPython.core.inputtransformer2 import TransformerManager
 
-
-def _display_last_expression(code: str) -> str:
-    """Like Jupyter, show a cell's last bare expression (it counts as printed output)."""
+    code = _python_cell_magic(code.replace("\r\n", "\n").replace("\r", "\n"))
+    try:
+        code = TransformerManager().transform_cell(code)
+    except Exception:  # noqa: BLE001 - IPython could not read it: Python will say why
+        pass
+    code = code.rstrip("\n")
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return code
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
         return code
     last = tree.body[-1]
-    if isinstance(last.value, ast.Call) and getattr(last.value.func, "id", "") == "print":
-        return code
-    lines = code.splitlines()
+    if _quiet(code, last.end_lineno, last.end_col_offset) or (
+            isinstance(last.value, ast.Call) and getattr(last.value.func, "id", "") == "print"):
+        return code  # nothing to show (print returns None): the student's line stays as written
+    lines = code.split("\n")
     start, end = last.lineno - 1, last.end_lineno - 1
     # ast offsets count UTF-8 bytes; edit the end first so a one-line expression keeps its start.
-    # Two parentheses: a bare tuple (`X.shape, y.shape`) is one value, not two arguments.
+    # Two parentheses: a bare tuple (`X.shape, y.shape`) or a starred one is one value.
     tail = lines[end].encode()
     lines[end] = (tail[: last.end_col_offset] + b"))" + tail[last.end_col_offset:]).decode()
     head = lines[start].encode()
@@ -102,38 +171,78 @@ def _display_last_expression(code: str) -> str:
     return "\n".join(lines)
 
 
-_CELL_MARKER = re.compile(r"^# --- cell (\d+) ---$")
+def as_written(line: str) -> str:
+    """A line of the graded script as the student wrote it (without the display wrapper)."""
+    wrapper = f"{DISPLAY_HELPER}(("
+    if wrapper not in line:
+        return line
+    line = line.replace(wrapper, "", 1)
+    if line.count(")") - line.count("(") >= 2:
+        cut = line.rstrip().rfind("))")
+        line = line[:cut] + line[cut + 2:]
+    return line
+
+
+def _source_text(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
 def notebook_to_script(text: str) -> str:
-    """A notebook's code cells in order, as one script (the first uncaught error ends the run)."""
+    """A notebook's code cells in order, as one script that runs like "Run All" in Jupyter (the
+    first uncaught error ends the run).
+
+    Each code cell is headed by a marker comment naming it (its number among code cells and the
+    markdown heading above it), which ``describe_line`` reads back.
+    """
+    import nbformat
+
     try:
-        notebook = json.loads(text)
-        cells = notebook["cells"]
-    except (ValueError, KeyError, TypeError):
+        with warnings.catch_warnings():  # missing cell ids and the like: Jupyter opens it too
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(text, as_version=4)
+        cells = list(notebook.cells)
+    except Exception:  # noqa: BLE001 - nbformat raises many kinds; all mean the same here
         raise SourceError("the notebook is not valid .ipynb JSON") from None
-    parts = [_PRELUDE]
-    for number, cell in enumerate(cells, 1):
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            code = _display_last_expression(_without_magics(_cell_code(cell)))
-            parts.append(f"# --- cell {number} ---\n{code}\n")
+    parts, heading, number = [_PRELUDE], "", 0
+    for cell in cells:
+        kind = cell.get("cell_type") if isinstance(cell, dict) else None
+        if kind == "markdown":
+            heading = _heading(_source_text(cell)) or heading
+        elif kind == "code":
+            number += 1
+            marker = f"# --- code cell {number} ---" + (f" {heading}" if heading else "")
+            parts.append(f"{marker}\n{cell_to_code(_source_text(cell))}\n{CELL_END}()\n")
     return "\n".join(parts)
 
 
-def describe_line(source: str, lineno: int) -> str:
-    """Where line ``lineno`` of the graded script is, in the student's terms.
+def describe_line(source: str, lineno: int, short: bool = False) -> str:
+    """Where line ``lineno`` of the graded script is, the way the student sees it.
 
-    "line 12" for a ``.py``; "cell 7, line 2" for a notebook (cells counted from 1, markdown
-    cells included, as they appear in the notebook).
+    "line 12" for a ``.py``; for a notebook, the line within its code cell and the markdown
+    heading above that cell ("line 2 of the cell under “Step 3: Build the model”"), or the cell's
+    number among the code cells when no heading comes before it ("line 2 of code cell 4").
+    ``short`` words it for a few-word note: "“Step 3: Build the model”, line 2".
     """
-    if not source.startswith(_PRELUDE):
+    if not is_notebook(source):
         return f"line {lineno}"
-    lines = source.splitlines()[:lineno]
+    lines = source.split("\n")[:lineno]
     for index in range(len(lines) - 1, -1, -1):
         match = _CELL_MARKER.match(lines[index])
         if match:
-            return f"cell {match.group(1)}, line {lineno - index - 1}"
+            within = lineno - index - 1
+            if match.group(2) and short:
+                return f"“{_one_line(match.group(2), 40)}”, line {within}"
+            if match.group(2):
+                return f"line {within} of the cell under “{_one_line(match.group(2))}”"
+            return f"code cell {match.group(1)}, line {within}" if short else \
+                f"line {within} of code cell {match.group(1)}"
     return f"line {lineno}"
+
+
+def submission_noun(source: str) -> str:
+    """"notebook" or "script": what the student handed in."""
+    return "notebook" if is_notebook(source) else "script"
 
 
 # --- a submission that is a folder (batch, nbgrader, Gradescope) -------------------------------

@@ -12,7 +12,8 @@ import pytest
 os.environ["GRADER_DAEMON"] = "0"
 
 SLOW_MODULES = {"test_corpus", "test_hostile", "test_trust", "test_batch", "test_nbgrader",
-                "test_confine", "test_gradescope", "test_bonus_scripts", "test_html_browser"}
+                "test_confine", "test_gradescope", "test_bonus_scripts", "test_html_browser",
+                "test_students"}
 
 
 def pytest_collection_modifyitems(items):

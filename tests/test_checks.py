@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -153,7 +154,9 @@ def test_split_with_train_size_passes():
     ("Accuracy 87.2\n", True),  # a percentage, truncated
     ("0.8725000023841858\n", True),
     ("Test accuracy: 0.9\n", True),  # rounded to one decimal, on a line about accuracy
-    ("result 0.9\n", False),  # one bare decimal, on a line that does not say what it is
+    ("result 0.9\n", True),  # matched at whatever precision it is printed
+    ("0.5\n", False),  # not the accuracy evaluate gave
+    ("Accuracy: 1\n", False),  # a bare 0 or 1 is no accuracy
     ("Dropout 0.87\n", False),  # a literal of the source, on a line that is not about accuracy
     ("13/13 ━━━━━━━━ 0s 2ms/step - accuracy: 0.8725 - loss: 0.3\n", False),  # Keras' own log
     ("Epochs: 50\n", False),
@@ -235,3 +238,136 @@ def test_failed_checks_name_the_layers_they_concern():
     assert found["hidden_activations"] == (3,)
     assert found["output_layer"] == (4,)
     assert layers_of(dense(256), dense(1, "sigmoid"))["hidden_layers"] == (0,)
+
+
+# ---------------------------------------------------------------- feedback a student can trust
+
+def _crash(line: str, lineno: int = 17, type_="TypeError", message="boom", **changes):
+    return observation(status="error", error=ErrorInfo(type_, message, lineno, line, "exception"),
+                       **changes)
+
+
+def test_a_crash_while_building_the_model_gives_no_false_hints_about_the_model():
+    """A typo in the 2nd layer: the model exists with one layer, never compiled."""
+    obs = _crash("model.add(Dense(128, activaton='relu'))", message="Unrecognized keyword",
+                 model=ModelInfo(1, "Sequential", (dense(256),), {}), compile=None, fits=(),
+                 test_accuracies=(), evaluated=False, stdout="")
+    results = {r.id: r for r in run_checks(obs, None, RUBRIC)}
+    assert results["data"].passed and results["split"].passed
+    unreached = [r for r in results.values() if not r.passed and r.id != "runs"]
+    assert {r.id for r in unreached} == set(CHECK_IDS) - {"runs", "data", "split"}
+    for result in unreached:
+        assert result.message == ("not reached: your script stopped at line 17 while building "
+                                  "the model"), result
+        assert result.hint == "" and "add" not in result.message
+    assert "activaton" in results["runs"].message and results["runs"].hint
+
+
+def test_a_crash_at_compile_still_judges_the_finished_model():
+    obs = _crash("model.compile(optimizer='adam', los='binary_crossentropy')", lineno=30,
+                 compile=None, fits=(), test_accuracies=(), evaluated=False, stdout="")
+    results = {r.id: r for r in run_checks(obs, None, RUBRIC)}
+    assert all(results[c].passed for c in ("hidden_layers", "l2", "dropout", "output_layer"))
+    assert results["loss"].message == \
+        "not reached: your script stopped at line 30 while compiling the model"
+
+
+@pytest.mark.parametrize("stdout", ["Test accuracy: 0.5\n", "0.5\n", "accuracy 50%\n",
+                                    "[0.6931, 0.5]\n", "Accuracy: 50.0\n"])
+def test_a_round_accuracy_is_read_at_whatever_precision_it_is_printed(stdout):
+    obs = observation(test_accuracies=(0.5,), stdout=stdout, shortened=True, source="x = 1")
+    result = CHECKS["prints_accuracy"](obs, GOOD_TRAINING, RUBRIC)
+    assert result.passed, result
+    assert "0.50 after one training batch; the grader trains your model itself" in result.message
+
+
+def test_the_printed_accuracy_is_rounded_and_labelled_in_fast_mode_only():
+    fast = observation(test_accuracies=(0.4675000011920929,), shortened=True,
+                       stdout="Test accuracy: 0.4675000011920929\n")
+    message = CHECKS["prints_accuracy"](fast, GOOD_TRAINING, RUBRIC).message
+    assert "0.47 after one training batch" in message
+    full = observation(stdout="Test accuracy: 0.8725\n")
+    assert "after one training batch" not in CHECKS["prints_accuracy"](full, None, RUBRIC).message
+
+
+def test_the_untouched_template_scores_zero():
+    obs = observation(data_calls=(), split_calls=(), model=None, compile=None, fits=(),
+                      test_accuracies=(), evaluated=False, stdout="")
+    results = run_checks(obs, None, RUBRIC)
+    assert not any(r.passed for r in results)
+    assert "starter template" in results[0].message
+
+
+@pytest.mark.parametrize("line, module, found, hint", [
+    ("import seaborn as sns", "seaborn", "grading does not need it, remove the import",
+     "remove `import seaborn as sns`"),
+    ("from sklearn.model_selections import train_test_split", "sklearn.model_selections",
+     "scikit-learn is installed, but it has no module 'model_selections'", "check the spelling"),
+    ("import tensorflow as tf", "tensorflow", "lacks tensorflow, which grading needs",
+     "tell your instructor"),
+])
+def test_a_missing_module_names_the_package_and_whether_grading_needs_it(line, module, found,
+                                                                          hint):
+    obs = _crash(line, lineno=3, type_="ModuleNotFoundError",
+                 message=f"No module named '{module}'", data_calls=(), split_calls=(),
+                 model=None, compile=None, fits=(), test_accuracies=(), evaluated=False)
+    result = CHECKS["runs"](obs, None, RUBRIC)
+    assert f"No module named '{module}'" in result.message and found in result.message
+    assert hint in result.hint
+
+
+def test_softmax_output_with_binary_cross_entropy_says_what_was_found_and_the_fix():
+    message = ("Arguments `target` and `output` must have the same rank (ndim). Received: "
+               "target.shape=(None,), output.shape=(None, 2)")
+    obs = _crash("history = model.fit(X_train, y_train, epochs=50)", lineno=40,
+                 type_="ValueError", message=message, fits=(), test_accuracies=(),
+                 model=ModelInfo(1, "Sequential", REFERENCE_LAYERS[:-1] + (dense(2, "softmax"),),
+                                 {}))
+    runs = CHECKS["runs"](obs, None, RUBRIC)
+    assert "outputs 2 values per review (Dense(2) with softmax)" in runs.message
+    assert "ValueError" not in runs.message and "Dense(1, activation='sigmoid')" in runs.hint
+    retrain = CHECKS["accuracy"](obs, TrainingResult("failed", f"ValueError: {message}"), RUBRIC)
+    assert "outputs 2 values per review" in retrain.message and "ValueError" not in retrain.message
+
+
+def test_a_notebook_is_called_a_notebook_and_its_place_named_by_its_heading():
+    from grader.sources import notebook_to_script
+
+    source = notebook_to_script(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                            "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "## Step 3: Build the model"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "model = Sequential()\nmodel.add(Dense(128, activaton='relu'))"}]}))
+    lineno = next(n for n, line in enumerate(source.split("\n"), 1) if "activaton" in line)
+    obs = _crash("model.add(Dense(128, activaton='relu'))", lineno=lineno, source=source,
+                 model=None, compile=None, fits=(), test_accuracies=(), evaluated=False)
+    results = {r.id: r for r in run_checks(obs, None, RUBRIC)}
+    assert results["runs"].message.startswith(
+        "your notebook stopped at line 2 of the cell under “Step 3: Build the model”")
+    assert results["l2"].message == ("not reached: your notebook stopped at line 2 of the cell "
+                                     "under “Step 3: Build the model” while building the model")
+
+
+def test_the_instructors_note_names_a_notebooks_place_in_short():
+    from grader.sources import notebook_to_script
+
+    source = notebook_to_script(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                            "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "## Step 6: Evaluate"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "a = 1\nb = 2\nprint(acc)"}]}))
+    lineno = source.split("\n").index("print(acc)") + 1
+    obs = _crash("print(acc)", lineno=lineno, type_="NameError", source=source)
+    assert CHECKS["runs"](obs, None, RUBRIC).note == \
+        "crashed at “Step 6: Evaluate”, line 3 (NameError)"
+
+
+def test_a_fit_that_raised_is_judged_by_right_arguments_and_not_by_wrong_ones():
+    right = _crash("model.fit(X_train, y_train, epochs=50)", lineno=20, type_="ValueError",
+                   fits=(FitCall(50, 32, 0.2, False, (), False),), test_accuracies=())
+    assert CHECKS["training"](right, None, RUBRIC).passed
+    typo = _crash("model.fit(X_train, y_train, epoch=50)", lineno=20,
+                  fits=(FitCall(1, 32, 0.2, False, (), False),), test_accuracies=())
+    result = CHECKS["training"](typo, None, RUBRIC)
+    assert (result.message, result.hint) == \
+        ("not reached: your script stopped at line 20 while training the model", "")

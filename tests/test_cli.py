@@ -121,6 +121,36 @@ def test_terminal_layout():
     assert lines[-1].startswith("TensorFlow ") and "data seed 20261125" in lines[-1]
 
 
+def test_hints_never_break_code_across_lines():
+    hint = "loss, accuracy = model.evaluate(X_test, y_test), then print(f'Test accuracy: {accuracy:.4f}')"
+    for width in range(20, 90, 7):
+        wrapped = terminal.wrap_code_safe(hint, width)
+        assert any("print(f'Test accuracy: {accuracy:.4f}')" in line for line in wrapped), wrapped
+        assert "model.evaluate(X_test, y_test)," in " ".join(wrapped)
+        assert " ".join(wrapped) == hint
+
+
+def test_failures_that_share_a_cause_show_it_once_and_point_to_it():
+    report = real_report("dan.py", model=None, compile=None, fits=(), test_accuracies=(),
+                         evaluated=False)
+    lines = terminal.render(report).splitlines()
+    failed = [line for line in lines if line.startswith("✗")]
+    assert failed[0].startswith("✗ hidden_layers       your script built no Keras model")
+    assert "✗ l2                  same reason as hidden_layers above  (0/10)" in failed
+    assert all(re.match(r"✗ \w+ +\S", line) and not re.match(r"✗ \w+ +\(?\d", line)
+               for line in failed)  # no bare "0/10" line
+
+
+def test_the_scripts_own_accuracy_is_rounded_and_labelled_in_fast_mode():
+    report = real_report("erin.py", shortened=True, test_accuracies=(0.4675000011920929,),
+                         stdout="Test accuracy: 0.4675000011920929\n")
+    text = " ".join(terminal.render(report).split())  # as read, across wrapped lines
+    assert "0.4675000011920929: 0.47 after one training batch; the grader trains your model " \
+           "itself" in text
+    assert "Your script's own test accuracy: 0.47 after one training batch" in text
+    assert "Grader's test accuracy: 0.9100" in text
+
+
 def test_terminal_falls_back_to_plain_marks_on_cp1252():
     stream = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
     report = real_report("s.py", layers="no_dropout")
@@ -154,3 +184,14 @@ def test_hint_level_decides_what_a_failed_check_gives_away(tmp_path):
     assert "✗ dropout             failed  (0/10)" in shown["none"][2]
     # passed checks still say what they found
     assert "✓ l2" in shown["none"][2] and "L2 kernel regularization" in shown["none"][2]
+
+
+def test_nbgrader_feedback_uses_the_same_labelled_wording():
+    from grader.nbgrader_autograde import check_outputs
+
+    report = real_report("fay.ipynb", shortened=True, test_accuracies=(0.4675000011920929,),
+                         stdout="Test accuracy: 0.4675000011920929\n")
+    check = {c.id: c for c in report.checks}["prints_accuracy"]
+    text = check_outputs(check)[0]["text"]
+    assert "0.47 after one training batch; the grader trains your model itself" in text
+    assert check.message in " ".join(terminal.render(report).split())

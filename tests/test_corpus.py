@@ -1,6 +1,6 @@
 """End to end: grade every submission in ``tests/corpus/`` and compare with its header.
 
-Every corpus file starts with ``# expect-fail: <check ids>`` (nothing after the colon: the file
+Every corpus file starts with ``# expect-fail: <check ids>`` (a notebook: its first code cell) (nothing after the colon: the file
 must pass all checks) and may carry a second line ``# grade-options: timeout=20 memory_mb=2048``.
 The test asserts that the set of failed checks equals the header exactly.
 
@@ -17,6 +17,7 @@ two paths give equal scores.
 from __future__ import annotations
 
 import atexit
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -43,8 +44,17 @@ class CorpusCase:
     memory_mb: int | None = None
 
 
+def header_lines(path: Path) -> list[str]:
+    """The lines that hold a file's header: a script's own, a notebook's first code cell's."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".ipynb":
+        first = next(c for c in json.loads(text)["cells"] if c["cell_type"] == "code")
+        text = "".join(first["source"]) if isinstance(first["source"], list) else first["source"]
+    return text.splitlines()
+
+
 def parse_case(path: Path) -> CorpusCase:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = header_lines(path)
     match = _EXPECT_RE.match(lines[0]) if lines else None
     if not match:
         raise ValueError(f"{path.name}: the first line must be '# expect-fail: <check ids>'")

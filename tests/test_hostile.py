@@ -278,7 +278,8 @@ def test_custom_layers_are_refused_with_a_clear_message(cache_dir, name, word):
 def test_untouched_template_is_not_started(cache_dir):
     report = grade_file(TEMPLATE, cache_dir).report
     assert report.not_started is True
-    assert not report.passed
+    assert not report.passed and report.score == 0
+    assert "starter template" in report.checks[0].message
     assert "Traceback" not in all_messages(report)
     assert sorted(c.id for c in report.checks) == sorted(CHECK_IDS)
 

@@ -205,13 +205,14 @@ def test_notebook_errors_name_the_cell_and_magics_never_run(tmp_path, cache_dir)
     options = GradeOptions(timeout=TIMEOUT, cache_dir=cache_dir)
     notebook_report, script_report = grade(path, options), grade(script, options)
     runs = {c.id: c for c in notebook_report.checks}["runs"]
-    assert not runs.passed and "at cell 4, line 2" in runs.message, runs.message
+    assert not runs.passed and "at line 2 of the cell under “notes”" in runs.message, runs.message
     assert "at line 3" in {c.id: c for c in script_report.checks}["runs"].message
     assert [(c.id, c.passed) for c in notebook_report.checks] == \
         [(c.id, c.passed) for c in script_report.checks]
     assert not marker.exists()
     source = notebook_to_script(path.read_text())
-    assert describe_line(source, source.splitlines().index("y = 2") + 1) == "cell 4, line 1"
+    assert describe_line(source, source.split("\n").index("y = 2") + 1) == \
+        "line 1 of the cell under “notes”"
 
 
 def test_nbgrader_course_end_to_end(tmp_path, cache_dir):
@@ -386,7 +387,7 @@ def test_one_rubric_everywhere_refusal_regeneration_helpers_and_headline(tmp_pat
     assert gradebook_points(course, "helper")["dropout"] == 15
     assert float(exported["crash"]["score"]) == 105 - 5 - 5  # runs and prints_accuracy
     page = html.unescape((course / "feedback" / "crash" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
-    first = page.index("Grader: 95/105. Main reason: crashed at cell")
+    first = page.index("Grader: 95/105. Main reason: crashed at “Step 5: Train”, line ")
     assert first < page.index("✓ data: make_classification"), "the reason comes first"
     helper_page = html.unescape(
         (course / "feedback" / "helper" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())

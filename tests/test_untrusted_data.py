@@ -27,12 +27,13 @@ from grader.text import csv_cell, inert
 
 RUBRIC = load_rubric()
 EVENTS = ["sandbox", "data", "split", "compile", "fit", "evaluate", "predict", "error", "end",
-          "tamper", "unreadable", "exit", "other"]
+          "tamper", "unreadable", "exit", "figure", "other"]
 KEYS = ["uid", "class", "config", "class_name", "layers", "units", "activation", "rate", "l2",
         "kernel_regularizer", "loss", "optimizer", "metrics", "kwargs", "shapes", "model",
         "compile", "result", "accuracy", "rows", "on_test_split", "message", "lineno", "line",
         "kind", "type", "exit_code", "epochs", "batch_size", "validation_split", "protections",
-        "module", "batch_shape", "name", "from_logits", "sublayers", "n_samples", "n_features"]
+        "module", "batch_shape", "name", "from_logits", "sublayers", "n_samples", "n_features",
+        "png", "title", "plotted", "xlabel", "ylabel"]
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(10**400), max_value=10**400),
@@ -151,3 +152,32 @@ def test_csv_cells_from_submissions_are_never_formulas_and_tampering_is_the_note
     assert rows[1][0].startswith("'=") and rows[1][1].startswith("'=")
     assert rows[1][-1] == "tampered"
     assert tampered.score <= tampered.checks[0].max_score
+
+
+def test_only_real_pngs_of_a_sane_size_become_figures():
+    import base64
+
+    from grader.observation import MAX_PNG_BYTES, PNG_MAGIC
+    from grader.report import Report
+
+    def figure(png: bytes | str, **fields) -> dict:
+        text = png if isinstance(png, str) else base64.b64encode(png).decode()
+        return {"event": "figure", "png": text, **fields}
+
+    good = PNG_MAGIC + b"rest of a png"
+    events = (figure(good, title="Loss\x1b[2J\u202e", plotted=["loss", "val_loss", 3, "\x07"]),
+              figure(b"GIF89a not a png"), figure("not base64 at all!"),
+              figure(PNG_MAGIC + b"x" * MAX_PNG_BYTES), figure(good, plotted="loss"),
+              figure(good, xlabel="epoch", ylabel="loss"), {"event": "figure", "png": 12},
+              *[figure(good, title=str(n)) for n in range(10)])
+    obs = observe(SandboxRun(events, "", "", "exited", 0, 1.0, 1.0))
+    assert len(obs.figures) == 6  # at most six, each a PNG of at most 400 KB
+    first = obs.figures[0]
+    assert first.png == good and first.plotted == ("loss", "val_loss")
+    assert first.title.startswith("Loss") and not {"\x1b", "\u202e"} & set(first.title)
+    assert obs.figures[1].plotted == () and obs.figures[2].title == "loss vs epoch"
+    report = build_report("s.py", run_checks(obs, None, RUBRIC), RUBRIC, figures=obs.figures)
+    as_json = json.loads(json.dumps(report.to_dict()))
+    assert as_json["figures"][0] == {"title": first.title, "plotted": ["loss", "val_loss"],
+                                     "png_base64": base64.b64encode(good).decode()}
+    assert Report.from_dict(as_json).figures == report.figures

@@ -10,13 +10,13 @@ fall back to ASCII where the stream cannot encode them (a cp1252 console).
 from __future__ import annotations
 
 import sys
-import textwrap
 import time
 from typing import Callable
 
 from rich.console import Console
 from rich.text import Text
 
+from grader.checks import own_accuracy
 from grader.report import Report
 
 FANCY = {"pass": "✓", "fail": "✗", "hint": "→", "dot": "·", "todo": "○"}
@@ -39,38 +39,84 @@ def console_for(stream) -> Console:
     return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
+def _chunks(text: str) -> list[str]:
+    """``text`` split at the spaces outside code: a call, an index or a string literal
+    (``print(f'Test accuracy: {accuracy:.4f}')``, ``Dense(1, activation='sigmoid')``) is one
+    chunk, never broken; prose in parentheses and apostrophes ("the grader's") still wrap."""
+    chunks, current, opened, quote = [], "", [], ""
+    for i, char in enumerate(text):
+        before = text[i - 1] if i else " "
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"`" and (not before.isalnum() or (
+                before in "frbuFRBU" and not (text[i - 2] if i > 1 else " ").isalnum())):
+            quote = char
+        elif char in "([{":
+            opened.append(char != "(" or before.isalnum() or before in "_.)]")
+        elif char in ")]}" and opened:
+            opened.pop()
+        if char == " " and not any(opened) and not quote:
+            chunks.append(current)
+            current = ""
+        else:
+            current += char
+    return chunks + [current]
+
+
+def wrap_code_safe(text: str, width: int) -> list[str]:
+    """``text`` wrapped at ``width`` without ever breaking code: a bracketed or quoted piece that
+    does not fit on the line goes to the next one whole (and may run past ``width``)."""
+    out, line = [], ""
+    for chunk in _chunks(text):
+        if line and len(line) + 1 + len(chunk) > width:
+            out.append(line.rstrip())
+            line = chunk
+        else:
+            line = f"{line} {chunk}" if line else chunk
+    return out + [line] if line or not out else out
+
+
 def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> list[Text]:
     """The report as styled lines (``Text.plain`` of each is the plain report)."""
     info, metrics = report.info, report.metrics
+    noun = "notebook" if report.submission.endswith(".ipynb") else "script"
     out = [Text.assemble((f"Sentiment classifier grader {info.get('grader_version', '')}", BOLD),
                          f" {marks['dot']} {report.submission}"), Text()]
     if report.tampered:
-        out += [Text(f"Tampered: {report.tampered}. The checks that rest on what your script "
+        out += [Text(f"Tampered: {report.tampered}. The checks that rest on what your {noun} "
                      "reported score 0.", BOLD), Text()]
     if report.not_started:
         out += [Text("Not started: this is still the starter template. Fill in the TODOs in steps "
                      "1-6, then grade it again.", HINT), Text()]
     label_width = max(len(c.id) for c in report.checks) + 2
     indent = " " * (len(marks["pass"]) + 1 + label_width)
-    checks = report.checks
-    for i, check in enumerate(checks):
+    first_with = {}  # (message, hint) -> the first failed check that says it
+    for check in report.checks:
         mark = Text(marks["pass"], PASS) if check.passed else Text(marks["fail"], FAIL)
         points = f"{check.score:g}/{check.max_score:g}"
         head = Text.assemble(mark, " ", (check.id.ljust(label_width), BOLD if not check.passed else ""))
-        following = checks[i + 1] if i + 1 < len(checks) else None
-        same_as_next = following is not None and not check.passed and not following.passed and \
-            (following.message, following.hint) == (check.message, check.hint)
-        if (report.not_started or same_as_next) and not check.passed:
-            out.append(head + Text(points, DIM))  # one explanation serves a run of identical failures
-            continue
-        wrapped = textwrap.wrap(f"{check.message}  ({points})", width - len(indent)) or [""]
+        message = check.message
+        if not check.passed:
+            said = first_with.setdefault((check.message, check.hint), check.id)
+            if said != check.id:  # one cause, shown once: the others point to it
+                out.append(head + Text(f"same reason as {said} above  ({points})", DIM))
+                continue
+        wrapped = wrap_code_safe(f"{message}  ({points})", width - len(indent)) or [""]
         body = [Text(part) for part in wrapped]
         body[-1].highlight_regex(r"\(\d[\d.]*/[\d.]+\)$", DIM)
         out.append(head + body[0])
         out += [Text(indent) + part for part in body[1:]]
-        if check.hint and not check.passed:
-            hint = textwrap.wrap(f"{marks['hint']} {check.hint}", width - len(indent))
+        if check.hint and not check.passed and not report.not_started:
+            hint = wrap_code_safe(f"{marks['hint']} {check.hint}", width - len(indent))
             out += [Text(indent) + Text(part, HINT) for part in hint]
+    if report.figures:
+        shown = "; ".join(
+            (f"“{f.get('title')}”" if f.get("title") else "untitled")
+            + (f" (plots {', '.join(f.get('plotted'))})" if f.get("plotted") else "")
+            for f in report.figures)
+        count = len(report.figures)
+        out += [Text()] + [Text(part) for part in wrap_code_safe(
+            f"Figures: {count} captured from your {noun}: {shown}", width)]
     out += bonus_lines(report, marks, width)
     out.append(Text())
     out.append(Text(f"Score: {report.score:g}/{report.max_score:g}"
@@ -90,13 +136,14 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     own = metrics.get("script_accuracy")
     if isinstance(own, (int, float)):
         if info.get("mode") == "full":
-            out.append(Text(f"Your script's own test accuracy: {own:.4f}. It differs from the "
-                            "grader's because the data, the seed and the weight initialisation "
-                            "differ."))
+            said = (f"Your {noun}'s own test accuracy: {own:.4f}. It differs from the grader's "
+                    "because the data, the seed and the weight initialisation differ.")
         elif info.get("script_training_shortened"):
-            out.append(Text(f"Your script's own test accuracy: {own:.4f}, after shortened "
-                            "training (one batch, to save time: the grader trains your model "
-                            "fully itself). Run with --full to run your script unchanged."))
+            said = (f"Your {noun}'s own test accuracy: {own_accuracy(own, shortened=True)} "
+                    f"(--full runs your {noun} unchanged).")
+        else:
+            said = ""
+        out += [Text(part) for part in wrap_code_safe(said, width)] if said else []
     missing = info.get("missing_protections") or []
     if missing:
         out.append(Text("Note: this machine could not apply these sandbox protections: "

@@ -331,8 +331,10 @@ def main(argv):
             result = {"status": "refused", "message": str(exc)}
         except Exception as exc:  # noqa: BLE001 - the student's config may break Keras anywhere
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            result = {"status": "failed",
-                      "message": f"{type(exc).__name__}: {(lines or [''])[-1][:300]}"}
+            last = (lines or [""])[-1]
+            if last.startswith(f"{type(exc).__name__}: "):  # TensorFlow repeats the type
+                last = last[len(type(exc).__name__) + 2:]
+            result = {"status": "failed", "message": f"{type(exc).__name__}: {last[:300]}"}
         result["seconds"] = round(time.monotonic() - started, 2)
         result["peak_memory_mb"] = round(_peak_rss_mb(), 1)
         _forget(keras)

@@ -17,6 +17,10 @@ import json
 
 KEY_BYTES = 32
 MAC_HEX = 64
+# What one "figure" event may carry: at most MAX_FIGURES of them, each a PNG of at most
+# MAX_PNG_BYTES (sent base64, so a line stays well under the supervisor's MAX_EVENT_BYTES).
+MAX_FIGURES = 6
+MAX_PNG_BYTES = 400 * 1024
 _dumps = json.dumps  # bound at import, before any student code
 
 

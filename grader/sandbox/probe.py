@@ -17,6 +17,10 @@ observed up to that moment:
 - ``{"event": "evaluate", "uid", "rows", "on_test_split", "result"}``
 - ``{"event": "predict", "uid", "rows", "accuracy"}``  accuracy when rows are the test split
 - ``{"event": "error", "type", "message", "lineno", "line", "kind"}``
+- ``{"event": "figure", "key", "title", "xlabel", "ylabel", "png", "plotted"}``  each figure the
+  script saved (``savefig``) or showed (``plt.show()``, or still open at the end), just before
+  ``end``: a base64 PNG (at most ``MAX_FIGURES`` of them, each at most ``MAX_PNG_BYTES``, about
+  100 dpi) and the ``History`` keys ("loss", "val_loss", ...) whose values its lines plot
 - ``{"event": "end", "exit_code", "model": {...} | null, "compile": {...} | null}``
 - ``{"event": "tamper", "reason"}``   the probe saw its own code, or Keras', changed under it
 
@@ -43,6 +47,10 @@ _DATA_ROWS = [None]
 _LAST_MODEL = [None]
 _NEXT_UID = [0]
 _IN_FIT = [0]  # Keras' fit validates through evaluate: those calls are not the student's
+_HISTORIES = []  # what the script's fit calls returned, to recognise plotted training curves
+_FIGURES = {}  # id(figure) -> (figure, event fields), in the order first captured
+MAX_FIGURES, MAX_PNG_BYTES = channel.MAX_FIGURES, channel.MAX_PNG_BYTES
+MAX_PIXELS = 2000  # the longer side of a rendered figure
 
 
 def _make_emitter(fd, signer):
@@ -391,6 +399,8 @@ def _instrument(full, emit):
                   kwargs=record, shortened=shorten, completed=history is not None)
         if shorten and history is not None:
             _pad_history(history, first, requested)
+        if history is not None:
+            _HISTORIES.append(history)
         return history
 
     def watched_evaluate(self, *args, **kwargs):
@@ -429,6 +439,104 @@ def _instrument(full, emit):
     codes = {f.__code__ for f in (watched_make_classification, watched_train_test_split,
                                   watched_compile, watched_fit, watched_evaluate, watched_predict)}
     return model_class, guard[0], codes
+
+
+def _plotted(figure):
+    """The History keys whose values some line of ``figure`` plots, in the order drawn."""
+    import numpy as np
+
+    series = []
+    for history in _HISTORIES:
+        values = getattr(history, "history", None)
+        for key, value in (values.items() if isinstance(values, dict) else ()):
+            try:
+                series.append((str(key)[:60], np.asarray(value, dtype="float64").reshape(-1)))
+            except Exception:  # noqa: BLE001
+                continue
+    found = []
+    for axes in figure.axes:
+        for line in axes.get_lines():
+            try:
+                ydata = np.asarray(line.get_ydata(), dtype="float64").reshape(-1)
+            except Exception:  # noqa: BLE001
+                continue
+            for key, values in series:
+                if ydata.size and ydata.shape == values.shape and key not in found and \
+                        np.allclose(ydata, values, rtol=1e-6, atol=1e-9, equal_nan=True):
+                    found.append(key)
+    return found[:20]
+
+
+def _render(figure, savefig):
+    """``figure`` as PNG bytes of at most ``MAX_PNG_BYTES`` (about 100 dpi), or None."""
+    import io
+
+    width, height = figure.get_size_inches()
+    dpi = min(100.0, MAX_PIXELS / max(float(width), float(height), 0.01))
+    for scale in (1.0, 0.6, 0.36):
+        buffer = io.BytesIO()
+        savefig(figure, buffer, format="png", dpi=dpi * scale)
+        if buffer.tell() <= MAX_PNG_BYTES:
+            return buffer.getvalue()
+    return None
+
+
+def _capture_figure(figure, savefig):
+    """Keep the figure as it looks now (a later capture of the same figure replaces it)."""
+    import base64
+
+    if (id(figure) not in _FIGURES and len(_FIGURES) >= MAX_FIGURES) or not figure.axes:
+        return  # six kept already, or an empty figure (plt.savefig after plt.show, say)
+    try:
+        png = _render(figure, savefig)
+        if png is None:
+            return
+        titles = [figure._suptitle.get_text()] if getattr(figure, "_suptitle", None) else []
+        titles += [axes.get_title() for axes in figure.axes]
+        labelled = [axes for axes in figure.axes if axes.get_xlabel() or axes.get_ylabel()]
+        fields = {"title": "; ".join(t for t in titles if t)[:200],
+                  "xlabel": labelled[0].get_xlabel()[:100] if labelled else "",
+                  "ylabel": labelled[0].get_ylabel()[:100] if labelled else "",
+                  "plotted": _plotted(figure), "png": base64.b64encode(png).decode("ascii")}
+    except Exception:  # noqa: BLE001 - a figure that cannot be drawn is not kept
+        return
+    _FIGURES[id(figure)] = (figure, fields)
+
+
+def _instrument_plots():
+    """Capture every figure the script saves or shows. ``plt.show()`` shows and closes the open
+    figures, as Jupyter's inline backend does (the sandbox draws with Agg: no window opens)."""
+    import matplotlib.figure
+    import matplotlib.pyplot as pyplot
+
+    savefig = matplotlib.figure.Figure.savefig
+
+    def watched_savefig(self, *args, **kwargs):
+        result = savefig(self, *args, **kwargs)
+        _capture_figure(self, savefig)
+        return result
+
+    def watched_show(*args, **kwargs):
+        for number in pyplot.get_fignums():
+            _capture_figure(pyplot.figure(number), savefig)
+        pyplot.close("all")
+
+    matplotlib.figure.Figure.savefig = watched_savefig
+    pyplot.show = watched_show
+    return savefig
+
+
+def _emit_figures(emit, savefig):
+    """The figures captured, and those still open at the end; one event each."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        import matplotlib.figure
+
+        savefig = savefig or matplotlib.figure.Figure.savefig
+        for number in pyplot.get_fignums():
+            _capture_figure(pyplot.figure(number), savefig)
+    for key, (_, fields) in enumerate(list(_FIGURES.values())[:MAX_FIGURES]):
+        emit("figure", key=key, **fields)
 
 
 _NETWORK_ERRORS = ("URLError", "gaierror", "ConnectionError", "ConnectionRefusedError",
@@ -478,12 +586,19 @@ def _run_student(spec, emit, allowed):
     allowed.update({_run_student.__code__, _error_event.__code__})
     try:
         with open(_SCRIPT, encoding="utf-8") as handle:
-            code = compile(handle.read(), _SCRIPT, "exec")
+            text = handle.read()
+        code = compile(text, _SCRIPT, "exec")
     except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
         _error_event(exc, emit)
         return 1
     model_class, guard, codes = _instrument(spec["full"], emit)
-    allowed.update(codes | {_Guard.check.__code__})
+    allowed.update(codes | {_Guard.check.__code__, _emit_figures.__code__})
+    savefig = None
+    if "matplotlib" in text or "plot" in text:  # else pyplot's import is not worth its time
+        try:
+            savefig = _instrument_plots()
+        except Exception:  # noqa: BLE001 - no matplotlib: the script's import says so itself
+            savefig = None
     module = type(sys)("__main__")
     module.__file__ = _SCRIPT
     module.__builtins__ = __builtins__
@@ -500,6 +615,10 @@ def _run_student(spec, emit, allowed):
     except BaseException as exc:  # noqa: BLE001 - every failure is reported as data
         _error_event(exc, emit)
         exit_code = 1
+    try:
+        _emit_figures(emit, savefig)
+    except BaseException:  # noqa: BLE001 - figures are a courtesy; the end event is not
+        pass
     try:
         final = _final_model(module.__dict__, model_class)
         guard.check(final)

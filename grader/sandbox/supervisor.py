@@ -29,7 +29,7 @@ from grader.sandbox import channel
 from grader.sandbox.resources import Cgroup, tree_usage
 from grader.text import inert
 
-MAX_EVENT_BYTES = 4 * 1024 * 1024
+MAX_EVENT_BYTES = 4 * 1024 * 1024  # the longest: a figure, a base64 PNG of at most 400 KB
 MAX_EVENTS = 20_000
 MAX_CHANNEL_BYTES = 64 * 1024 * 1024  # everything kept from the event channel, in all
 POLL_SECONDS = 0.1

@@ -1,0 +1,21 @@
+# expect-fail: runs output_layer prints_accuracy loss_decreases accuracy
+# The lesson's multi-class output (softmax over 2 units) kept with binary cross-entropy.
+from sklearn.datasets import make_classification
+from sklearn.model_selection import train_test_split
+from tensorflow.keras.layers import Dense, Dropout
+from tensorflow.keras.models import Sequential
+from tensorflow.keras.regularizers import l2
+
+X, y = make_classification(n_samples=2000, n_features=500, n_classes=2)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
+
+model = Sequential()
+model.add(Dense(256, activation='relu', kernel_regularizer=l2(0.001), input_shape=(500,)))
+model.add(Dense(128, activation='relu', kernel_regularizer=l2(0.001)))
+model.add(Dropout(0.5))
+model.add(Dense(64, activation='relu'))
+model.add(Dense(2, activation='softmax'))
+model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])
+history = model.fit(X_train, y_train, epochs=50, batch_size=32, validation_split=0.2)
+loss, accuracy = model.evaluate(X_test, y_test)
+print('Test accuracy:', accuracy)
