@@ -173,7 +173,7 @@ def bonus_lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDT
     for bonus in report.bonus:
         mark = Text(marks["pass"], PASS) if bonus.done else Text(marks["todo"], DIM)
         points = f"  (+{bonus.score:g}/{bonus.max_score:g})" if bonus.max_score else ""
-        wrapped = textwrap.wrap(bonus.message + points, width - len(indent)) or [""]
+        wrapped = wrap_code_safe(bonus.message + points, width - len(indent)) or [""]
         out.append(Text.assemble(mark, " ", bonus.id.ljust(label_width), wrapped[0]))
         out += [Text(indent + part) for part in wrapped[1:]]
     return out
