@@ -615,8 +615,9 @@ def check_prints_accuracy(obs, training, rubric) -> CheckResult:
     found = _printed(obs.stdout, obs.test_accuracies, obs.source)
     if found:
         token, accuracy = found
-        return passed(f"your output shows the test accuracy your evaluation gave "
-                      f"({inert(token, 30)}: {own_accuracy(accuracy, obs.shortened)})")
+        shown = (own_accuracy(accuracy, True) if obs.shortened  # its digits mean nothing
+                 else f"printed as {inert(token, 30)}")
+        return passed(f"your output shows the test accuracy your evaluation gave ({shown})")
     if _stopped(obs):
         return not_reached(obs)
     shown = ", ".join(own_accuracy(a, obs.shortened) for a in dict.fromkeys(obs.test_accuracies))

@@ -145,7 +145,7 @@ def test_the_scripts_own_accuracy_is_rounded_and_labelled_in_fast_mode():
     report = real_report("erin.py", shortened=True, test_accuracies=(0.4675000011920929,),
                          stdout="Test accuracy: 0.4675000011920929\n")
     text = " ".join(terminal.render(report).split())  # as read, across wrapped lines
-    assert "0.4675000011920929: 0.47 after one training batch; the grader trains your model " \
+    assert "(0.47 after one training batch; the grader trains your model " \
            "itself" in text
     assert "Your script's own test accuracy: 0.47 after one training batch" in text
     assert "Grader's test accuracy: 0.9100" in text
