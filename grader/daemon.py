@@ -116,8 +116,10 @@ def _receive(sock: socket.socket, timeout: float) -> dict:
 
 class _Spares:
     """A warmed-up retrain worker per worker setup (at most two setups), handed out and
-    replaced at once (the retrain is single-threaded: the replacement warms up on the other
-    core)."""
+    replaced when the grading that took it is over (or after ``REPLACE_SECONDS``), so that the
+    replacement's imports do not compete with that grading for the CPU."""
+
+    REPLACE_SECONDS = 30.0
 
     def __init__(self):
         self.ready: dict[str, tuple] = {}
@@ -135,11 +137,17 @@ class _Spares:
             shutil.rmtree(spare[1], ignore_errors=True)
             spare = None
         if spare is not None:
-            self.handed.append((spare[0], setup))
+            self.handed.append((spare[0], setup, time.monotonic()))
         return spare
 
     def reap(self) -> None:
-        self.handed = [(process, setup) for process, setup in self.handed if process.poll() is None]
+        for entry in list(self.handed):
+            process, setup, since = entry
+            over = process.poll() is not None
+            if over:
+                self.handed.remove(entry)
+            if over or time.monotonic() - since > self.REPLACE_SECONDS:
+                self.start(setup)
 
     def close_pipes(self) -> None:
         """In a forked child: drop the spares' pipes (they are not the child's to hold)."""
@@ -217,7 +225,8 @@ def serve(address_hex: str, secret_path: str, setup: str) -> int:
                                         [process.stdin.fileno(), process.stdout.fileno()])
                         process.stdin.close()
                         process.stdout.close()
-                    spares.start(want["setup"])
+                    if spare is None:
+                        spares.start(want["setup"])
     finally:
         listener.close()
         spares.close()
