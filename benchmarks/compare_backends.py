@@ -28,7 +28,7 @@ from grader.rubric import load_rubric  # noqa: E402
 BACKENDS = ("jax", "tensorflow")
 
 
-def grade_all(files: list[Path], cache_dir: Path) -> dict[str, dict[str, dict]]:
+def grade_all(files: list[Path], cache_dir: Path, tolerance: float) -> dict[str, dict[str, dict]]:
     """Each file's verdicts and accuracy per backend: the script runs once in the sandbox, and
     its model is retrained on each backend."""
     rubric, lane = load_rubric(), Lane()
@@ -54,9 +54,13 @@ def grade_all(files: list[Path], cache_dir: Path) -> dict[str, dict[str, dict]]:
                     "checks": {c.id: c.passed for c in checks},
                     "accuracy": training.test_accuracy if training else None,
                     "status": training.status if training else None}
-                line += (f"  {backend} {sum(c.passed for c in checks):2d} passed "
+                accuracy = out[backend][path.name]["accuracy"]
+                line += (f"  {backend} {sum(c.passed for c in checks):2d} passed, accuracy "
+                         f"{'-' if accuracy is None else format(accuracy, '.4f')} "
                          f"{time.monotonic() - started:5.1f} s")
-            print(line, flush=True)
+            differ = compare({path.name: out["jax"][path.name]},
+                             {path.name: out["tensorflow"][path.name]}, tolerance)
+            print(line + ("  DIFFERS: " + "; ".join(differ) if differ else "  same"), flush=True)
     finally:
         lane.close()
         for retrainer in retrainers.values():
@@ -88,7 +92,7 @@ def main() -> int:
     files = args.files or sorted((ROOT / "tests" / "corpus").glob("*.py")) + sorted(
         (ROOT / "tests" / "corpus").glob("*.ipynb")) + [ROOT / "solution" / "sentiment_classifier.py"]
     cache_dir = args.cache_dir or Path(tempfile.mkdtemp(prefix="compare-backends-"))
-    results = grade_all(files, cache_dir)
+    results = grade_all(files, cache_dir, args.tolerance)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
     problems = compare(results["jax"], results["tensorflow"], args.tolerance)
