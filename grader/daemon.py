@@ -282,7 +282,7 @@ class Daemon:
     def launch(self, setup: dict, on_start=lambda: None) -> None:
         """Start the daemon, detached, unless one answers (``on_start`` is called when it has
         to); return once it answers."""
-        from grader.sandbox.supervisor import _child_env
+        from grader.sandbox.forkserver import server_env
 
         try:
             self._connect({"want": "ping"}).close()
@@ -292,8 +292,7 @@ class Daemon:
         on_start()
         workdir = self.home / "run"
         workdir.mkdir(mode=0o700, exist_ok=True)
-        env = {**_child_env(str(workdir)), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "GRADER_CACHE_DIR": str(self.home.parent),
+        env = {**server_env(str(workdir)), "GRADER_CACHE_DIR": str(self.home.parent),
                "GRADER_DAEMON_IDLE": str(IDLE_SECONDS)}
         if os.environ.get("GRADER_RETRAIN_BACKEND"):
             env["GRADER_RETRAIN_BACKEND"] = os.environ["GRADER_RETRAIN_BACKEND"]

@@ -22,8 +22,7 @@ from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission, submission_noun
 from grader.retrain import allowlist
-from grader.retrain.client import (ResultCache, Retrainer, TrainingResult, default_cache_dir,
-                                   library_versions)
+from grader.retrain.client import ResultCache, Retrainer, TrainingResult, library_versions
 
 Status = Callable[[str], None]
 MAX_SPECULATIONS = 8  # retrains started before the script ends (a script may compile in a loop)

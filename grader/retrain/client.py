@@ -28,6 +28,7 @@ from typing import Callable
 import psutil
 
 from grader import __version__
+from grader.files import atomic_write
 from grader.rubric import Rubric
 from grader.retrain.worker import backend_name
 from grader.sandbox.resources import Cgroup
@@ -110,10 +111,8 @@ class ResultCache:
         if result.status not in ("ok", "refused"):
             return  # failures may be the machine's, not the model's: try again next time
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            temporary = self.directory / f".{key}.{os.getpid()}.tmp"
-            temporary.write_text(json.dumps({"protocol": PROTOCOL, "result": asdict(result)}))
-            os.replace(temporary, self.directory / f"{key}.json")
+            atomic_write(self.directory / f"{key}.json",
+                         json.dumps({"protocol": PROTOCOL, "result": asdict(result)}))
         except OSError:
             pass
 

@@ -166,6 +166,14 @@ def serve(fd: int) -> int:
 # --- the client side (runs in the trusted grader) -------------------------------------------------
 
 
+def server_env(home: str) -> dict[str, str]:
+    """A fork server's environment: a sandbox's, with BLAS on one thread (forking stays safe)."""
+    from grader.sandbox.supervisor import _child_env
+
+    return {**_child_env(home), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1"}
+
+
 class ForkServerError(OSError):
     """The fork server could not start or stopped answering."""
 
@@ -218,12 +226,9 @@ class ForkServer:
         return server
 
     def _spawn(self) -> None:
-        from grader.sandbox.supervisor import _child_env
-
         self._home = tempfile.mkdtemp(prefix="grader-forkserver-")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {**_child_env(self._home), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
+        env = server_env(self._home)
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_PARENT, str(theirs.fileno())],
