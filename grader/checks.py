@@ -570,7 +570,9 @@ def _printed(stdout: str, accuracies, source: str = "") -> tuple[str, float] | N
             text, percent = match.group(1), bool(match.group(2))
             value = float(text)
             decimals = len(text.split(".")[1]) if "." in text and "e" not in text.lower() else 0
-            if value in literals and not about_accuracy:
+            # a literal of the source printed back (a Dropout rate, as 0.5 or 50%) is not the
+            # accuracy, unless its line says it is; a percentage is not the literal 50 (epochs)
+            if not about_accuracy and (value / 100 if percent else value) in literals:
                 continue
             for accuracy in accuracies:
                 # Matched at whatever precision it is printed: a shortened run's accuracy can be

@@ -165,6 +165,16 @@ def test_printed_accuracy_forms(stdout, shown):
     assert (printed_accuracy(stdout, [0.8725], source="Dropout(0.87)") is not None) is shown
 
 
+@pytest.mark.parametrize("stdout, rate, shown", [
+    ("The model gets 50% of the test reviews right\n", 0.4, True),  # 50 is fit's epochs=50 too
+    ("Dropout: 50%\n", 0.5, False),  # the Dropout rate, as a percentage
+    ("Epochs: 50\n", 0.4, False),
+])
+def test_a_percentage_is_not_mistaken_for_a_literal(stdout, rate, shown):
+    source = f"model.add(Dropout({rate}))\nmodel.fit(X, y, epochs=50)"
+    assert (printed_accuracy(stdout, [0.4950000047683716], source) is not None) is shown
+
+
 def test_evaluate_without_accuracy_metric_is_explained():
     obs = observation(test_accuracies=(), compile=dataclasses.replace(GOOD_COMPILE, has_accuracy_metric=False))
     result = CHECKS["prints_accuracy"](obs, GOOD_TRAINING, RUBRIC)

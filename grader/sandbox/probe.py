@@ -436,6 +436,7 @@ def _instrument(full, emit):
     model_class.evaluate = watched_evaluate
     model_class.predict = watched_predict
     guard.append(_Guard(keras, emit))
+    keras.utils.set_random_seed(0)  # the same run each time, unless the script seeds itself
     codes = {f.__code__ for f in (watched_make_classification, watched_train_test_split,
                                   watched_compile, watched_fit, watched_evaluate, watched_predict)}
     return model_class, guard[0], codes
