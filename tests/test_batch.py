@@ -30,11 +30,13 @@ from grader.pipeline import GradeOptions
 from grader.reporters import gradescope, summary
 from grader.rubric import load_rubric
 from real_reports import report as real_report
-from test_corpus import CORPUS, parse_case
+from test_corpus import CORPUS, parse_case, shared_cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solution" / "sentiment_classifier.py"
-TIMEOUT = 60  # per script; generous for a loaded 2-core machine, and what the hang costs
+TIMEOUT = 30  # per script (fast mode takes 2-4 s on a loaded 2-core machine); what a hang costs
+# One xdist worker runs the module: its batch runs share one reference batch, built once.
+pytestmark = pytest.mark.xdist_group("batch")
 WORKERS = 2
 
 # student id -> corpus file; each corpus header names the checks single-file grading fails
@@ -326,10 +328,8 @@ def submissions(shared_root) -> tuple[Path, dict[str, frozenset[str]]]:
 
 
 @pytest.fixture(scope="session")
-def cache_dir(shared_root) -> Path:
-    path = shared_root / "batch-retrain-cache"
-    path.mkdir(exist_ok=True)
-    return path
+def cache_dir(tmp_path_factory) -> Path:
+    return shared_cache_dir(tmp_path_factory)
 
 
 class _locked:

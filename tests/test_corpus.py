@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -85,8 +86,10 @@ _MEMO: dict[tuple, Graded] = {}
 
 
 def shared_cache_dir(tmp_path_factory) -> Path:
-    """One retrain cache per test session, the same directory for every test module."""
-    path = tmp_path_factory.getbasetemp() / "grader-retrain-cache"
+    """One retrain cache per test session, the same directory for every test module and every
+    pytest-xdist worker (the cache is content-addressed and written atomically)."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "grader-retrain-cache"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
