@@ -9,9 +9,9 @@ Prints, per repeat and as medians:
   with the daemon running, as a student's next grading is, and one with ``--no-daemon``;
 - a regrade with the retrain cached (a cache that already holds the result);
 - the grader's retrain time (from the report) against ``benchmarks/jax_reference.py``;
-- the peak memory of a grading without the daemon: the sum of resident memory over the grader's
-  whole process tree (grader, sandbox, retrain worker), sampled every 50 ms; and each part's own
-  peak.
+- the peak memory of a grading without the daemon over the grader's whole process tree (grader,
+  sandbox, retrain worker), sampled every 50 ms: PSS (shared library pages split between the
+  processes that share them) and the plain RSS sum; and each part's own peak.
 A benchmark, not a test: figures depend on the machine's load.
 """
 
@@ -32,27 +32,32 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def _tree_rss_mb(process: psutil.Process) -> float:
-    total = 0
+def _tree_memory_mb(process: psutil.Process) -> tuple[float, float]:
+    """Resident memory summed over ``process`` and its descendants: RSS (pages shared between
+    processes, TensorFlow's libraries say, count once per process) and PSS (each shared page
+    split between its sharers: what the tree really holds)."""
+    rss = pss = 0
     for each in [process, *process.children(recursive=True)]:
         try:
-            total += each.memory_info().rss
+            info = each.memory_full_info()
         except psutil.Error:
-            pass
-    return total / 2**20
+            continue
+        rss, pss = rss + info.rss, pss + getattr(info, "pss", info.rss)
+    return rss / 2**20, pss / 2**20
 
 
-def timed(command: list[str]) -> tuple[float, float, str]:
-    """Seconds, peak process-tree memory (MB) and standard output of ``command``."""
+def timed(command: list[str]) -> tuple[float, tuple[float, float], str]:
+    """Seconds, peak process-tree memory (RSS and PSS sums, MB) and standard output of ``command``."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, env=ENV, text=True)
-    peak, watched = [0.0], psutil.Process(process.pid)
+    peak, watched = [0.0, 0.0], psutil.Process(process.pid)
 
     def sample():
         while process.poll() is None:
             try:
-                peak[0] = max(peak[0], _tree_rss_mb(watched))
+                rss, pss = _tree_memory_mb(watched)
+                peak[:] = max(peak[0], rss), max(peak[1], pss)
             except psutil.Error:
                 pass
             time.sleep(0.05)
@@ -62,7 +67,7 @@ def timed(command: list[str]) -> tuple[float, float, str]:
     out = process.communicate()[0]
     seconds = time.perf_counter() - started
     sampler.join()
-    return seconds, peak[0], out
+    return seconds, tuple(peak), out
 
 
 def reference_seconds() -> float:
@@ -93,7 +98,8 @@ def main() -> int:
             cached = timed(grader + ["--cache-dir", cache])[0]
             metrics = report["metrics"]
             rows.append({"bare": bare, "alone": alone, "warm": warm, "cached": cached,
-                         "peak": peak, "retrain": metrics["train_seconds"],
+                         "peak_rss": peak[0], "peak_pss": peak[1],
+                         "retrain": metrics["train_seconds"],
                          "reference": reference_seconds(),
                          "sandbox_peak": metrics["peak_memory_mb"],
                          "retrain_peak": metrics.get("train_peak_memory_mb")})
@@ -114,9 +120,10 @@ def main() -> int:
           f"{median['cached'] / median['bare']:.2f}")
     print(f"trusted retrain: {median['retrain']:.2f} s; hand-written JAX loop: "
           f"{median['reference']:.2f} s; ratio {median['retrain'] / median['reference']:.2f}")
-    print(f"peak memory of a grading without the daemon: {median['peak']:.0f} MB over the process tree "
-          f"(sandbox {median['sandbox_peak']:.0f} MB, retrain worker "
-          f"{median.get('retrain_peak') or 0:.0f} MB)")
+    print(f"peak memory of a grading without the daemon, over the process tree: PSS "
+          f"{median['peak_pss']:.0f} MB (RSS summed: {median['peak_rss']:.0f} MB); as each part "
+          f"reports its own peak: sandbox {median['sandbox_peak']:.0f} MB, retrain worker "
+          f"{median.get('retrain_peak') or 0:.0f} MB")
     return 0
 
 

@@ -35,8 +35,7 @@ from test_corpus import CORPUS, parse_case, shared_cache_dir
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solution" / "sentiment_classifier.py"
 TIMEOUT = 30  # per script (fast mode takes 2-4 s on a loaded 2-core machine); what a hang costs
-# One xdist worker runs the module: its batch runs share one reference batch, built once.
-pytestmark = pytest.mark.xdist_group("batch")
+# One xdist worker runs the module (`--dist loadfile`): its batch runs share one reference batch.
 WORKERS = 2
 
 # student id -> corpus file; each corpus header names the checks single-file grading fails

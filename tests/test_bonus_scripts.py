@@ -17,7 +17,6 @@ import pytest
 from grader.bonus import BONUS_IDS
 from test_corpus import grade_file, shared_cache_dir
 
-pytestmark = pytest.mark.xdist_group("bonus")  # one worker: both files share one retrain
 
 FOLDER = Path(__file__).resolve().parent / "bonus"
 

@@ -25,9 +25,8 @@ from test_corpus import (CHECK_IDS, CORPUS, CORPUS_FILES, assert_verdicts, grade
 
 HOSTILE_FILES = [p for p in CORPUS_FILES if p.name.startswith("hostile_")]
 
-# One xdist worker runs this whole module (`-n 2 --dist loadgroup`), so each hostile file is
+# One xdist worker runs this whole module (`-n 2 --dist loadfile`), so each hostile file is
 # graded once and its memoized report serves the verdict test and the property tests.
-pytestmark = pytest.mark.xdist_group("hostile")
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "assignment" / "sentiment_classifier.py"

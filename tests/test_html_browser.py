@@ -20,7 +20,6 @@ from grader.reporters.svg import COLOURS
 from test_corpus import grade_file, shared_cache_dir
 from test_html import failing_report
 
-pytestmark = pytest.mark.xdist_group("hostile")  # grades the solution as test_hostile does
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solution" / "sentiment_classifier.py"
@@ -60,8 +59,8 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, Path]:
-    """The solution graded exactly as test_hostile grades it (memoized: in CI, one grading for
-    both), and the failing report of test_html, each written as its page."""
+    """The solution graded as test_hostile grades it (its retrain from the session's shared
+    cache), and the failing report of test_html, each written as its page."""
     folder = tmp_path_factory.mktemp("html")
     solution = grade_file(SOLUTION, shared_cache_dir(tmp_path_factory)).report
     assert solution.passed

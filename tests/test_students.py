@@ -22,9 +22,8 @@ from grader.observation import PNG_MAGIC
 from grader.reporters import terminal
 from test_corpus import assert_verdicts, grade_case, parse_case, shared_cache_dir
 
-# One xdist worker runs this module (`-n 2 --dist loadgroup`): each file is graded once, by that
+# One xdist worker runs this module (`-n 2 --dist loadfile`): each file is graded once, by that
 # worker's warm lane, however many tests read its report.
-pytestmark = pytest.mark.xdist_group("students")
 
 STUDENTS = Path(__file__).resolve().parent / "students"
 FILES = sorted(STUDENTS.glob("*.py")) + sorted(STUDENTS.glob("*.ipynb"))

@@ -28,7 +28,6 @@ TRUST = Path(__file__).resolve().parent / "trust"
 TRUST_FILES = sorted(TRUST.glob("*.py"))
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
-pytestmark = pytest.mark.xdist_group("trust")
 
 
 def tampered_header(path: Path) -> bool:
