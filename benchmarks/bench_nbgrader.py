@@ -38,8 +38,11 @@ def _test_module():
 
 def run(command: list[str], cwd: Path, cache: Path) -> float:
     started = time.perf_counter()
+    # nbgrader runs `alembic` from PATH: the venv's scripts, even when it is not activated
+    env = {**os.environ, "GRADER_CACHE_DIR": str(cache),
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     result = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "GRADER_CACHE_DIR": str(cache)})
+                            text=True, env=env)
     seconds = time.perf_counter() - started
     if result.returncode not in (0, 1):  # 1: the grader's "some check failed"
         sys.exit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-2000:]}")
