@@ -176,7 +176,7 @@ def _output_problem(obs: Observation) -> str:
 
 
 # Keras' words when labels and outputs do not fit (TensorFlow: "rank"; JAX, the retrain: "shape")
-_RANK_ERROR = re.compile(r"must have the same (rank|shape)")
+_OUTPUT_MISMATCH = re.compile(r"must have the same (rank|shape)")
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 _NEEDED = {"tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
            "numpy": "numpy", "matplotlib": "matplotlib"}  # module -> package; grading needs them
@@ -265,7 +265,7 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
     if missing:
         message, hint = f"{your} stopped{where}: {missing[0]}", missing[1]
         note = f"crashed{at_note} (missing module)"
-    elif _RANK_ERROR.search(error.message) and _output_problem(obs):
+    elif _OUTPUT_MISMATCH.search(error.message) and _output_problem(obs):
         message = f"{your} stopped{where}: {_output_problem(obs)}"
         hint = "end the model with Dense(1, activation='sigmoid') and keep " \
                "loss='binary_crossentropy'"
@@ -642,7 +642,7 @@ def _not_trained(training: TrainingResult | None, obs: Observation) -> CheckResu
                 "timeout": "use a model of the exercise's size (a few hundred units per layer)"}
         note = {"refused": "model refused by the grader",
                 "timeout": "the grader's retrain timed out"}
-        if _RANK_ERROR.search(training.message) and _output_problem(obs):
+        if _OUTPUT_MISMATCH.search(training.message) and _output_problem(obs):
             return failed(f"the grader could not train your model: {_output_problem(obs)}",
                           "end the model with Dense(1, activation='sigmoid')",
                           note="output does not fit the loss")

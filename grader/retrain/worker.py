@@ -154,10 +154,10 @@ def _build(request, keras):
     config = allowlist.for_retrain(request["model_config"], seed)
     with _numpy_draws(keras):
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
-        if isinstance(model, keras.Model) and not model.built:
+        if not isinstance(model, keras.Model):
+            raise Refused("the config is not a Keras model")
+        if not model.built:
             model.build((None, int(request["n_features"])))
-    if not isinstance(model, keras.Model):
-        raise Refused("the config is not a Keras model")
     limit = int(request.get("max_parameters") or 0)
     if limit and model.count_params() > limit:
         raise Refused(f"the model has {model.count_params():,} weights; the grader retrains models "
@@ -165,6 +165,11 @@ def _build(request, keras):
     model.compile(optimizer=keras.optimizers.get(request["optimizer"]),
                   loss=keras.losses.get(request["loss"]), metrics=["accuracy"])
     return model
+
+
+def _values(variables) -> list:
+    """The arrays behind Keras variables, for Keras' stateless (JAX) calls."""
+    return [variable.value for variable in variables]
 
 
 def _train_jax(model, fit, val, batch, epochs, seed, on_epoch):
@@ -178,10 +183,9 @@ def _train_jax(model, fit, val, batch, epochs, seed, on_epoch):
     x_val, y_val = (jnp.asarray(a) for a in val)
     model._symbolic_build(data_batch=(fit[0][:batch], fit[1][:batch]))  # metrics, loss, optimizer
     model.optimizer.build(model.trainable_variables)
-    values = lambda variables: [v.value for v in variables]  # noqa: E731
-    fresh_metrics = values(model.metrics_variables)
-    state = (values(model.trainable_variables), values(model.non_trainable_variables),
-             values(model.optimizer.variables))
+    fresh_metrics = _values(model.metrics_variables)
+    state = (_values(model.trainable_variables), _values(model.non_trainable_variables),
+             _values(model.optimizer.variables))
     n = int(x.shape[0])
     full = n - n % batch
 
@@ -235,11 +239,10 @@ def _predict(model, keras, *inputs):
         return [np.asarray(model(x, training=False)) for x in inputs]
     import jax
 
-    values = lambda variables: [v.value for v in variables]  # noqa: E731
     forward = jax.jit(lambda trainable, non_trainable, x: model.stateless_call(
         trainable, non_trainable, x, training=False)[0])
-    outputs = np.asarray(forward(values(model.trainable_variables),
-                                 values(model.non_trainable_variables), np.concatenate(inputs)))
+    outputs = np.asarray(forward(_values(model.trainable_variables),
+                                 _values(model.non_trainable_variables), np.concatenate(inputs)))
     return np.split(outputs, np.cumsum([len(x) for x in inputs])[:-1])
 
 
