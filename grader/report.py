@@ -100,6 +100,10 @@ class Report:
                    **{k: v for k, v in data.items() if k in known})
 
 
+# what ``info["retrain_engine"]`` names, as the reports spell it
+ENGINE_NAMES = {"numpy": "NumPy", "jax": "JAX", "tensorflow": "TensorFlow"}
+
+
 def main_reason(report: dict) -> str:
     """Why a report scored low, in a few words, for the instructor's table; "" when it is full.
 

@@ -118,3 +118,102 @@ def test_trials_retrain_on_other_data_seeds_and_the_median_judges(trainer):
     assert combined.trials == tuple(each)
     assert combined.test_accuracy == sorted(each)[1]
     assert len(set(each)) > 1  # the seeds really differ
+
+
+def _worker(monkeypatch, **env) -> TrainerProcess:
+    """A retrain worker started with ``env`` (GRADER_RETRAIN_ENGINE, GRADER_RETRAIN_BACKEND)."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    process = TrainerProcess(load_rubric())
+    monkeypatch.undo()
+    return process
+
+
+def _close_to(ours: list, theirs: list, tolerance: float) -> bool:
+    return all(abs(a - b) <= tolerance * max(1.0, abs(b)) for a, b in zip(ours, theirs, strict=True))
+
+
+ADAM_AMSGRAD = {"class_name": "Adam", "module": "keras.optimizers",
+                "config": {"learning_rate": 0.003, "amsgrad": True}}
+SGD_NESTEROV = {"class_name": "SGD", "module": "keras.optimizers",
+                "config": {"learning_rate": 0.01, "momentum": 0.9, "nesterov": True}}
+RMSPROP_CENTERED = {"class_name": "RMSprop", "module": "keras.optimizers",
+                    "config": {"learning_rate": 0.001, "momentum": 0.5, "centered": True}}
+LOGITS = {"class_name": "BinaryCrossentropy", "module": "keras.losses",
+          "config": {"from_logits": True, "label_smoothing": 0.1}}
+L1L2 = {"class_name": "L1L2", "module": "keras.regularizers", "config": {"l1": 1e-4, "l2": 1e-3}}
+
+
+@pytest.mark.parametrize("layers, loss, optimizer", [
+    ((_layer("Dense", units=64, activation="relu", kernel_regularizer=L2),
+      _layer("Dense", units=32, activation="relu", kernel_regularizer=L2),
+      _layer("Dense", units=16, activation="relu", kernel_regularizer=L2),
+      _layer("Dense", units=1, activation="sigmoid")), "binary_crossentropy", None),
+    ((_layer("Dense", units=32, activation="tanh", kernel_regularizer=L1L2, bias_regularizer=L2),
+      _layer("Dense", units=16), _layer("Activation", activation="elu"),
+      _layer("Dense", units=8, activation="selu", use_bias=False),
+      _layer("Dense", units=1, activation="sigmoid")), "binary_crossentropy", SGD_NESTEROV),
+    ((_layer("Dense", units=32, activation="leaky_relu"), _layer("Dense", units=16, activation="softplus"),
+      _layer("Dense", units=8, activation="silu"), _layer("Dense", units=1)), LOGITS, RMSPROP_CENTERED),
+    ((_layer("Dense", units=32, activation="sigmoid"), _layer("Dense", units=1, activation="sigmoid")),
+     "binary_crossentropy", ADAM_AMSGRAD),
+], ids=["sheet-l2-adam", "tanh-elu-selu-l1l2-nesterov", "logits-smoothing-rmsprop", "amsgrad"])
+def test_the_numpy_path_trains_exactly_what_keras_trains(trainer, monkeypatch, layers, loss, optimizer):
+    """Without dropout both draw nothing during training, so the curves must agree to rounding."""
+    request = _request(*layers, loss=loss, epochs=3)
+    request["from_logits"] = loss is LOGITS
+    request["output_activation"] = "linear" if loss is LOGITS else "sigmoid"
+    if optimizer:
+        request["optimizer"] = optimizer
+    keras_trainer = _worker(monkeypatch, GRADER_RETRAIN_ENGINE="keras")
+    try:
+        theirs = train(keras_trainer, request)
+    finally:
+        keras_trainer.close()
+    ours = train(trainer, request)
+    assert (ours.engine, theirs.engine) == ("numpy", "jax")
+    for series in ("loss", "val_loss"):
+        assert _close_to(ours.history[series], theirs.history[series], 1e-3), series
+    for series in ("accuracy", "val_accuracy"):  # a rounding may move a row or two
+        assert _close_to(ours.history[series], theirs.history[series], 0.007), series
+    assert abs(ours.test_accuracy - theirs.test_accuracy) <= 0.0051  # two of 400 rows at most
+
+
+@pytest.mark.parametrize("layers, optimizer", [
+    ((_layer("Dense", units=16), _layer("BatchNormalization"), _layer("Activation", activation="relu"),
+      _layer("Dense", units=1, activation="sigmoid")), None),
+    ((_layer("Dense", units=16, activation="gelu"), _layer("Dense", units=1, activation="sigmoid")), None),
+    ((_layer("Dense", units=16, activation="relu"), _layer("Dropout", rate=0.3, noise_shape=[None, 1]),
+      _layer("Dense", units=1, activation="sigmoid")), None),
+    (MLP, {"class_name": "AdamW", "module": "keras.optimizers", "config": {"learning_rate": 0.001}}),
+    (MLP, {"class_name": "Adam", "module": "keras.optimizers",
+           "config": {"learning_rate": 0.001, "clipnorm": 1.0}}),
+], ids=["batchnorm", "gelu", "noise-shape", "adamw", "clipnorm"])
+def test_what_the_numpy_path_does_not_reproduce_trains_with_keras(trainer, layers, optimizer):
+    request = _request(*layers, epochs=2)
+    if optimizer:
+        request["optimizer"] = optimizer
+    result = train(trainer, request)
+    assert result.engine == "jax"
+    assert result.last_loss < result.first_loss
+
+
+def test_the_numpy_path_covers_the_sheets_model_with_dropout(trainer):
+    result = train(trainer, _request(*MLP, epochs=3))
+    assert result.engine == "numpy"
+
+
+def test_the_tensorflow_reference_draws_the_fast_paths_dropout_masks(trainer, monkeypatch):
+    """The reference run shares the fast path's shuffles, initial weights and dropout masks, so
+    what is left between the two is arithmetic: the curves agree to rounding."""
+    request = _request(*MLP, epochs=3)
+    reference = _worker(monkeypatch, GRADER_RETRAIN_BACKEND="tensorflow")
+    try:
+        theirs = train(reference, request)
+    finally:
+        reference.close()
+    ours = train(trainer, request)
+    assert (ours.engine, theirs.engine) == ("numpy", "tensorflow")
+    for series in ("loss", "val_loss"):
+        assert _close_to(ours.history[series], theirs.history[series], 1e-3), series
+    assert abs(ours.test_accuracy - theirs.test_accuracy) <= 0.0051

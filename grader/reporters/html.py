@@ -15,7 +15,7 @@ import base64
 import binascii
 import math
 
-from grader.report import Report, main_reason
+from grader.report import ENGINE_NAMES, Report, main_reason
 from grader.reporters.page import architecture_html, escape, page
 from grader.reporters.svg import line_chart
 from grader.similarity import describe
@@ -194,7 +194,11 @@ def _bonus(report: Report) -> str:
 def _footer(report: Report) -> str:
     info = report.info
     fields = [("grader", info.get("grader_version")), ("TensorFlow", info.get("tensorflow")),
-              ("Keras", info.get("keras")), ("rubric", info.get("rubric_sha256")),
+              ("Keras", info.get("keras")),
+              ("retrained with", info.get("retrain_engine") and " ".join(
+                  (ENGINE_NAMES.get(info["retrain_engine"], info["retrain_engine"]),
+                   str(info.get(info["retrain_engine"]) or "")))),
+              ("rubric", info.get("rubric_sha256")),
               ("data seed", info.get("data_seed")), ("mode", info.get("mode"))]
     text = " · ".join(f"{name} {escape(value, 60)}" for name, value in fields if value is not None)
     missing = info.get("missing_protections")

@@ -53,6 +53,7 @@ class TrainingResult:
     history: dict | None = None  # per epoch: loss, val_loss, accuracy, val_accuracy
     trials: tuple = ()  # test accuracy per data seed (--trials); test_accuracy is their median
     peak_memory_mb: float | None = None  # the retrain worker's peak resident memory
+    engine: str = ""  # what trained it: "numpy" (the fast path), else the Keras backend
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainingResult":
@@ -64,7 +65,7 @@ def library_versions() -> dict[str, str]:
     """Versions of the libraries that the numbers depend on, read from package metadata (no
     import), and the retrain's Keras backend."""
     versions = {"backend": backend_name()}
-    for name in ("tensorflow", "keras", "jax"):
+    for name in ("tensorflow", "keras", "jax", "numpy"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -75,7 +76,7 @@ def library_versions() -> dict[str, str]:
 def _worker_digest() -> str:
     """The retrain code itself is part of the key: a changed worker never reuses old results."""
     digest = hashlib.sha256()
-    for name in ("worker.py", "allowlist.py"):
+    for name in ("worker.py", "allowlist.py", "mlp.py"):
         digest.update(Path(__file__).with_name(name).read_bytes())
     return digest.hexdigest()
 

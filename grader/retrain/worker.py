@@ -23,10 +23,12 @@ import sys
 import threading
 import time
 
-from grader.retrain import allowlist
+from grader.retrain import allowlist, mlp
 
 Refused = allowlist.Refused
 BACKENDS = ("jax", "tensorflow")
+# "keras" turns the NumPy fast path off (to compare it with Keras' own training on JAX)
+_ENGINE = os.environ.get("GRADER_RETRAIN_ENGINE", "numpy")
 
 
 class Cancelled(Exception):
@@ -103,20 +105,38 @@ def accuracy(predictions, y, from_logits: bool) -> float:
     return float((labels == np.asarray(y).reshape(-1)).mean())
 
 
+def _random_module(keras):
+    """The Keras backend's module of random functions (``keras.src.backend.<backend>.random``)."""
+    import importlib
+
+    return importlib.import_module(f"keras.src.backend.{keras.backend.backend()}.random")
+
+
+@contextlib.contextmanager
+def _patched(module, replacements: dict):
+    saved = {name: getattr(module, name) for name in replacements}
+    try:
+        for name, function in replacements.items():
+            setattr(module, name, function)
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(module, name, function)
+
+
 @contextlib.contextmanager
 def _numpy_draws(keras):
     """Draw initial weights with NumPy while the model is built, from the seed Keras gives each
-    initialiser: the same distributions (uniform, normal, normal truncated at two deviations)
-    without compiling a JAX program for each new weight shape (~0.3 s each). Training's own
-    draws (dropout) stay JAX's."""
-    if keras.backend.backend() != "jax":
-        yield
-        return
+    initialiser: the same distributions (uniform, normal, normal truncated at two deviations),
+    the same numbers on every backend, and no compiled JAX program for each new weight shape
+    (~0.3 s each)."""
     import numpy as np
-    from keras.src.backend.jax import random
+    from keras.src.random.seed_generator import draw_seed
+
+    random = _random_module(keras)
 
     def generator(seed):
-        return np.random.default_rng(np.asarray(random.jax_draw_seed(seed)).tolist())
+        return np.random.default_rng(np.asarray(draw_seed(seed)).astype(np.uint32).tolist())
 
     def truncated(rng, shape):
         sample = rng.standard_normal(shape)
@@ -124,25 +144,41 @@ def _numpy_draws(keras):
             sample[outside] = rng.standard_normal(int(outside.sum()))
         return sample
 
-    def as_jax(sample, dtype):
-        return random.jax.numpy.asarray(sample, dtype=dtype or keras.config.floatx())
+    def as_tensor(sample, dtype):
+        return keras.ops.convert_to_tensor(sample, dtype=dtype or keras.config.floatx())
 
-    draws = {
-        "uniform": lambda shape, minval=0.0, maxval=1.0, dtype=None, seed=None: as_jax(
+    with _patched(random, {
+        "uniform": lambda shape, minval=0.0, maxval=1.0, dtype=None, seed=None: as_tensor(
             generator(seed).uniform(minval, maxval, shape), dtype),
-        "normal": lambda shape, mean=0.0, stddev=1.0, dtype=None, seed=None: as_jax(
+        "normal": lambda shape, mean=0.0, stddev=1.0, dtype=None, seed=None: as_tensor(
             generator(seed).standard_normal(shape) * stddev + mean, dtype),
-        "truncated_normal": lambda shape, mean=0.0, stddev=1.0, dtype=None, seed=None: as_jax(
+        "truncated_normal": lambda shape, mean=0.0, stddev=1.0, dtype=None, seed=None: as_tensor(
             truncated(generator(seed), shape) * stddev + mean, dtype),
-    }
-    saved = {name: getattr(random, name) for name in draws}
-    try:
-        for name, draw in draws.items():
-            setattr(random, name, draw)
+    }):
         yield
-    finally:
-        for name, draw in saved.items():
-            setattr(random, name, draw)
+
+
+@contextlib.contextmanager
+def _numpy_dropout(keras, seed: int):
+    """TensorFlow's dropout masks drawn from the fast path's generator, in the same order (layer
+    by layer, step by step): the reference run then differs from the fast path only in its
+    arithmetic, which is what a comparison of the two should measure."""
+    import numpy as np
+    import tensorflow as tf
+
+    random = _random_module(keras)
+    original, generator = random.dropout, mlp.dropout_generator(seed)
+
+    def dropout(inputs, rate, noise_shape=None, seed=None):
+        if noise_shape is not None:
+            return original(inputs, rate, noise_shape, seed)
+        scale = tf.numpy_function(lambda shape: mlp.dropout_scale(generator, tuple(shape), rate),
+                                  [tf.shape(inputs)], tf.float32, stateful=True)
+        scale.set_shape(inputs.shape)
+        return inputs * scale
+
+    with _patched(random, {"dropout": dropout}):
+        yield
 
 
 def _build(request, keras):
@@ -218,16 +254,26 @@ def _train_jax(model, fit, val, batch, epochs, seed, on_epoch):
 
 
 def _train_fit(model, fit, val, batch, epochs, seed, on_epoch):
-    """Train with Keras' own ``fit`` (the reference path), ``on_epoch`` called back per epoch."""
+    """Train with Keras' own ``fit`` (the reference path), one call per epoch on the order the
+    fast path shuffles, with its dropout masks; ``on_epoch`` gets each epoch's logs."""
     import keras
+    import numpy as np
 
-    class Epochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if not on_epoch(dict(logs or {})):
-                self.model.stop_training = True
+    logs = {}
 
-    model.fit(*fit, batch_size=batch, epochs=epochs, validation_data=val, shuffle=True,
-              verbose=0, callbacks=[Epochs()])
+    class Logs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, epoch_logs=None):
+            logs.update(epoch_logs or {})
+
+    x, y = fit
+    rng = np.random.default_rng(seed)
+    with _numpy_dropout(keras, seed):
+        for _ in range(epochs):
+            order = rng.permutation(len(x))
+            model.fit(x[order], y[order], batch_size=batch, epochs=1, validation_data=val,
+                      shuffle=False, verbose=0, callbacks=[Logs()])
+            if not on_epoch(dict(logs)):
+                break
 
 
 def _predict(model, keras, *inputs):
@@ -297,19 +343,26 @@ def _train(request, data, keras, emit, superseded):
             raise Cancelled()
         return history["loss"][-1] is not None  # a diverged loss stays diverged
 
-    train = _train_jax if keras.backend.backend() == "jax" else _train_fit
-    train(model, fit, val, batch, epochs, seed, on_epoch)
+    x_test, y_test = data["test"]
+    plan = mlp.plan(model, model.loss, model.optimizer, keras) if _ENGINE != "keras" and (
+        keras.backend.backend() == "jax") else None
+    if plan is not None:
+        trainer = mlp.Trainer(plan, seed)
+        mlp.train(trainer, fit, val, batch, epochs, seed, on_epoch)
+        test_predictions, val_predictions = (mlp.predict(trainer, x) for x in (x_test, x_val))
+    else:
+        train = _train_jax if keras.backend.backend() == "jax" else _train_fit
+        train(model, fit, val, batch, epochs, seed, on_epoch)
+        test_predictions, val_predictions = _predict(model, keras, x_test, x_val)
     # Logits are thresholded at 0 only when the output really is linear: Keras itself ignores
     # from_logits=True after a sigmoid.
     from_logits = bool(request.get("from_logits")) and request.get("output_activation") == "linear"
-    x_test, y_test = data["test"]
-    test_predictions, val_predictions = _predict(model, keras, x_test, x_val)
     losses = history["loss"]
     return {
         "status": "ok", "epochs": len(losses), "first_loss": losses[0], "last_loss": losses[-1],
         "test_accuracy": accuracy(test_predictions, y_test, from_logits),
         "val_accuracy": accuracy(val_predictions, y_val, from_logits),
-        "history": history,
+        "history": history, "engine": "numpy" if plan is not None else keras.backend.backend(),
     }
 
 

@@ -1,0 +1,466 @@
+"""The retrain's fast path: a plain MLP trained with NumPy, from the model Keras built.
+
+Keras still rebuilds the model from its config and draws its initial weights; ``plan`` reads
+that built model, its loss and its optimizer, and returns None for anything this module does
+not reproduce exactly (the worker then trains with Keras itself). What it covers is what the
+exercise asks for: a chain of Dense, Dropout and Activation layers, L1/L2 on weights, binary
+cross-entropy, and Adam, SGD or RMSprop at a fixed learning rate, with Keras' formulas.
+
+Why: XLA compiles every new architecture for 1.5-2 s before its first step, and a class is
+mostly new architectures. Here nothing is compiled; each step is a few single-threaded BLAS
+calls, and the optimizer updates every weight at once through one flat buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from scipy.special import expit
+
+F32 = np.float32
+EPSILON = F32(1e-7)  # keras.config.epsilon(), the clip of binary cross-entropy
+
+
+def _elu(z, a):
+    return np.where(z > 0, 1, a + 1).astype(F32)
+
+
+_SELU_ALPHA, _SELU_SCALE = F32(1.6732632423543772), F32(1.0507009873554805)
+# name -> (forward, derivative from the input z and the output a)
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "linear": (lambda z: z, None),
+    "relu": (lambda z: np.maximum(z, 0), lambda z, a: z > 0),
+    "sigmoid": (lambda z: expit(z), lambda z, a: a * (1 - a)),
+    "tanh": (np.tanh, lambda z, a: 1 - a * a),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), _elu),
+    "selu": (lambda z: _SELU_SCALE * np.where(z > 0, z, _SELU_ALPHA * np.expm1(np.minimum(z, 0))),
+             lambda z, a: np.where(z > 0, _SELU_SCALE, a + _SELU_SCALE * _SELU_ALPHA)),
+    "softplus": (lambda z: np.logaddexp(z, F32(0)), lambda z, a: expit(z)),
+    "leaky_relu": (lambda z: np.where(z > 0, z, F32(0.2) * z),
+                   lambda z, a: np.where(z > 0, F32(1), F32(0.2))),
+    "silu": (lambda z: z * expit(z), lambda z, a: expit(z) * (1 + z * (1 - expit(z)))),
+}
+
+
+@dataclass
+class Dense:
+    """``activation(x @ kernel + bias)``; kernel and bias are views into the model's flat weights."""
+
+    kernel: np.ndarray
+    bias: np.ndarray | None
+    activation: str
+    penalties: tuple = ()  # (weight index 0 kernel / 1 bias, l1, l2)
+
+
+@dataclass(frozen=True)
+class Activation:
+    activation: str
+
+
+@dataclass(frozen=True)
+class Dropout:
+    rate: float
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    kind: str  # adam | sgd | rmsprop
+    learning_rate: float
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """What to train: the layers in order, the loss's settings and the optimizer's."""
+
+    layers: list
+    from_logits: bool
+    label_smoothing: float
+    optimizer: Optimizer
+    weights: np.ndarray  # every trainable weight, flat; the layers' arrays are views into it
+
+
+def _activation_name(function, keras) -> str | None:
+    from keras.src import activations
+
+    names = {activations.linear: "linear", activations.relu: "relu",
+             activations.sigmoid: "sigmoid", activations.tanh: "tanh", activations.elu: "elu",
+             activations.selu: "selu", activations.softplus: "softplus",
+             activations.leaky_relu: "leaky_relu", activations.silu: "silu"}
+    return names.get(function)
+
+
+def _penalty(regularizer, keras) -> tuple[float, float] | None:
+    """(l1, l2) of a built-in L1, L2 or L1L2 regularizer; (0, 0) for none; None otherwise."""
+    if regularizer is None:
+        return 0.0, 0.0
+    kind = type(regularizer)
+    if kind not in (keras.regularizers.L1, keras.regularizers.L2, keras.regularizers.L1L2):
+        return None
+    return float(getattr(regularizer, "l1", 0.0) or 0.0), float(getattr(regularizer, "l2", 0.0) or 0.0)
+
+
+def _is_chain(model, keras) -> bool:
+    """A Sequential model, or a functional one whose layers each take the previous one's output."""
+    if type(model) is keras.Sequential:
+        return True
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if len(model.inputs) != 1 or len(model.outputs) != 1 or not layers:
+        return False
+    previous = model.inputs[0]
+    for layer in layers:
+        nodes = layer._inbound_nodes
+        if len(nodes) != 1 or list(nodes[0].arguments.keras_tensors) != [previous]:
+            return False
+        previous = layer.output
+    return previous is model.outputs[0]
+
+
+def _layer(layer, keras, n_inputs) -> object | None:
+    if type(layer) is keras.layers.Dropout:
+        return Dropout(float(layer.rate)) if layer.noise_shape is None else None
+    if type(layer) is keras.layers.Activation:
+        name = _activation_name(layer.activation, keras)
+        return Activation(name) if name else None
+    if type(layer) is not keras.layers.Dense:
+        return None
+    name = _activation_name(layer.activation, keras)
+    kernel, bias = _penalty(layer.kernel_regularizer, keras), _penalty(layer.bias_regularizer, keras)
+    if (name is None or kernel is None or bias is None or layer.activity_regularizer is not None
+            or layer.kernel_constraint is not None or layer.bias_constraint is not None
+            or getattr(layer, "lora_enabled", False) or getattr(layer, "quantization_mode", None)
+            or layer.dtype_policy.name != "float32" or layer.kernel.shape[0] != n_inputs):
+        return None
+    penalties = tuple((index, l1, l2) for index, (l1, l2) in enumerate((kernel, bias)) if l1 or l2)
+    return Dense(np.asarray(layer.kernel.value, dtype=F32),
+                 np.asarray(layer.bias.value, dtype=F32) if layer.use_bias else None,
+                 name, penalties)
+
+
+def _optimizer(optimizer, keras) -> Optimizer | None:
+    from keras.src.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
+
+    kind = {keras.optimizers.Adam: "adam", keras.optimizers.SGD: "sgd",
+            keras.optimizers.RMSprop: "rmsprop"}.get(type(optimizer))
+    if (kind is None or optimizer.weight_decay or optimizer.clipnorm or optimizer.clipvalue
+            or optimizer.global_clipnorm or optimizer.use_ema or optimizer.loss_scale_factor
+            or optimizer.gradient_accumulation_steps
+            or isinstance(optimizer._learning_rate, LearningRateSchedule)
+            or callable(optimizer._learning_rate)):
+        return None
+    learning_rate = float(np.asarray(optimizer.learning_rate))
+    if kind == "adam":
+        settings = {"beta_1": float(optimizer.beta_1), "beta_2": float(optimizer.beta_2),
+                    "epsilon": float(optimizer.epsilon), "amsgrad": bool(optimizer.amsgrad)}
+    elif kind == "sgd":
+        settings = {"momentum": float(optimizer.momentum), "nesterov": bool(optimizer.nesterov)}
+    else:
+        settings = {"rho": float(optimizer.rho), "momentum": float(optimizer.momentum),
+                    "epsilon": float(optimizer.epsilon), "centered": bool(optimizer.centered)}
+    return Optimizer(kind, learning_rate, settings)
+
+
+def _loss(loss, keras) -> tuple[bool, float] | None:
+    """(from_logits, label_smoothing) of binary cross-entropy over the last axis; else None."""
+    if loss is keras.losses.binary_crossentropy:
+        return False, 0.0
+    if type(loss) is keras.losses.BinaryCrossentropy and loss.axis == -1 and (
+            loss.reduction == "sum_over_batch_size"):
+        return bool(loss.from_logits), float(loss.label_smoothing)
+    return None
+
+
+def plan(model, loss, optimizer, keras) -> Plan | None:
+    """The plan to train ``model`` (built, not yet trained) with this module, or None when any
+    part of it is beyond what this module reproduces."""
+    if not _is_chain(model, keras) or model.non_trainable_weights:
+        return None
+    layers, width = [], None
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if width is None and type(layer) is keras.layers.Dense:
+            width = int(layer.kernel.shape[0])
+        step = _layer(layer, keras, width)
+        if step is None or width is None:
+            return None
+        if isinstance(step, Dense):
+            width = step.kernel.shape[1]
+        layers.append(step)
+    settings, chosen = _loss(loss, keras), _optimizer(optimizer, keras)
+    if width != 1 or settings is None or chosen is None:
+        return None
+    return _make_plan(layers, settings, chosen)
+
+
+def _make_plan(layers, settings, chosen) -> Plan:
+    """Copy every Dense layer's arrays into one flat buffer and point the layers at it."""
+    dense = [layer for layer in layers if isinstance(layer, Dense)]
+    weights = np.concatenate([a.reshape(-1) for d in dense for a in (d.kernel, d.bias)
+                              if a is not None]).astype(F32)
+    for layer, (kernel, bias) in zip(dense, _dense_views(dense, weights)):
+        layer.kernel, layer.bias = kernel, bias
+    return Plan(layers, settings[0], settings[1], chosen, weights)
+
+
+def _dense_views(layers, flat: np.ndarray) -> list[tuple]:
+    """Per Dense layer, (kernel, bias or None) as views of ``flat``, laid out as the weights."""
+    pairs, start = [], 0
+    for layer in layers:
+        if isinstance(layer, Dense):
+            pair = []
+            for array in (layer.kernel, layer.bias):
+                if array is not None:
+                    pair.append(flat[start:start + array.size].reshape(array.shape))
+                    start += array.size
+                else:
+                    pair.append(None)
+            pairs.append(tuple(pair))
+    return pairs
+
+
+def dropout_scale(generator: np.random.Generator, shape, rate: float) -> np.ndarray:
+    """What dropout multiplies by: 0 for a dropped unit, 1 / (1 - rate) for a kept one (Keras'
+    inverted dropout), drawn uniform below the keep probability as ``jax.random.bernoulli``."""
+    keep = F32(1 - rate)
+    return (generator.random(shape, dtype=F32) < keep) / keep
+
+
+def dropout_generator(seed: int) -> np.random.Generator:
+    """Where the dropout masks come from, layer by layer and step by step (the TensorFlow
+    reference path draws from the same one)."""
+    return np.random.default_rng([seed, 1])
+
+
+class _Optimizer:
+    """Keras' update rule for ``optimizer``, applied to the flat weights in place."""
+
+    def __init__(self, optimizer: Optimizer, size: int):
+        self.kind, self.lr, self.settings = optimizer.kind, F32(optimizer.learning_rate), optimizer.settings
+        self.steps = 0
+        count = {"adam": 3 if self.settings.get("amsgrad") else 2, "sgd": 1,
+                 "rmsprop": 1 + (self.settings.get("momentum", 0) > 0) + self.settings.get("centered", False)}
+        self.slots = [np.zeros(size, F32) for _ in range(count[self.kind])]
+        self.tmp = (np.empty(size, F32), np.empty(size, F32))
+
+    def apply(self, weights: np.ndarray, grads: np.ndarray) -> None:
+        self.steps += 1
+        getattr(self, f"_{self.kind}")(weights, grads, *self.tmp)
+
+    def _adam(self, w, g, tmp, tmp2):
+        s = self.settings
+        m, v = self.slots[:2]
+        step = F32(self.steps)
+        alpha = self.lr * np.sqrt(F32(1) - F32(s["beta_2"]) ** step) / (F32(1) - F32(s["beta_1"]) ** step)
+        np.subtract(g, m, out=tmp)
+        tmp *= F32(1 - s["beta_1"])
+        m += tmp
+        np.square(g, out=tmp)
+        tmp -= v
+        tmp *= F32(1 - s["beta_2"])
+        v += tmp
+        if s["amsgrad"]:
+            np.maximum(self.slots[2], v, out=self.slots[2])
+            v = self.slots[2]
+        np.multiply(m, alpha, out=tmp)
+        np.sqrt(v, out=tmp2)
+        tmp2 += F32(s["epsilon"])
+        tmp /= tmp2
+        w -= tmp
+
+    def _sgd(self, w, g, tmp, tmp2):
+        momentum = F32(self.settings["momentum"])
+        np.multiply(g, self.lr, out=tmp)
+        if not momentum:
+            w -= tmp
+            return
+        m = self.slots[0]
+        m *= momentum
+        m -= tmp
+        if self.settings["nesterov"]:
+            np.multiply(m, momentum, out=tmp2)
+            tmp2 -= tmp
+            w += tmp2
+        else:
+            w += m
+
+    def _rmsprop(self, w, g, tmp, tmp2):
+        s = self.settings
+        rho = F32(s["rho"])
+        v, rest = self.slots[0], iter(self.slots[1:])
+        momentum = next(rest) if s["momentum"] > 0 else None
+        np.square(g, out=tmp)
+        tmp *= F32(1 - rho)
+        v *= rho
+        v += tmp
+        if s["centered"]:
+            average = next(rest)
+            average *= rho
+            average += F32(1 - rho) * g
+            np.square(average, out=tmp2)
+            np.subtract(v, tmp2, out=tmp2)
+        else:
+            tmp2[:] = v
+        tmp2 += F32(s["epsilon"])
+        np.sqrt(tmp2, out=tmp2)
+        np.multiply(g, self.lr, out=tmp)
+        tmp /= tmp2
+        if momentum is not None:
+            momentum *= F32(s["momentum"])
+            momentum += tmp
+            w -= momentum
+        else:
+            w -= tmp
+
+
+class Trainer:
+    """Trains a ``Plan`` in place: forward and backward passes by hand, Keras' loss, metrics and
+    update rules, dropout masks from a generator seeded by the grader."""
+
+    def __init__(self, plan: Plan, seed: int):
+        self.plan = plan
+        self.grads = np.zeros_like(plan.weights)
+        dense = [layer for layer in plan.layers if isinstance(layer, Dense)]
+        self.grad_of = dict(zip(map(id, dense), _dense_views(dense, self.grads)))
+        self.l1 = []  # (weights, their gradient, l1)
+        twice_l2 = np.zeros_like(plan.weights)  # the L2 gradient is this times the weights
+        for layer, views in zip(dense, _dense_views(dense, twice_l2)):
+            for index, l1, l2 in layer.penalties:
+                views[index][...] = F32(2) * F32(l2)
+                if l1:
+                    self.l1.append(((layer.kernel, layer.bias)[index],
+                                    self.grad_of[id(layer)][index], F32(l1)))
+        self.twice_l2 = twice_l2 if twice_l2.any() else None
+        self._l2_gradient = np.empty_like(twice_l2)
+        self.optimizer = _Optimizer(plan.optimizer, plan.weights.size)
+        self.dropout = dropout_generator(seed)
+
+    def forward(self, x, training: bool, caches: list | None = None):
+        for layer in self.plan.layers:
+            if isinstance(layer, Dense):
+                z = x @ layer.kernel
+                if layer.bias is not None:
+                    z += layer.bias
+                a = ACTIVATIONS[layer.activation][0](z)
+                if caches is not None:
+                    caches.append((x, z, a))
+                x = a
+            elif isinstance(layer, Activation):
+                a = ACTIVATIONS[layer.activation][0](x)
+                if caches is not None:
+                    caches.append((x, a))
+                x = a
+            elif training and layer.rate > 0:
+                scale = dropout_scale(self.dropout, x.shape, layer.rate)
+                if caches is not None:
+                    caches.append(scale)
+                x = x * scale
+            elif caches is not None:
+                caches.append(None)
+        return x
+
+    def penalty(self) -> float:
+        """The regularisers' share of the loss, with the current weights (it also keeps the L2
+        gradient, ``twice_l2 * weights``, for the step)."""
+        total = F32(0)
+        for weights, _, l1 in self.l1:
+            total += l1 * np.abs(weights).sum(dtype=F32)
+        if self.twice_l2 is not None:
+            np.multiply(self.twice_l2, self.plan.weights, out=self._l2_gradient)
+            total += F32(0.5) * np.dot(self._l2_gradient, self.plan.weights)
+        return total
+
+    def _targets(self, y):
+        y = y.reshape(-1, 1).astype(F32)
+        smoothing = F32(self.plan.label_smoothing)
+        return y * (F32(1) - smoothing) + F32(0.5) * smoothing if smoothing else y
+
+    def loss(self, outputs, y) -> tuple[float, np.ndarray]:
+        """Binary cross-entropy averaged over the batch, and its gradient for ``outputs``."""
+        y = self._targets(y)
+        n = F32(len(y))
+        if self.plan.from_logits:
+            per_row = np.logaddexp(F32(0), -outputs) * y + np.logaddexp(F32(0), outputs) * (1 - y)
+            return per_row.mean(dtype=F32), (expit(outputs) - y) / n
+        clipped = np.clip(outputs, EPSILON, F32(1) - EPSILON)
+        per_row = -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
+        inside = (outputs > EPSILON) & (outputs < F32(1) - EPSILON)
+        gradient = np.where(inside, -(y / clipped - (1 - y) / (1 - clipped)) / n, F32(0))
+        return per_row.mean(dtype=F32), gradient
+
+    def step(self, x, y) -> tuple[float, np.ndarray]:
+        """One optimizer step on a batch; its loss (with the penalties) and its outputs."""
+        caches: list = []
+        outputs = self.forward(x, True, caches)
+        loss, g = self.loss(outputs, y)
+        loss = loss + self.penalty()
+        for index in range(len(self.plan.layers) - 1, -1, -1):
+            layer, cache = self.plan.layers[index], caches[index]
+            if isinstance(layer, Dense):
+                inputs, z, a = cache
+                derivative = ACTIVATIONS[layer.activation][1]
+                if derivative is not None:
+                    g = g * derivative(z, a)
+                kernel_grad, bias_grad = self.grad_of[id(layer)]
+                np.matmul(inputs.T, g, out=kernel_grad)
+                if bias_grad is not None:
+                    g.sum(axis=0, out=bias_grad)
+                if index:
+                    g = g @ layer.kernel.T
+            elif isinstance(layer, Activation):
+                derivative = ACTIVATIONS[layer.activation][1]
+                if derivative is not None:
+                    g = g * derivative(*cache)
+            elif cache is not None:
+                g = g * cache
+        for weights, grad, l1 in self.l1:
+            grad += l1 * np.sign(weights)
+        if self.twice_l2 is not None:
+            self.grads += self._l2_gradient
+        self.optimizer.apply(self.plan.weights, self.grads)
+        return loss, outputs
+
+    def evaluate(self, x, y) -> dict:
+        outputs = self.forward(x, False)
+        loss, _ = self.loss(outputs, y)
+        return {"loss": float(loss + self.penalty()), "accuracy": _binary_accuracy(outputs, y)}
+
+
+def _binary_accuracy(outputs, y) -> float:
+    """Keras' ``binary_accuracy``: the output above 0.5 against the label (for logits too)."""
+    y = np.asarray(y).reshape(-1)
+    return np.count_nonzero((outputs.reshape(-1) > 0.5) == (y > 0.5)) / len(y)
+
+
+def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epoch) -> None:
+    """Keras ``fit`` as the worker runs it: shuffle each epoch (NumPy generator seeded with
+    ``seed``), mini-batches, running-mean loss and accuracy, then the validation ones."""
+    from threadpoolctl import threadpool_limits
+
+    x, y = fit
+    y = np.asarray(y, dtype=F32)
+    n = len(x)
+    order_rng = np.random.default_rng(seed)
+    with threadpool_limits(1), np.errstate(all="ignore"):
+        for _ in range(epochs):
+            order = order_rng.permutation(n)
+            loss_sum = correct = 0.0
+            for start in range(0, n, batch):
+                rows = order[start:start + batch]
+                loss, outputs = trainer.step(x[rows], y[rows])
+                loss_sum += float(loss) * len(rows)
+                correct += _binary_accuracy(outputs, y[rows]) * len(rows)
+            validation = trainer.evaluate(*val)
+            logs = {"loss": loss_sum / n, "accuracy": correct / n,
+                    **{f"val_{key}": value for key, value in validation.items()}}
+            if not on_epoch(logs):
+                break
+
+
+def predict(trainer: Trainer, x) -> np.ndarray:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1), np.errstate(all="ignore"):
+        return trainer.forward(np.asarray(x, dtype=F32), False)
