@@ -2,8 +2,9 @@
 
 Usage: python benchmarks/bench_batch.py [--submissions N] [--keep DIR]
 
-Makes N distinct submissions (the reference solution with a different first hidden width each, so
-no two share a retrain), then runs ``python -m grader batch`` on them:
+Makes N distinct submissions (the reference solution with its first hidden width and first
+Dropout rate changed, so no two share a retrain; the widths 224-288 keep a class's models the
+reference's size on average), then runs ``python -m grader batch`` on them:
 1. 1 worker, empty retrain cache: every retrain is paid;
 2. 2 workers, another empty retrain cache: the same, in parallel;
 3. 1 worker again, with the cache of run 1: the retrain is free, so what is left is the cost per
@@ -35,8 +36,9 @@ def make_submissions(folder: Path, count: int) -> None:
     source = SOLUTION.read_text()
     folder.mkdir(parents=True)
     for i in range(count):
-        width = 256 + 8 * i
+        width, rate = 224 + 2 * (i % 33), 0.5 - 0.01 * (i // 33)
         variant = re.sub(r"Dense\(256,", f"Dense({width},", source, count=1)
+        variant = re.sub(r"Dropout\(0\.5\)", f"Dropout({rate:.2f})", variant, count=1)
         (folder / f"student{i:03d}.py").write_text(variant)
 
 
