@@ -217,3 +217,20 @@ def test_the_tensorflow_reference_draws_the_fast_paths_dropout_masks(trainer, mo
     for series in ("loss", "val_loss"):
         assert _close_to(ours.history[series], theirs.history[series], 1e-3), series
     assert abs(ours.test_accuracy - theirs.test_accuracy) <= 0.0051
+
+
+def test_a_dropout_rate_of_one_drops_everything_without_nan(trainer):
+    result = train(trainer, _request(_layer("Dense", units=16, activation="relu"),
+                                     _layer("Dropout", rate=1.0),
+                                     _layer("Dense", units=1, activation="sigmoid"), epochs=2))
+    assert result.engine == "numpy"
+    assert None not in result.history["loss"]
+
+
+def test_a_model_built_for_other_inputs_fails_in_keras_words(trainer):
+    request = _request(_layer("Dense", units=16, activation="relu"),
+                       _layer("Dense", units=1, activation="sigmoid"), epochs=1)
+    request["model_config"]["config"]["layers"][0]["config"]["batch_shape"] = [None, 400]
+    result = trainer.wait(trainer.submit(request), timeout=300)
+    assert result.status == "failed"
+    assert "400" in result.message and "500" in result.message, result.message

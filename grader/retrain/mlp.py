@@ -172,9 +172,10 @@ def _loss(loss, keras) -> tuple[bool, float] | None:
     return None
 
 
-def plan(model, loss, optimizer, keras) -> Plan | None:
-    """The plan to train ``model`` (built, not yet trained) with this module, or None when any
-    part of it is beyond what this module reproduces."""
+def plan(model, loss, optimizer, keras, n_features: int) -> Plan | None:
+    """The plan to train ``model`` (built, not yet trained) on ``n_features`` inputs with this
+    module, or None when any part of it is beyond what this module reproduces (Keras then
+    trains it, and words any error as Keras does)."""
     if not _is_chain(model, keras) or model.non_trainable_weights:
         return None
     layers, width = [], None
@@ -183,6 +184,8 @@ def plan(model, loss, optimizer, keras) -> Plan | None:
             continue
         if width is None and type(layer) is keras.layers.Dense:
             width = int(layer.kernel.shape[0])
+            if width != n_features:
+                return None
         step = _layer(layer, keras, width)
         if step is None or width is None:
             return None
@@ -225,7 +228,8 @@ def dropout_scale(generator: np.random.Generator, shape, rate: float) -> np.ndar
     """What dropout multiplies by: 0 for a dropped unit, 1 / (1 - rate) for a kept one (Keras'
     inverted dropout), drawn uniform below the keep probability as ``jax.random.bernoulli``."""
     keep = F32(1 - rate)
-    return (generator.random(shape, dtype=F32) < keep) / keep
+    draws = generator.random(shape, dtype=F32)
+    return (draws < keep) / keep if keep > 0 else np.zeros_like(draws)
 
 
 def dropout_generator(seed: int) -> np.random.Generator:

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import sys
 import threading
 import time
@@ -344,7 +345,7 @@ def _train(request, data, keras, emit, superseded):
         return history["loss"][-1] is not None  # a diverged loss stays diverged
 
     x_test, y_test = data["test"]
-    plan = mlp.plan(model, model.loss, model.optimizer, keras) if _ENGINE != "keras" and (
+    plan = mlp.plan(model, model.loss, model.optimizer, keras, x_fit.shape[1]) if _ENGINE != "keras" and (
         keras.backend.backend() == "jax") else None
     if plan is not None:
         trainer = mlp.Trainer(plan, seed)
@@ -394,6 +395,21 @@ def _peak_rss_mb() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Keras' layer errors end with what the call received ("Arguments received by ...", "• inputs=")
+_CONTEXT = ("•", "Arguments received", "Exception encountered")
+
+
+def failure_message(exc: Exception) -> str:
+    """One line that says why Keras failed: the last line of the error that is not Keras'
+    account of the call's arguments, without terminal colours or a repeated type."""
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
+    last = ([line for line in lines if not line.startswith(_CONTEXT)] or lines or [""])[-1]
+    if last.startswith(f"{type(exc).__name__}: "):  # TensorFlow repeats the type
+        last = last[len(type(exc).__name__) + 2:]
+    return f"{type(exc).__name__}: {last[:300]}"
 
 
 def _read_requests(pending: queue.Queue) -> None:
@@ -448,11 +464,7 @@ def main(argv):
         except Refused as exc:
             result = {"status": "refused", "message": str(exc)}
         except Exception as exc:  # noqa: BLE001 - the student's config may break Keras anywhere
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            last = (lines or [""])[-1]
-            if last.startswith(f"{type(exc).__name__}: "):  # TensorFlow repeats the type
-                last = last[len(type(exc).__name__) + 2:]
-            result = {"status": "failed", "message": f"{type(exc).__name__}: {last[:300]}"}
+            result = {"status": "failed", "message": failure_message(exc)}
         result["seconds"] = round(time.monotonic() - started, 2)
         result["peak_memory_mb"] = round(_peak_rss_mb(), 1)
         _forget(keras)
