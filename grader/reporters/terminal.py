@@ -148,7 +148,7 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     if missing:
         out.append(Text("Note: this machine could not apply these sandbox protections: "
                         + ", ".join(missing), HINT))
-    engine = info.get("retrain_engine") or info.get("retrain_backend")
+    engine = info.get("retrain_engine")
     retrain = (f" {marks['dot']} retrained with {ENGINE_NAMES.get(engine, engine)} {info.get(engine)}"
                if engine else "")
     out.append(Text(f"TensorFlow {info.get('tensorflow')} {marks['dot']} Keras {info.get('keras')}{retrain} "

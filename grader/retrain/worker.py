@@ -314,15 +314,18 @@ def warm_up(keras, data) -> bool:
                "n_features": data["fit"][0].shape[1], "seed": 0, "batch_size": 32, "epochs": 1}
     small = {name: (x[:64], y[:64]) for name, (x, y) in data.items()}
     try:
-        _train(request, small, keras, lambda fields: None, lambda: False)
+        # Keras' own path too: it trains what NumPy's does not, after compiling its kernels
+        for engine in dict.fromkeys((_ENGINE, "keras") if keras.backend.backend() == "jax" else ("keras",)):
+            _train(json.loads(json.dumps(request)), small, keras, lambda fields: None,
+                   lambda: False, engine)
+            _forget(keras)
     except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
-        return False
-    finally:
         _forget(keras)
+        return False
     return True
 
 
-def _train(request, data, keras, emit, superseded):
+def _train(request, data, keras, emit, superseded, engine: str = _ENGINE):
     import numpy as np
 
     model = _build(request, keras)
@@ -345,7 +348,7 @@ def _train(request, data, keras, emit, superseded):
         return history["loss"][-1] is not None  # a diverged loss stays diverged
 
     x_test, y_test = data["test"]
-    plan = mlp.plan(model, model.loss, model.optimizer, keras, x_fit.shape[1]) if _ENGINE != "keras" and (
+    plan = mlp.plan(model, model.loss, model.optimizer, keras, x_fit.shape[1]) if engine != "keras" and (
         keras.backend.backend() == "jax") else None
     if plan is not None:
         trainer = mlp.Trainer(plan, seed)
