@@ -234,3 +234,28 @@ def test_a_model_built_for_other_inputs_fails_in_keras_words(trainer):
     result = trainer.wait(trainer.submit(request), timeout=300)
     assert result.status == "failed"
     assert "400" in result.message and "500" in result.message, result.message
+
+
+def test_dropout_on_the_inputs_and_a_functional_chain_take_the_numpy_path(trainer):
+    inputs = {"class_name": "InputLayer", "module": "keras.layers",
+              "config": {"batch_shape": [None, 500], "name": "features"}, "name": "features",
+              "inbound_nodes": []}
+
+    def node(name, config, source):
+        return {"class_name": name, "module": "keras.layers", "config": {"name": config.pop("name"), **config},
+                "name": None, "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {
+                    "shape": [None, 0], "dtype": "float32", "keras_history": [source, 0, 0]}}], "kwargs": {}}]}
+
+    layers = [inputs, node("Dropout", {"name": "drop_in", "rate": 0.1}, "features"),
+              node("Dense", {"name": "hidden", "units": 16, "activation": "relu"}, "drop_in"),
+              node("Dense", {"name": "out", "units": 1, "activation": "sigmoid"}, "hidden")]
+    for layer in layers[1:]:
+        layer["name"] = layer["config"]["name"]
+    request = _request(*MLP, epochs=2)
+    request["model_config"] = {"class_name": "Functional", "module": "keras.src.models.functional",
+                               "config": {"name": "chain", "layers": layers,
+                                          "input_layers": [["features", 0, 0]],
+                                          "output_layers": [["out", 0, 0]]}}
+    result = train(trainer, request)
+    assert result.engine == "numpy", result
+    assert result.last_loss < result.first_loss

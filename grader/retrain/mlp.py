@@ -23,10 +23,6 @@ F32 = np.float32
 EPSILON = F32(1e-7)  # keras.config.epsilon(), the clip of binary cross-entropy
 
 
-def _elu(z, a):
-    return np.where(z > 0, 1, a + 1).astype(F32)
-
-
 _SELU_ALPHA, _SELU_SCALE = F32(1.6732632423543772), F32(1.0507009873554805)
 # name -> (forward, derivative from the input z and the output a)
 ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
@@ -34,7 +30,8 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     "relu": (lambda z: np.maximum(z, 0), lambda z, a: z > 0),
     "sigmoid": (lambda z: expit(z), lambda z, a: a * (1 - a)),
     "tanh": (np.tanh, lambda z, a: 1 - a * a),
-    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), _elu),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+            lambda z, a: np.where(z > 0, F32(1), a + 1)),
     "selu": (lambda z: _SELU_SCALE * np.where(z > 0, z, _SELU_ALPHA * np.expm1(np.minimum(z, 0))),
              lambda z, a: np.where(z > 0, _SELU_SCALE, a + _SELU_SCALE * _SELU_ALPHA)),
     "softplus": (lambda z: np.logaddexp(z, F32(0)), lambda z, a: expit(z)),
@@ -82,7 +79,7 @@ class Plan:
     weights: np.ndarray  # every trainable weight, flat; the layers' arrays are views into it
 
 
-def _activation_name(function, keras) -> str | None:
+def _activation_name(function) -> str | None:
     from keras.src import activations
 
     names = {activations.linear: "linear", activations.relu: "relu",
@@ -112,7 +109,8 @@ def _is_chain(model, keras) -> bool:
     previous = model.inputs[0]
     for layer in layers:
         nodes = layer._inbound_nodes
-        if len(nodes) != 1 or list(nodes[0].arguments.keras_tensors) != [previous]:
+        inputs = list(nodes[0].arguments.keras_tensors) if len(nodes) == 1 else []
+        if len(inputs) != 1 or inputs[0] is not previous:  # identity: KerasTensor's == is an op
             return False
         previous = layer.output
     return previous is model.outputs[0]
@@ -122,11 +120,11 @@ def _layer(layer, keras, n_inputs) -> object | None:
     if type(layer) is keras.layers.Dropout:
         return Dropout(float(layer.rate)) if layer.noise_shape is None else None
     if type(layer) is keras.layers.Activation:
-        name = _activation_name(layer.activation, keras)
+        name = _activation_name(layer.activation)
         return Activation(name) if name else None
     if type(layer) is not keras.layers.Dense:
         return None
-    name = _activation_name(layer.activation, keras)
+    name = _activation_name(layer.activation)
     kernel, bias = _penalty(layer.kernel_regularizer, keras), _penalty(layer.bias_regularizer, keras)
     if (name is None or kernel is None or bias is None or layer.activity_regularizer is not None
             or layer.kernel_constraint is not None or layer.bias_constraint is not None
@@ -178,16 +176,12 @@ def plan(model, loss, optimizer, keras, n_features: int) -> Plan | None:
     trains it, and words any error as Keras does)."""
     if not _is_chain(model, keras) or model.non_trainable_weights:
         return None
-    layers, width = [], None
+    layers, width = [], n_features
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        if width is None and type(layer) is keras.layers.Dense:
-            width = int(layer.kernel.shape[0])
-            if width != n_features:
-                return None
         step = _layer(layer, keras, width)
-        if step is None or width is None:
+        if step is None:
             return None
         if isinstance(step, Dense):
             width = step.kernel.shape[1]

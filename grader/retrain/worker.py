@@ -9,10 +9,12 @@ It first says ``{"ready": true, "versions": {...}}``. Library output is diverted
 cannot corrupt the protocol.
 
 Keras rebuilds the model, its initialisers, regularisers, dropout, optimizer, loss and metrics
-from the config, on the JAX backend (``GRADER_RETRAIN_BACKEND``, default ``jax``): each epoch is
-one compiled ``lax.scan`` over Keras' own stateless ``train_step``, so the maths is Keras' and
-the speed is XLA's. ``tensorflow`` runs Keras' ``fit`` instead, the reference that the fast path
-is compared with (``benchmarks/compare_backends.py``).
+from the config, on the JAX backend (``GRADER_RETRAIN_BACKEND``, default ``jax``). The exercise's
+plain MLPs then train on the NumPy path (``grader.retrain.mlp``: Keras' formulas, nothing to
+compile); anything else trains with one compiled ``lax.scan`` per epoch over Keras' own
+stateless ``train_step``. ``tensorflow`` runs Keras' ``fit`` instead, on the NumPy path's
+shuffles, initial weights and dropout masks: the reference that the fast path is compared with
+(``benchmarks/compare_backends.py``).
 """
 
 import contextlib
@@ -348,8 +350,8 @@ def _train(request, data, keras, emit, superseded, engine: str = _ENGINE):
         return history["loss"][-1] is not None  # a diverged loss stays diverged
 
     x_test, y_test = data["test"]
-    plan = mlp.plan(model, model.loss, model.optimizer, keras, x_fit.shape[1]) if engine != "keras" and (
-        keras.backend.backend() == "jax") else None
+    numpy_path = engine != "keras" and keras.backend.backend() == "jax"
+    plan = mlp.plan(model, model.loss, model.optimizer, keras, x_fit.shape[1]) if numpy_path else None
     if plan is not None:
         trainer = mlp.Trainer(plan, seed)
         mlp.train(trainer, fit, val, batch, epochs, seed, on_epoch)
