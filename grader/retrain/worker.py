@@ -257,26 +257,28 @@ def _train_jax(model, fit, val, batch, epochs, seed, on_epoch):
 
 
 def _train_fit(model, fit, val, batch, epochs, seed, on_epoch):
-    """Train with Keras' own ``fit`` (the reference path), one call per epoch on the order the
-    fast path shuffles, with its dropout masks; ``on_epoch`` gets each epoch's logs."""
+    """Train with Keras' own ``fit`` (the reference path) on the fast path's batches: each
+    epoch's shuffled order (one dataset for all epochs) and its dropout masks; ``on_epoch`` gets
+    each epoch's logs."""
     import keras
     import numpy as np
+    import tensorflow as tf
 
-    logs = {}
-
-    class Logs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, epoch_logs=None):
-            logs.update(epoch_logs or {})
-
-    x, y = fit
+    x, y = (tf.constant(a) for a in fit)
     rng = np.random.default_rng(seed)
-    with _numpy_dropout(keras, seed):
-        for _ in range(epochs):
-            order = rng.permutation(len(x))
-            model.fit(x[order], y[order], batch_size=batch, epochs=1, validation_data=val,
-                      shuffle=False, verbose=0, callbacks=[Logs()])
-            if not on_epoch(dict(logs)):
-                break
+    orders = np.stack([rng.permutation(len(fit[0])) for _ in range(epochs)])
+    batches = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(
+            (tf.gather(x, order), tf.gather(y, order))).batch(batch))
+
+    class Epochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if not on_epoch(dict(logs or {})):
+                self.model.stop_training = True
+
+    with _numpy_dropout(keras, seed):  # steps_per_epoch: Keras keeps one iterator for all epochs
+        model.fit(batches, epochs=epochs, steps_per_epoch=-(-len(fit[0]) // batch),
+                  validation_data=val, verbose=0, callbacks=[Epochs()])
 
 
 def _predict(model, keras, *inputs):
