@@ -120,13 +120,25 @@ def test_trials_retrain_on_other_data_seeds_and_the_median_judges(trainer):
     assert len(set(each)) > 1  # the seeds really differ
 
 
-def _worker(monkeypatch, **env) -> TrainerProcess:
-    """A retrain worker started with ``env`` (GRADER_RETRAIN_ENGINE, GRADER_RETRAIN_BACKEND)."""
+def _train_elsewhere(monkeypatch, request: dict, **env):
+    """``request`` trained by a retrain worker started with ``env`` (GRADER_RETRAIN_ENGINE,
+    GRADER_RETRAIN_BACKEND)."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     process = TrainerProcess(load_rubric())
     monkeypatch.undo()
-    return process
+    try:
+        return train(process, request)
+    finally:
+        process.close()
+
+
+def _assert_same_curves(ours, theirs, series=("loss", "val_loss")) -> None:
+    """The two runs agree to rounding: losses within 1e-3, accuracies within two rows."""
+    for name in series:
+        tolerance = 0.007 if "accuracy" in name else 1e-3  # a rounding may move a row or two
+        assert _close_to(ours.history[name], theirs.history[name], tolerance), name
+    assert abs(ours.test_accuracy - theirs.test_accuracy) <= 0.0051  # two of 400 rows at most
 
 
 def _close_to(ours: list, theirs: list, tolerance: float) -> bool:
@@ -165,18 +177,10 @@ def test_the_numpy_path_trains_exactly_what_keras_trains(trainer, monkeypatch, l
     request["output_activation"] = "linear" if loss is LOGITS else "sigmoid"
     if optimizer:
         request["optimizer"] = optimizer
-    keras_trainer = _worker(monkeypatch, GRADER_RETRAIN_ENGINE="keras")
-    try:
-        theirs = train(keras_trainer, request)
-    finally:
-        keras_trainer.close()
+    theirs = _train_elsewhere(monkeypatch, request, GRADER_RETRAIN_ENGINE="keras")
     ours = train(trainer, request)
     assert (ours.engine, theirs.engine) == ("numpy", "jax")
-    for series in ("loss", "val_loss"):
-        assert _close_to(ours.history[series], theirs.history[series], 1e-3), series
-    for series in ("accuracy", "val_accuracy"):  # a rounding may move a row or two
-        assert _close_to(ours.history[series], theirs.history[series], 0.007), series
-    assert abs(ours.test_accuracy - theirs.test_accuracy) <= 0.0051  # two of 400 rows at most
+    _assert_same_curves(ours, theirs, ("loss", "val_loss", "accuracy", "val_accuracy"))
 
 
 @pytest.mark.parametrize("layers, optimizer", [
@@ -207,16 +211,10 @@ def test_the_tensorflow_reference_draws_the_fast_paths_dropout_masks(trainer, mo
     """The reference run shares the fast path's shuffles, initial weights and dropout masks, so
     what is left between the two is arithmetic: the curves agree to rounding."""
     request = _request(*MLP, epochs=3)
-    reference = _worker(monkeypatch, GRADER_RETRAIN_BACKEND="tensorflow")
-    try:
-        theirs = train(reference, request)
-    finally:
-        reference.close()
+    theirs = _train_elsewhere(monkeypatch, request, GRADER_RETRAIN_BACKEND="tensorflow")
     ours = train(trainer, request)
     assert (ours.engine, theirs.engine) == ("numpy", "tensorflow")
-    for series in ("loss", "val_loss"):
-        assert _close_to(ours.history[series], theirs.history[series], 1e-3), series
-    assert abs(ours.test_accuracy - theirs.test_accuracy) <= 0.0051
+    _assert_same_curves(ours, theirs)
 
 
 def test_a_dropout_rate_of_one_drops_everything_without_nan(trainer):
