@@ -101,7 +101,15 @@ class Report:
 
 
 # what ``info["retrain_engine"]`` names, as the reports spell it
-ENGINE_NAMES = {"numpy": "NumPy", "jax": "JAX", "tensorflow": "TensorFlow"}
+_ENGINE_NAMES = {"numpy": "NumPy", "jax": "JAX", "tensorflow": "TensorFlow"}
+
+
+def retrain_engine(info: dict) -> str | None:
+    """What retrained the model and its version ("NumPy 2.4.6"); None when no retrain ran."""
+    engine = info.get("retrain_engine")
+    if not engine:
+        return None
+    return f"{_ENGINE_NAMES.get(engine, engine)} {info.get(engine) or ''}".strip()
 
 
 def main_reason(report: dict) -> str:

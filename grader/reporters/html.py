@@ -15,7 +15,7 @@ import base64
 import binascii
 import math
 
-from grader.report import ENGINE_NAMES, Report, main_reason
+from grader.report import Report, main_reason, retrain_engine
 from grader.reporters.page import architecture_html, escape, page
 from grader.reporters.svg import line_chart
 from grader.similarity import describe
@@ -195,9 +195,7 @@ def _footer(report: Report) -> str:
     info = report.info
     fields = [("grader", info.get("grader_version")), ("TensorFlow", info.get("tensorflow")),
               ("Keras", info.get("keras")),
-              ("retrained with", info.get("retrain_engine") and " ".join(
-                  (ENGINE_NAMES.get(info["retrain_engine"], info["retrain_engine"]),
-                   str(info.get(info["retrain_engine"]) or "")))),
+              ("retrained with", retrain_engine(info)),
               ("rubric", info.get("rubric_sha256")),
               ("data seed", info.get("data_seed")), ("mode", info.get("mode"))]
     text = " · ".join(f"{name} {escape(value, 60)}" for name, value in fields if value is not None)

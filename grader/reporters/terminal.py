@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from grader.checks import own_accuracy
-from grader.report import ENGINE_NAMES, Report
+from grader.report import Report, retrain_engine
 
 FANCY = {"pass": "✓", "fail": "✗", "hint": "→", "dot": "·", "todo": "○"}
 PLAIN = {"pass": "[x]", "fail": "[ ]", "hint": "->", "dot": "|", "todo": "[ ]"}
@@ -148,9 +148,8 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     if missing:
         out.append(Text("Note: this machine could not apply these sandbox protections: "
                         + ", ".join(missing), HINT))
-    engine = info.get("retrain_engine")
-    retrain = (f" {marks['dot']} retrained with {ENGINE_NAMES.get(engine, engine)} {info.get(engine)}"
-               if engine else "")
+    engine = retrain_engine(info)
+    retrain = f" {marks['dot']} retrained with {engine}" if engine else ""
     out.append(Text(f"TensorFlow {info.get('tensorflow')} {marks['dot']} Keras {info.get('keras')}{retrain} "
                     f"{marks['dot']} rubric {info.get('rubric_sha256')} {marks['dot']} data seed "
                     f"{info.get('data_seed')} {marks['dot']} {info.get('seconds') or 0:.1f} s", DIM))
