@@ -243,6 +243,7 @@ def _info(obs, training, rubric, options, seconds) -> dict:
         "retrain_engine": (training.engine or versions.get("backend")) if training else None,
         "jax": versions.get("jax"),
         "numpy": versions.get("numpy"),
+        "numba": versions.get("numba"),
         "rubric_sha256": rubric.short_hash,
         "data_seed": int(rubric.data["seed"]),
         "mode": "full" if options.full else "fast",

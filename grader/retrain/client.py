@@ -65,7 +65,7 @@ def library_versions() -> dict[str, str]:
     """Versions of the libraries that the numbers depend on, read from package metadata (no
     import), and the retrain's Keras backend."""
     versions = {"backend": backend_name()}
-    for name in ("tensorflow", "keras", "jax", "numpy"):
+    for name in ("tensorflow", "keras", "jax", "numpy", "numba"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -76,7 +76,7 @@ def library_versions() -> dict[str, str]:
 def _worker_digest() -> str:
     """The retrain code itself is part of the key: a changed worker never reuses old results."""
     digest = hashlib.sha256()
-    for name in ("worker.py", "allowlist.py", "mlp.py"):
+    for name in ("worker.py", "allowlist.py", "mlp.py", "updates.py"):
         digest.update(Path(__file__).with_name(name).read_bytes())
     return digest.hexdigest()
 
@@ -131,7 +131,9 @@ def spawn_worker(setup: dict) -> tuple[subprocess.Popen, str]:
     tmp = tempfile.mkdtemp(prefix="grader-retrain-")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
            "PYTHONPATH": root, "TMPDIR": tmp,
-           "GRADER_RETRAIN_BACKEND": str(setup.get("backend") or backend_name())}
+           "GRADER_RETRAIN_BACKEND": str(setup.get("backend") or backend_name()),
+           # numba's compiled optimizer loops (grader/retrain/updates.py), beside our results
+           "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR") or str(default_cache_dir() / "numba")}
     process = subprocess.Popen(
         [sys.executable, "-m", "grader.retrain.worker", json.dumps(setup)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

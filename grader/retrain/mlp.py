@@ -7,8 +7,9 @@ exercise asks for: a chain of Dense, Dropout and Activation layers, L1/L2 on wei
 cross-entropy, and Adam, SGD or RMSprop at a fixed learning rate, with Keras' formulas.
 
 Why: XLA compiles every new architecture for 1.5-2 s before its first step, and a class is
-mostly new architectures. Here nothing is compiled; each step is a few single-threaded BLAS
-calls, and the optimizer updates every weight at once through one flat buffer.
+mostly new architectures. Here nothing is compiled per model; each step is a few
+single-threaded BLAS calls, and the optimizer updates every weight through one flat buffer, in
+loops that numba compiled once (``updates``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Callable
 
 import numpy as np
 from scipy.special import expit
+
+from grader.retrain import updates
 
 F32 = np.float32
 EPSILON = F32(1e-7)  # keras.config.epsilon(), the clip of binary cross-entropy
@@ -233,84 +236,37 @@ def dropout_generator(seed: int) -> np.random.Generator:
 
 
 class _Optimizer:
-    """Keras' update rule for ``optimizer``, applied to the flat weights in place."""
+    """Keras' update rule for ``optimizer``, applied to the flat weights in place with the
+    regularisers' gradient (``updates``: one compiled loop per step)."""
 
     def __init__(self, optimizer: Optimizer, size: int):
-        self.kind, self.lr, self.settings = optimizer.kind, F32(optimizer.learning_rate), optimizer.settings
+        self.kind, self.settings = optimizer.kind, optimizer.settings
+        self.lr = F32(optimizer.learning_rate)
         self.steps = 0
-        count = {"adam": 3 if self.settings.get("amsgrad") else 2, "sgd": 1,
-                 "rmsprop": 1 + (self.settings.get("momentum", 0) > 0) + self.settings.get("centered", False)}
-        self.slots = [np.zeros(size, F32) for _ in range(count[self.kind])]
-        self.tmp = (np.empty(size, F32), np.empty(size, F32))
+        s, none = self.settings, np.empty(0, F32)
+        slot = lambda wanted: np.zeros(size, F32) if wanted else none  # noqa: E731
+        if self.kind == "adam":
+            self.slots = (slot(True), slot(True), slot(s["amsgrad"]))
+        elif self.kind == "sgd":
+            self.slots = (slot(s["momentum"] > 0),)
+        else:
+            self.slots = (slot(True), slot(s["momentum"] > 0), slot(s["centered"]))
 
-    def apply(self, weights: np.ndarray, grads: np.ndarray) -> None:
+    def apply(self, weights, grads, l1, twice_l2) -> None:
         self.steps += 1
-        getattr(self, f"_{self.kind}")(weights, grads, *self.tmp)
-
-    def _adam(self, w, g, tmp, tmp2):
         s = self.settings
-        m, v = self.slots[:2]
-        step = F32(self.steps)
-        alpha = self.lr * np.sqrt(F32(1) - F32(s["beta_2"]) ** step) / (F32(1) - F32(s["beta_1"]) ** step)
-        np.subtract(g, m, out=tmp)
-        tmp *= F32(1 - s["beta_1"])
-        m += tmp
-        np.square(g, out=tmp)
-        tmp -= v
-        tmp *= F32(1 - s["beta_2"])
-        v += tmp
-        if s["amsgrad"]:
-            np.maximum(self.slots[2], v, out=self.slots[2])
-            v = self.slots[2]
-        np.multiply(m, alpha, out=tmp)
-        np.sqrt(v, out=tmp2)
-        tmp2 += F32(s["epsilon"])
-        tmp /= tmp2
-        w -= tmp
-
-    def _sgd(self, w, g, tmp, tmp2):
-        momentum = F32(self.settings["momentum"])
-        np.multiply(g, self.lr, out=tmp)
-        if not momentum:
-            w -= tmp
-            return
-        m = self.slots[0]
-        m *= momentum
-        m -= tmp
-        if self.settings["nesterov"]:
-            np.multiply(m, momentum, out=tmp2)
-            tmp2 -= tmp
-            w += tmp2
+        updates.regularise(weights, grads, l1, twice_l2)
+        if self.kind == "adam":
+            step, beta_1, beta_2 = F32(self.steps), F32(s["beta_1"]), F32(s["beta_2"])
+            alpha = self.lr * np.sqrt(F32(1) - beta_2 ** step) / (F32(1) - beta_1 ** step)
+            updates.adam(weights, grads, *self.slots, F32(alpha),
+                         F32(1 - s["beta_1"]), F32(1 - s["beta_2"]), F32(s["epsilon"]))
+        elif self.kind == "sgd":
+            updates.sgd(weights, grads, *self.slots, self.lr, F32(s["momentum"]),
+                        bool(s["nesterov"]))
         else:
-            w += m
-
-    def _rmsprop(self, w, g, tmp, tmp2):
-        s = self.settings
-        rho = F32(s["rho"])
-        v, rest = self.slots[0], iter(self.slots[1:])
-        momentum = next(rest) if s["momentum"] > 0 else None
-        np.square(g, out=tmp)
-        tmp *= F32(1 - rho)
-        v *= rho
-        v += tmp
-        if s["centered"]:
-            average = next(rest)
-            average *= rho
-            average += F32(1 - rho) * g
-            np.square(average, out=tmp2)
-            np.subtract(v, tmp2, out=tmp2)
-        else:
-            tmp2[:] = v
-        tmp2 += F32(s["epsilon"])
-        np.sqrt(tmp2, out=tmp2)
-        np.multiply(g, self.lr, out=tmp)
-        tmp /= tmp2
-        if momentum is not None:
-            momentum *= F32(s["momentum"])
-            momentum += tmp
-            w -= momentum
-        else:
-            w -= tmp
+            updates.rmsprop(weights, grads, *self.slots, self.lr, F32(s["rho"]),
+                            F32(1 - s["rho"]), F32(s["momentum"]), F32(s["epsilon"]))
 
 
 class Trainer:
@@ -322,16 +278,16 @@ class Trainer:
         self.grads = np.zeros_like(plan.weights)
         dense = [layer for layer in plan.layers if isinstance(layer, Dense)]
         self.grad_of = dict(zip(map(id, dense), _dense_views(dense, self.grads)))
-        self.l1 = []  # (weights, their gradient, l1)
-        twice_l2 = np.zeros_like(plan.weights)  # the L2 gradient is this times the weights
-        for layer, views in zip(dense, _dense_views(dense, twice_l2)):
-            for index, l1, l2 in layer.penalties:
-                views[index][...] = F32(2) * F32(l2)
-                if l1:
-                    self.l1.append(((layer.kernel, layer.bias)[index],
-                                    self.grad_of[id(layer)][index], F32(l1)))
-        self.twice_l2 = twice_l2 if twice_l2.any() else None
-        self._l2_gradient = np.empty_like(twice_l2)
+        # per weight: its L1 factor, and twice its L2 factor (the L2 gradient is that times it)
+        l1, twice_l2 = np.zeros_like(plan.weights), np.zeros_like(plan.weights)
+        for layer, l1_views, l2_views in zip(dense, _dense_views(dense, l1),
+                                             _dense_views(dense, twice_l2)):
+            for index, l1_factor, l2_factor in layer.penalties:
+                l1_views[index][...] = F32(l1_factor)
+                l2_views[index][...] = F32(2) * F32(l2_factor)
+        none = np.empty(0, F32)  # the update loops skip an empty array
+        self.l1 = l1 if l1.any() else none
+        self.twice_l2 = twice_l2 if twice_l2.any() else none
         self.optimizer = _Optimizer(plan.optimizer, plan.weights.size)
         self.dropout = dropout_generator(seed)
 
@@ -360,15 +316,8 @@ class Trainer:
         return x
 
     def penalty(self) -> float:
-        """The regularisers' share of the loss, with the current weights (it also keeps the L2
-        gradient, ``twice_l2 * weights``, for the step)."""
-        total = F32(0)
-        for weights, _, l1 in self.l1:
-            total += l1 * np.abs(weights).sum(dtype=F32)
-        if self.twice_l2 is not None:
-            np.multiply(self.twice_l2, self.plan.weights, out=self._l2_gradient)
-            total += F32(0.5) * np.dot(self._l2_gradient, self.plan.weights)
-        return total
+        """The regularisers' share of the loss, with the current weights."""
+        return F32(updates.penalty(self.plan.weights, self.l1, self.twice_l2))
 
     def _targets(self, y):
         y = y.reshape(-1, 1).astype(F32)
@@ -413,11 +362,7 @@ class Trainer:
                     g = g * derivative(*cache)
             elif cache is not None:
                 g = g * cache
-        for weights, grad, l1 in self.l1:
-            grad += l1 * np.sign(weights)
-        if self.twice_l2 is not None:
-            self.grads += self._l2_gradient
-        self.optimizer.apply(self.plan.weights, self.grads)
+        self.optimizer.apply(self.plan.weights, self.grads, self.l1, self.twice_l2)
         return loss, outputs
 
     def evaluate(self, x, y) -> dict:
