@@ -36,28 +36,34 @@ def test_each_optimizer_moves_the_weights_as_keras_does(name):
     start = rng.normal(size=SIZE + 3).astype(F32)
     variable = keras.Variable(start)
     ours = mlp._Optimizer(mlp._optimizer(theirs, keras), start.size)
-    weights, none = start.copy(), np.empty(0, F32)
+    weights = start.copy()
+    unregularised = (np.array([0, start.size]), np.zeros(1, F32), np.zeros(1, F32))
     for _ in range(7):
         gradient = rng.normal(size=start.size).astype(F32)
         theirs.apply_gradients([(keras.ops.convert_to_tensor(gradient), variable)])
-        ours.apply(weights, gradient.copy(), none, none)
+        ours.apply(weights, gradient.copy(), unregularised)
     np.testing.assert_allclose(weights, keras.ops.convert_to_numpy(variable), rtol=2e-6, atol=1e-7)
     assert not np.array_equal(weights, start)
 
 
-def test_regularisers_add_keras_penalty_and_its_gradient():
+def test_each_segment_is_regularised_with_its_own_factors_as_keras_regularisers_are():
     rng = np.random.default_rng(5)
-    w = rng.normal(size=SIZE + 1).astype(F32)
+    segments = [(301, keras.regularizers.L1L2(l1=1e-3, l2=1e-2)), (17, None),
+                (64, keras.regularizers.L2(5e-3)), (9, keras.regularizers.L1(2e-3))]
+    w = rng.normal(size=sum(size for size, _ in segments)).astype(F32)
     w[:10] = 0  # L1's gradient at 0 is 0, as Keras' sign
-    l1, l2 = F32(1e-3), F32(1e-2)
-    l1_factors, twice_l2 = np.full_like(w, l1), np.full_like(w, F32(2) * l2)
-    expected = float(keras.regularizers.L1L2(l1=float(l1), l2=float(l2))(w))
-    assert updates.penalty(w, l1_factors, twice_l2) == pytest.approx(expected, rel=1e-5)
-    gradient = np.zeros_like(w)
-    updates.regularise(w, gradient, l1_factors, twice_l2)
-    np.testing.assert_allclose(gradient, l1 * np.sign(w) + 2 * l2 * w, rtol=1e-6)
-    assert (gradient[:10] == 0).all()
-    none = np.empty(0, F32)
-    untouched = np.ones_like(w)
-    updates.regularise(w, untouched, none, none)
-    assert (untouched == 1).all() and updates.penalty(w, none, none) == 0
+    bounds = np.cumsum([0] + [size for size, _ in segments])
+    l1 = np.array([getattr(r, "l1", 0.0) if r else 0.0 for _, r in segments], F32)
+    l2 = np.array([getattr(r, "l2", 0.0) if r else 0.0 for _, r in segments], F32)
+    penalties = (bounds, l1, F32(2) * l2)
+
+    expected = sum(float(r(w[a:b])) for (_, r), a, b in zip(segments, bounds, bounds[1:]) if r)
+    assert updates.penalty(w, *penalties) == pytest.approx(expected, rel=1e-5)
+
+    # plain SGD at learning rate 1 on a zero loss gradient steps by exactly the penalty's gradient
+    moved, none = w.copy(), np.empty(0, F32)
+    updates.sgd(moved, np.zeros_like(w), *penalties, none, F32(1), F32(0), False)
+    factor = np.repeat(np.arange(len(segments)), np.diff(bounds))
+    np.testing.assert_allclose(w - moved, l1[factor] * np.sign(w) + 2 * l2[factor] * w,
+                               rtol=1e-5, atol=2.5e-7)  # w - moved rounds to w's ulp
+    assert (moved[:10] == 0).all() and (moved[301:318] == w[301:318]).all()

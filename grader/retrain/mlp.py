@@ -221,6 +221,21 @@ def _dense_views(layers, flat: np.ndarray) -> list[tuple]:
     return pairs
 
 
+def _penalties(dense: list) -> tuple:
+    """The flat weights in segments, a kernel or a bias each: (their bounds, their L1 factors,
+    twice their L2 factors, since the L2 gradient is that times the weight)."""
+    bounds, l1, twice_l2 = [0], [], []
+    for layer in dense:
+        factors = {index: (l1, l2) for index, l1, l2 in layer.penalties}
+        for index, array in enumerate((layer.kernel, layer.bias)):
+            if array is not None:
+                bounds.append(bounds[-1] + array.size)
+                l1_factor, l2_factor = factors.get(index, (0.0, 0.0))
+                l1.append(F32(l1_factor))
+                twice_l2.append(F32(2) * F32(l2_factor))
+    return np.array(bounds, np.int64), np.array(l1, F32), np.array(twice_l2, F32)
+
+
 def dropout_scale(generator: np.random.Generator, shape, rate: float) -> np.ndarray:
     """What dropout multiplies by: 0 for a dropped unit, 1 / (1 - rate) for a kept one (Keras'
     inverted dropout), drawn uniform below the keep probability as ``jax.random.bernoulli``."""
@@ -252,20 +267,20 @@ class _Optimizer:
         else:
             self.slots = (slot(True), slot(s["momentum"] > 0), slot(s["centered"]))
 
-    def apply(self, weights, grads, l1, twice_l2) -> None:
+    def apply(self, weights, grads, penalties: tuple) -> None:
+        """One step; ``penalties`` is (segment bounds, their L1 factors, twice their L2 ones)."""
         self.steps += 1
         s = self.settings
-        updates.regularise(weights, grads, l1, twice_l2)
         if self.kind == "adam":
             step, beta_1, beta_2 = F32(self.steps), F32(s["beta_1"]), F32(s["beta_2"])
             alpha = self.lr * np.sqrt(F32(1) - beta_2 ** step) / (F32(1) - beta_1 ** step)
-            updates.adam(weights, grads, *self.slots, F32(alpha),
+            updates.adam(weights, grads, *penalties, *self.slots, F32(alpha),
                          F32(1 - s["beta_1"]), F32(1 - s["beta_2"]), F32(s["epsilon"]))
         elif self.kind == "sgd":
-            updates.sgd(weights, grads, *self.slots, self.lr, F32(s["momentum"]),
+            updates.sgd(weights, grads, *penalties, *self.slots, self.lr, F32(s["momentum"]),
                         bool(s["nesterov"]))
         else:
-            updates.rmsprop(weights, grads, *self.slots, self.lr, F32(s["rho"]),
+            updates.rmsprop(weights, grads, *penalties, *self.slots, self.lr, F32(s["rho"]),
                             F32(1 - s["rho"]), F32(s["momentum"]), F32(s["epsilon"]))
 
 
@@ -278,16 +293,7 @@ class Trainer:
         self.grads = np.zeros_like(plan.weights)
         dense = [layer for layer in plan.layers if isinstance(layer, Dense)]
         self.grad_of = dict(zip(map(id, dense), _dense_views(dense, self.grads)))
-        # per weight: its L1 factor, and twice its L2 factor (the L2 gradient is that times it)
-        l1, twice_l2 = np.zeros_like(plan.weights), np.zeros_like(plan.weights)
-        for layer, l1_views, l2_views in zip(dense, _dense_views(dense, l1),
-                                             _dense_views(dense, twice_l2)):
-            for index, l1_factor, l2_factor in layer.penalties:
-                l1_views[index][...] = F32(l1_factor)
-                l2_views[index][...] = F32(2) * F32(l2_factor)
-        none = np.empty(0, F32)  # the update loops skip an empty array
-        self.l1 = l1 if l1.any() else none
-        self.twice_l2 = twice_l2 if twice_l2.any() else none
+        self.penalties = _penalties(dense)
         self.optimizer = _Optimizer(plan.optimizer, plan.weights.size)
         self.dropout = dropout_generator(seed)
 
@@ -317,7 +323,7 @@ class Trainer:
 
     def penalty(self) -> float:
         """The regularisers' share of the loss, with the current weights."""
-        return F32(updates.penalty(self.plan.weights, self.l1, self.twice_l2))
+        return F32(updates.penalty(self.plan.weights, *self.penalties))
 
     def _targets(self, y):
         y = y.reshape(-1, 1).astype(F32)
@@ -362,7 +368,7 @@ class Trainer:
                     g = g * derivative(*cache)
             elif cache is not None:
                 g = g * cache
-        self.optimizer.apply(self.plan.weights, self.grads, self.l1, self.twice_l2)
+        self.optimizer.apply(self.plan.weights, self.grads, self.penalties)
         return loss, outputs
 
     def evaluate(self, x, y) -> dict:
