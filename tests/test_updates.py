@@ -41,6 +41,7 @@ def test_each_optimizer_moves_the_weights_as_keras_does(name):
     for _ in range(7):
         gradient = rng.normal(size=start.size).astype(F32)
         theirs.apply_gradients([(keras.ops.convert_to_tensor(gradient), variable)])
+        ours.start_step()
         ours.apply(weights, gradient.copy(), unregularised)
     np.testing.assert_allclose(weights, keras.ops.convert_to_numpy(variable), rtol=2e-6, atol=1e-7)
     assert not np.array_equal(weights, start)

@@ -14,6 +14,8 @@ loops that numba compiled once (``updates``).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -267,21 +269,28 @@ class _Optimizer:
         else:
             self.slots = (slot(True), slot(s["momentum"] > 0), slot(s["centered"]))
 
-    def apply(self, weights, grads, penalties: tuple) -> None:
-        """One step; ``penalties`` is (segment bounds, their L1 factors, twice their L2 ones)."""
+    def start_step(self) -> None:
+        """Count the step, and fix this step's settings (Adam's bias correction)."""
         self.steps += 1
         s = self.settings
         if self.kind == "adam":
             step, beta_1, beta_2 = F32(self.steps), F32(s["beta_1"]), F32(s["beta_2"])
             alpha = self.lr * np.sqrt(F32(1) - beta_2 ** step) / (F32(1) - beta_1 ** step)
-            updates.adam(weights, grads, *penalties, *self.slots, F32(alpha),
-                         F32(1 - s["beta_1"]), F32(1 - s["beta_2"]), F32(s["epsilon"]))
+            self._update = updates.adam
+            self._settings = (F32(alpha), F32(1 - s["beta_1"]), F32(1 - s["beta_2"]),
+                              F32(s["epsilon"]))
         elif self.kind == "sgd":
-            updates.sgd(weights, grads, *penalties, *self.slots, self.lr, F32(s["momentum"]),
-                        bool(s["nesterov"]))
+            self._update = updates.sgd
+            self._settings = (self.lr, F32(s["momentum"]), bool(s["nesterov"]))
         else:
-            updates.rmsprop(weights, grads, *penalties, *self.slots, self.lr, F32(s["rho"]),
-                            F32(1 - s["rho"]), F32(s["momentum"]), F32(s["epsilon"]))
+            self._update = updates.rmsprop
+            self._settings = (self.lr, F32(s["rho"]), F32(1 - s["rho"]), F32(s["momentum"]),
+                              F32(s["epsilon"]))
+
+    def apply(self, weights, grads, penalties: tuple) -> None:
+        """This step's update of the segments that ``penalties`` names: (their bounds, their L1
+        factors, twice their L2 ones), the bounds in ``weights``' flat indices."""
+        self._update(weights, grads, *penalties, *self.slots, *self._settings)
 
 
 class Trainer:
@@ -294,6 +303,15 @@ class Trainer:
         dense = [layer for layer in plan.layers if isinstance(layer, Dense)]
         self.grad_of = dict(zip(map(id, dense), _dense_views(dense, self.grads)))
         self.penalties = _penalties(dense)
+        # each Dense layer's own segments (its kernel, its bias), to update it once its
+        # gradient is known: what it needs is then still in the cache
+        bounds, l1, twice_l2 = self.penalties
+        self.layer_penalties, first = {}, 0
+        for layer in dense:
+            last = first + 1 + (layer.bias is not None)
+            self.layer_penalties[id(layer)] = (bounds[first:last + 1], l1[first:last],
+                                               twice_l2[first:last])
+            first = last
         self.optimizer = _Optimizer(plan.optimizer, plan.weights.size)
         self.dropout = dropout_generator(seed)
 
@@ -349,6 +367,7 @@ class Trainer:
         outputs = self.forward(x, True, caches)
         loss, g = self.loss(outputs, y)
         loss = loss + self.penalty()
+        self.optimizer.start_step()
         for index in range(len(self.plan.layers) - 1, -1, -1):
             layer, cache = self.plan.layers[index], caches[index]
             if isinstance(layer, Dense):
@@ -362,13 +381,15 @@ class Trainer:
                     g.sum(axis=0, out=bias_grad)
                 if index:
                     g = g @ layer.kernel.T
+                # Keras updates every weight after every gradient; a layer's update changes
+                # nothing the layers below still need, so it can come now, bit for bit the same
+                self.optimizer.apply(self.plan.weights, self.grads, self.layer_penalties[id(layer)])
             elif isinstance(layer, Activation):
                 derivative = ACTIVATIONS[layer.activation][1]
                 if derivative is not None:
                     g = g * derivative(*cache)
             elif cache is not None:
                 g = g * cache
-        self.optimizer.apply(self.plan.weights, self.grads, self.penalties)
         return loss, outputs
 
     def evaluate(self, x, y) -> dict:
@@ -383,16 +404,31 @@ def _binary_accuracy(outputs, y) -> float:
     return np.count_nonzero((outputs.reshape(-1) > 0.5) == (y > 0.5)) / len(y)
 
 
+@contextlib.contextmanager
+def _computing():
+    """BLAS on one thread (two workers use two cores), overflow left to the loss (as in Keras),
+    and Python's cycle collector paused: the loop makes no cycles, but the collector's passes
+    over the worker's million Keras and JAX objects cost ~20% of a retrain."""
+    from threadpoolctl import threadpool_limits
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with threadpool_limits(1), np.errstate(all="ignore"):
+            yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epoch) -> None:
     """Keras ``fit`` as the worker runs it: shuffle each epoch (NumPy generator seeded with
     ``seed``), mini-batches, running-mean loss and accuracy, then the validation ones."""
-    from threadpoolctl import threadpool_limits
-
     x, y = fit
     y = np.asarray(y, dtype=F32)
     n = len(x)
     order_rng = np.random.default_rng(seed)
-    with threadpool_limits(1), np.errstate(all="ignore"):
+    with _computing():
         for _ in range(epochs):
             order = order_rng.permutation(n)
             loss_sum = correct = 0.0
@@ -409,7 +445,5 @@ def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epo
 
 
 def predict(trainer: Trainer, x) -> np.ndarray:
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1), np.errstate(all="ignore"):
+    with _computing():
         return trainer.forward(np.asarray(x, dtype=F32), False)

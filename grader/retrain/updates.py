@@ -32,10 +32,14 @@ def penalty(w, bounds, l1, twice_l2) -> float:
     total = 0.0
     for s in range(bounds.size - 1):
         segment = w[bounds[s]:bounds[s + 1]]
+        absolute = squares = 0.0  # loops over a slice, not array expressions: no temporaries
         if l1[s]:
-            total += l1[s] * np.abs(segment).sum()
+            for i in range(segment.size):
+                absolute += abs(segment[i])
         if twice_l2[s]:
-            total += F32(0.5) * twice_l2[s] * (segment * segment).sum()
+            for i in range(segment.size):
+                squares += segment[i] * segment[i]
+        total += l1[s] * absolute + 0.5 * twice_l2[s] * squares
     return total
 
 

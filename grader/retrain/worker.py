@@ -18,6 +18,7 @@ shuffles, initial weights and dropout masks: the reference that the fast path is
 """
 
 import contextlib
+import gc
 import json
 import os
 import queue
@@ -377,8 +378,6 @@ def _train(request, data, keras, emit, superseded, engine: str = _ENGINE):
 def _forget(keras, keep_mb: float = 600.0) -> None:
     """Free what the last model left behind: Keras' graph, and the compiled programs once the
     worker holds more than ``keep_mb`` (each distinct model compiles its own)."""
-    import gc
-
     keras.backend.clear_session()
     gc.collect()
     if keras.backend.backend() == "jax" and _rss_mb() > keep_mb:
@@ -451,6 +450,7 @@ def main(argv):
     exercise = setup["exercise"]
     datasets = {json.dumps(setup["data"], sort_keys=True): make_data(setup["data"], exercise)}
     warm_up(keras, next(iter(datasets.values())))
+    gc.freeze()  # what the imports made lives as long as the worker: collections skip it
     pending: queue.Queue = queue.Queue()
     threading.Thread(target=_read_requests, args=(pending,), daemon=True).start()
     protocol_out.write(json.dumps({"ready": True, "versions": versions}) + "\n")
