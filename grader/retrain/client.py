@@ -131,9 +131,7 @@ def spawn_worker(setup: dict) -> tuple[subprocess.Popen, str]:
     tmp = tempfile.mkdtemp(prefix="grader-retrain-")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
            "PYTHONPATH": root, "TMPDIR": tmp,
-           "GRADER_RETRAIN_BACKEND": str(setup.get("backend") or backend_name()),
-           # numba's compiled optimizer loops (grader/retrain/updates.py), beside our results
-           "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR") or str(default_cache_dir() / "numba")}
+           "GRADER_RETRAIN_BACKEND": str(setup.get("backend") or backend_name())}
     process = subprocess.Popen(
         [sys.executable, "-m", "grader.retrain.worker", json.dumps(setup)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
