@@ -80,7 +80,7 @@ UV=/opt/sentiment-grader/bootstrap/bin/uv
 # a failure here fails the image build, not a student's submission
 PYTHONPATH="$SOURCE/sentiment-grader" {venv}/bin/python -c "import grader.pipeline, tensorflow, keras"
 # the retrain's numba loops, compiled once into the image rather than in every grading
-PYTHONPATH="$SOURCE/sentiment-grader" {venv}/bin/python -c "import grader.retrain.updates as u; u.precompile()"
+PYTHONPATH="$SOURCE/sentiment-grader" {venv}/bin/python -c "import grader.retrain.mlp as m; m.precompile()"
 chmod +x "$SOURCE/run_autograder"
 """
 

@@ -1,7 +1,8 @@
-"""The NumPy retrain's compiled optimizer updates against Keras' own optimizers, step by step.
+"""The NumPy retrain's compiled loops against Keras' own optimizers, regularisers and loss.
 
 The retrain is only as faithful as these loops: each optimizer the fast path accepts takes the
-same gradients through Keras and through ``mlp._Optimizer`` and must land on the same weights.
+same gradients through Keras and through ``mlp._Optimizer`` and must land on the same weights;
+the penalty and the binary cross-entropy must give Keras' values and gradients.
 """
 
 from __future__ import annotations
@@ -71,6 +72,36 @@ def test_each_segment_is_regularised_with_its_own_factors_as_keras_regularisers_
 
 
 def test_precompile_leaves_every_loop_compiled():
-    updates.precompile()  # what the Gradescope image build runs
-    for loop in (updates.penalty, updates.adam, updates.sgd, updates.rmsprop):
+    from grader.retrain.loss import binary_crossentropy
+
+    mlp.precompile()  # what the Gradescope image build runs
+    for loop in (updates.penalty, updates.adam, updates.sgd, updates.rmsprop, binary_crossentropy):
         assert loop.signatures, loop
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_binary_crossentropy_gives_keras_loss_gradient_and_accuracy(from_logits, smoothing):
+    import tensorflow as tf
+
+    from grader.retrain.loss import binary_crossentropy
+
+    rng = np.random.default_rng(11)
+    labels = rng.integers(0, 2, 37).astype(F32)
+    if from_logits:
+        outputs = rng.normal(scale=4, size=(37, 1)).astype(F32)
+    else:  # a few outside Keras' clip to [1e-7, 1 - 1e-7], where the gradient is 0
+        outputs = rng.uniform(size=(37, 1)).astype(F32)
+        outputs[:3, 0] = (0.0, 1e-9, 1.0)
+    tensor = tf.Variable(outputs)
+    with tf.GradientTape() as tape:
+        expected = keras.losses.BinaryCrossentropy(from_logits=from_logits,
+                                                   label_smoothing=smoothing)(labels[:, None], tensor)
+    expected_gradient = tape.gradient(expected, tensor).numpy()
+
+    gradient = np.empty_like(outputs)
+    loss, right = binary_crossentropy(outputs, labels, from_logits, F32(smoothing), gradient)
+    assert loss == pytest.approx(float(expected), rel=1e-6)
+    np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-9)
+    accuracy = keras.metrics.binary_accuracy(labels[:, None], outputs)
+    assert right == int(round(float(np.mean(accuracy)) * 37))

@@ -76,7 +76,7 @@ def library_versions() -> dict[str, str]:
 def _worker_digest() -> str:
     """The retrain code itself is part of the key: a changed worker never reuses old results."""
     digest = hashlib.sha256()
-    for name in ("worker.py", "allowlist.py", "mlp.py", "updates.py"):
+    for name in ("worker.py", "allowlist.py", "mlp.py", "updates.py", "loss.py"):
         digest.update(Path(__file__).with_name(name).read_bytes())
     return digest.hexdigest()
 

@@ -23,9 +23,9 @@ import numpy as np
 from scipy.special import expit
 
 from grader.retrain import updates
+from grader.retrain.loss import binary_crossentropy
 
 F32 = np.float32
-EPSILON = F32(1e-7)  # keras.config.epsilon(), the clip of binary cross-entropy
 
 
 _SELU_ALPHA, _SELU_SCALE = F32(1.6732632423543772), F32(1.0507009873554805)
@@ -312,6 +312,9 @@ class Trainer:
             self.layer_penalties[id(layer)] = (bounds[first:last + 1], l1[first:last],
                                                twice_l2[first:last])
             first = last
+        self.regularised = {key for key, (_, l1, twice_l2) in self.layer_penalties.items()
+                            if l1.any() or twice_l2.any()}
+        self._penalty = None  # of the current weights, once known
         self.optimizer = _Optimizer(plan.optimizer, plan.weights.size)
         self.dropout = dropout_generator(seed)
 
@@ -340,34 +343,29 @@ class Trainer:
         return x
 
     def penalty(self) -> float:
-        """The regularisers' share of the loss, with the current weights."""
-        return F32(updates.penalty(self.plan.weights, *self.penalties))
+        """The regularisers' share of the loss, with the current weights (``step`` sums it for
+        the next step, layer by layer as it updates them)."""
+        if self._penalty is None:
+            self._penalty = F32(updates.penalty(self.plan.weights, *self.penalties))
+        return self._penalty
 
-    def _targets(self, y):
-        y = y.reshape(-1, 1).astype(F32)
-        smoothing = F32(self.plan.label_smoothing)
-        return y * (F32(1) - smoothing) + F32(0.5) * smoothing if smoothing else y
+    def loss(self, outputs, y) -> tuple[float, np.ndarray, int]:
+        """Binary cross-entropy averaged over the batch, its gradient for ``outputs``, and how
+        many rows the outputs got right (``binary_accuracy``)."""
+        gradient = np.empty_like(outputs)
+        loss, right = binary_crossentropy(outputs, y, self.plan.from_logits,
+                                          F32(self.plan.label_smoothing), gradient)
+        return loss, gradient, right
 
-    def loss(self, outputs, y) -> tuple[float, np.ndarray]:
-        """Binary cross-entropy averaged over the batch, and its gradient for ``outputs``."""
-        y = self._targets(y)
-        n = F32(len(y))
-        if self.plan.from_logits:
-            per_row = np.logaddexp(F32(0), -outputs) * y + np.logaddexp(F32(0), outputs) * (1 - y)
-            return per_row.mean(dtype=F32), (expit(outputs) - y) / n
-        clipped = np.clip(outputs, EPSILON, F32(1) - EPSILON)
-        per_row = -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
-        inside = (outputs > EPSILON) & (outputs < F32(1) - EPSILON)
-        gradient = np.where(inside, -(y / clipped - (1 - y) / (1 - clipped)) / n, F32(0))
-        return per_row.mean(dtype=F32), gradient
-
-    def step(self, x, y) -> tuple[float, np.ndarray]:
-        """One optimizer step on a batch; its loss (with the penalties) and its outputs."""
+    def step(self, x, y) -> tuple[float, int]:
+        """One optimizer step on a batch; its loss (with the penalties) and the rows it got
+        right."""
         caches: list = []
         outputs = self.forward(x, True, caches)
-        loss, g = self.loss(outputs, y)
+        loss, g, right = self.loss(outputs, y)
         loss = loss + self.penalty()
         self.optimizer.start_step()
+        next_penalty = 0.0
         for index in range(len(self.plan.layers) - 1, -1, -1):
             layer, cache = self.plan.layers[index], caches[index]
             if isinstance(layer, Dense):
@@ -383,25 +381,23 @@ class Trainer:
                     g = g @ layer.kernel.T
                 # Keras updates every weight after every gradient; a layer's update changes
                 # nothing the layers below still need, so it can come now, bit for bit the same
-                self.optimizer.apply(self.plan.weights, self.grads, self.layer_penalties[id(layer)])
+                penalties = self.layer_penalties[id(layer)]
+                self.optimizer.apply(self.plan.weights, self.grads, penalties)
+                if id(layer) in self.regularised:
+                    next_penalty += updates.penalty(self.plan.weights, *penalties)
             elif isinstance(layer, Activation):
                 derivative = ACTIVATIONS[layer.activation][1]
                 if derivative is not None:
                     g = g * derivative(*cache)
             elif cache is not None:
                 g = g * cache
-        return loss, outputs
+        self._penalty = F32(next_penalty)
+        return loss, right
 
     def evaluate(self, x, y) -> dict:
         outputs = self.forward(x, False)
-        loss, _ = self.loss(outputs, y)
-        return {"loss": float(loss + self.penalty()), "accuracy": _binary_accuracy(outputs, y)}
-
-
-def _binary_accuracy(outputs, y) -> float:
-    """Keras' ``binary_accuracy``: the output above 0.5 against the label (for logits too)."""
-    y = np.asarray(y).reshape(-1)
-    return np.count_nonzero((outputs.reshape(-1) > 0.5) == (y > 0.5)) / len(y)
+        loss, _, right = self.loss(outputs, y)
+        return {"loss": float(loss + self.penalty()), "accuracy": right / len(y)}
 
 
 @contextlib.contextmanager
@@ -434,9 +430,9 @@ def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epo
             loss_sum = correct = 0.0
             for start in range(0, n, batch):
                 rows = order[start:start + batch]
-                loss, outputs = trainer.step(x[rows], y[rows])
+                loss, right = trainer.step(x[rows], y[rows])
                 loss_sum += float(loss) * len(rows)
-                correct += _binary_accuracy(outputs, y[rows]) * len(rows)
+                correct += right
             validation = trainer.evaluate(*val)
             logs = {"loss": loss_sum / n, "accuracy": correct / n,
                     **{f"val_{key}": value for key, value in validation.items()}}
@@ -447,3 +443,19 @@ def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epo
 def predict(trainer: Trainer, x) -> np.ndarray:
     with _computing():
         return trainer.forward(np.asarray(x, dtype=F32), False)
+
+
+def precompile() -> None:
+    """Compile (or load) every numba loop once, on tiny arrays: an image build calls this so
+    that no grading pays numba's compiler."""
+    weights, none = np.zeros(4, F32), np.empty(0, F32)
+    segments = (np.array([0, 4]), np.zeros(1, F32), np.zeros(1, F32))
+    slot = lambda: np.zeros(4, F32)  # noqa: E731
+    updates.penalty(weights, *segments)
+    updates.adam(weights, slot(), *segments, slot(), slot(), none, F32(0), F32(0), F32(0), F32(1))
+    updates.sgd(weights, slot(), *segments, none, F32(0), F32(0), False)
+    updates.rmsprop(weights, slot(), *segments, slot(), none, none, F32(0), F32(0), F32(0), F32(0),
+                    F32(1))
+    outputs = np.full((2, 1), F32(0.5))
+    for from_logits in (False, True):
+        binary_crossentropy(outputs, np.zeros(2, F32), from_logits, F32(0), np.empty_like(outputs))

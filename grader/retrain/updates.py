@@ -121,14 +121,3 @@ def rmsprop(w, g, bounds, l1, twice_l2, v, velocity, average, learning_rate, rho
                  average[a:b], l1[s], twice_l2[s], learning_rate,
                  rho, one_minus_rho, momentum, epsilon)
 
-
-def precompile() -> None:
-    """Compile (or load) every loop once, on tiny arrays: an image build calls this so that
-    no grading pays numba's compiler."""
-    weights, none = np.zeros(4, F32), np.empty(0, F32)
-    segments = (np.array([0, 4]), np.zeros(1, F32), np.zeros(1, F32))
-    slot = lambda: np.zeros(4, F32)  # noqa: E731
-    penalty(weights, *segments)
-    adam(weights, slot(), *segments, slot(), slot(), none, F32(0), F32(0), F32(0), F32(1))
-    sgd(weights, slot(), *segments, none, F32(0), F32(0), False)
-    rmsprop(weights, slot(), *segments, slot(), none, none, F32(0), F32(0), F32(0), F32(0), F32(1))
