@@ -253,8 +253,8 @@ def dropout_generator(seed: int) -> np.random.Generator:
 
 
 class _Optimizer:
-    """Keras' update rule for ``optimizer``, applied to the flat weights in place with the
-    regularisers' gradient (``updates``: one compiled loop per step)."""
+    """Keras' update rule for ``optimizer``, applied in place to segments of the flat weights
+    with the regularisers' gradient (``updates``: compiled loops)."""
 
     def __init__(self, optimizer: Optimizer, size: int):
         self.kind, self.settings = optimizer.kind, optimizer.settings
