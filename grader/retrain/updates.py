@@ -1,13 +1,13 @@
 """Keras' optimizer update rules as compiled loops over the model's flat weights (numba).
 
 NumPy needed a dozen passes over ~170k weights per step and the optimizer was a third of the
-retrain. Here one loop per step adds the regularisers' gradient and applies the update. The
-weights come in segments (a layer's kernel, its bias), each with its own L1 and L2 factors; each
-segment is a loop of its own over contiguous slices, which is what LLVM vectorises. Element by element the
-arithmetic is Keras' in float32 and in Keras' order (no fast-math): Adam and SGD give what NumPy
-gave, bit for bit. Only the penalty's sum is reassociated (it is reported, not trained on).
+retrain. Here one loop adds the regularisers' gradient and applies the update. The weights come
+in segments (a layer's kernel, its bias), each with its own L1 and L2 factors, and each segment
+is a loop of its own over contiguous slices: that is what LLVM vectorises. Element by element
+the arithmetic is Keras' in float32 and in Keras' order (no fast-math): Adam and SGD give what
+NumPy gave, bit for bit. Only the penalty's sum is reassociated (it is reported, not trained on).
 
-Numba caches the compiled loops on disk, so a worker compiles them once per installation.
+Numba caches the compiled loops on disk beside this file: compiled once per installation.
 """
 
 from __future__ import annotations
