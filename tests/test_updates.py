@@ -7,12 +7,11 @@ the penalty and the binary cross-entropy must give Keras' values and gradients.
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from grader.retrain import mlp, updates  # noqa: E402
+from grader.retrain import mlp, updates
 
 F32 = np.float32
 SIZE = 1000  # odd sizes and several steps: the vectorised loops' tails and the bias correction
