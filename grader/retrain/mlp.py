@@ -223,19 +223,24 @@ def _dense_views(layers, flat: np.ndarray) -> list[tuple]:
     return pairs
 
 
-def _penalties(dense: list) -> tuple:
-    """The flat weights in segments, a kernel or a bias each: (their bounds, their L1 factors,
-    twice their L2 factors, since the L2 gradient is that times the weight)."""
-    bounds, l1, twice_l2 = [0], [], []
+def _segments(dense: list) -> dict:
+    """Per Dense layer (by id), its segments of the flat weights, its kernel and its bias: (their
+    bounds in flat indices, their L1 factors, twice their L2 factors, since the L2 gradient is
+    that times the weight)."""
+    segments, start = {}, 0
     for layer in dense:
         factors = {index: (l1, l2) for index, l1, l2 in layer.penalties}
+        bounds, l1, twice_l2 = [start], [], []
         for index, array in enumerate((layer.kernel, layer.bias)):
             if array is not None:
-                bounds.append(bounds[-1] + array.size)
+                start += array.size
+                bounds.append(start)
                 l1_factor, l2_factor = factors.get(index, (0.0, 0.0))
                 l1.append(F32(l1_factor))
                 twice_l2.append(F32(2) * F32(l2_factor))
-    return np.array(bounds, np.int64), np.array(l1, F32), np.array(twice_l2, F32)
+        segments[id(layer)] = (np.array(bounds, np.int64), np.array(l1, F32),
+                               np.array(twice_l2, F32))
+    return segments
 
 
 def dropout_scale(generator: np.random.Generator, shape, rate: float) -> np.ndarray:
@@ -264,33 +269,31 @@ class _Optimizer:
         slot = lambda wanted: np.zeros(size, F32) if wanted else none  # noqa: E731
         if self.kind == "adam":
             self.slots = (slot(True), slot(True), slot(s["amsgrad"]))
+            self._update, self._settings = updates.adam, None  # the step fixes alpha
         elif self.kind == "sgd":
             self.slots = (slot(s["momentum"] > 0),)
-        else:
-            self.slots = (slot(True), slot(s["momentum"] > 0), slot(s["centered"]))
-
-    def start_step(self) -> None:
-        """Count the step, and fix this step's settings (Adam's bias correction)."""
-        self.steps += 1
-        s = self.settings
-        if self.kind == "adam":
-            step, beta_1, beta_2 = F32(self.steps), F32(s["beta_1"]), F32(s["beta_2"])
-            alpha = self.lr * np.sqrt(F32(1) - beta_2 ** step) / (F32(1) - beta_1 ** step)
-            self._update = updates.adam
-            self._settings = (F32(alpha), F32(1 - s["beta_1"]), F32(1 - s["beta_2"]),
-                              F32(s["epsilon"]))
-        elif self.kind == "sgd":
             self._update = updates.sgd
             self._settings = (self.lr, F32(s["momentum"]), bool(s["nesterov"]))
         else:
+            self.slots = (slot(True), slot(s["momentum"] > 0), slot(s["centered"]))
             self._update = updates.rmsprop
             self._settings = (self.lr, F32(s["rho"]), F32(1 - s["rho"]), F32(s["momentum"]),
                               F32(s["epsilon"]))
 
-    def apply(self, weights, grads, penalties: tuple) -> None:
-        """This step's update of the segments that ``penalties`` names: (their bounds, their L1
-        factors, twice their L2 ones), the bounds in ``weights``' flat indices."""
-        self._update(weights, grads, *penalties, *self.slots, *self._settings)
+    def start_step(self) -> None:
+        """Count the step, and fix this step's settings (Adam's bias correction)."""
+        self.steps += 1
+        if self.kind == "adam":
+            s = self.settings
+            step, beta_1, beta_2 = F32(self.steps), F32(s["beta_1"]), F32(s["beta_2"])
+            alpha = self.lr * np.sqrt(F32(1) - beta_2 ** step) / (F32(1) - beta_1 ** step)
+            self._settings = (F32(alpha), F32(1 - s["beta_1"]), F32(1 - s["beta_2"]),
+                              F32(s["epsilon"]))
+
+    def apply(self, weights, grads, segments: tuple) -> None:
+        """This step's update of the weights in ``segments``: (their bounds in ``weights``' flat
+        indices, their L1 factors, twice their L2 ones)."""
+        self._update(weights, grads, *segments, *self.slots, *self._settings)
 
 
 class Trainer:
@@ -302,17 +305,9 @@ class Trainer:
         self.grads = np.zeros_like(plan.weights)
         dense = [layer for layer in plan.layers if isinstance(layer, Dense)]
         self.grad_of = dict(zip(map(id, dense), _dense_views(dense, self.grads)))
-        self.penalties = _penalties(dense)
-        # each Dense layer's own segments (its kernel, its bias), to update it once its
-        # gradient is known: what it needs is then still in the cache
-        bounds, l1, twice_l2 = self.penalties
-        self.layer_penalties, first = {}, 0
-        for layer in dense:
-            last = first + 1 + (layer.bias is not None)
-            self.layer_penalties[id(layer)] = (bounds[first:last + 1], l1[first:last],
-                                               twice_l2[first:last])
-            first = last
-        self.regularised = {key for key, (_, l1, twice_l2) in self.layer_penalties.items()
+        # each layer is updated once its gradient is known: what it needs is still in the cache
+        self.segments = _segments(dense)
+        self.regularised = {key for key, (_, l1, twice_l2) in self.segments.items()
                             if l1.any() or twice_l2.any()}
         self._penalty = None  # of the current weights, once known
         self.optimizer = _Optimizer(plan.optimizer, plan.weights.size)
@@ -346,7 +341,8 @@ class Trainer:
         """The regularisers' share of the loss, with the current weights (``step`` sums it for
         the next step, layer by layer as it updates them)."""
         if self._penalty is None:
-            self._penalty = F32(updates.penalty(self.plan.weights, *self.penalties))
+            self._penalty = F32(sum(updates.penalty(self.plan.weights, *self.segments[key])
+                                    for key in self.regularised))
         return self._penalty
 
     def loss(self, outputs, y) -> tuple[float, np.ndarray, int]:
@@ -381,10 +377,10 @@ class Trainer:
                     g = g @ layer.kernel.T
                 # Keras updates every weight after every gradient; a layer's update changes
                 # nothing the layers below still need, so it can come now, bit for bit the same
-                penalties = self.layer_penalties[id(layer)]
-                self.optimizer.apply(self.plan.weights, self.grads, penalties)
+                segments = self.segments[id(layer)]
+                self.optimizer.apply(self.plan.weights, self.grads, segments)
                 if id(layer) in self.regularised:
-                    next_penalty += updates.penalty(self.plan.weights, *penalties)
+                    next_penalty += updates.penalty(self.plan.weights, *segments)
             elif isinstance(layer, Activation):
                 derivative = ACTIVATIONS[layer.activation][1]
                 if derivative is not None:
