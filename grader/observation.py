@@ -156,7 +156,8 @@ class Observation:
     peak_memory_mb: float = 0.0
     output_truncated: bool = False
     limits_enforced_by: str = ""
-    figures: tuple[Figure, ...] = ()
+    backend: str = ""  # the Keras backend the script ran on (fast mode: NumPy, unless rerun)
+    rerun_because: str = ""  # why fast mode ran it again on TensorFlow
 
     @property
     def test_split(self) -> dict | None:
@@ -568,8 +569,8 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
         protections=protections,
         shortened=any(e.get("shortened") is True for e in fit_events),
         wall_seconds=run.wall_seconds, peak_memory_mb=run.peak_memory_mb,
-        limits_enforced_by=run.limits_enforced_by,
-        output_truncated=run.output_truncated,
+        limits_enforced_by=run.limits_enforced_by, backend=run.backend,
+        rerun_because=inert(run.rerun_because, 100), output_truncated=run.output_truncated,
         figures=tuple(f for f in (_figure(e) for e in events if e.get("event") == "figure")
                       if f is not None)[:MAX_FIGURES],
     )

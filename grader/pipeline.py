@@ -248,6 +248,8 @@ def _info(obs, training, rubric, options, seconds) -> dict:
         "data_seed": int(rubric.data["seed"]),
         "mode": "full" if options.full else "fast",
         "script_training_shortened": obs.shortened,
+        "script_backend": obs.backend or None,
+        "script_rerun_because": obs.rerun_because or None,
         "missing_protections": sorted(k for k, v in obs.protections.items()
                                       if not v.startswith("applied")),
         "limits_enforced_by": obs.limits_enforced_by,

@@ -2,8 +2,9 @@
 
 Importing TensorFlow costs several seconds; a batch pays it once per worker instead of once per
 submission. The fork server is started as ``python -I -B -c BOOT PARENT FD`` with the same clean
-environment as a sandbox, imports numpy, scikit-learn, TensorFlow and Keras (no TensorFlow op is
-run, and BLAS is pinned to one thread, so it stays single-threaded and forking it is safe), then
+environment as a sandbox, imports numpy, scikit-learn, TensorFlow and Keras on NumPy (fast mode's
+backend; a probe that runs on TensorFlow switches Keras over in ~0.2 s). No TensorFlow op is run,
+and BLAS is pinned to one thread, so it stays single-threaded and forking it is safe. It then
 serves requests on the ``SOCK_SEQPACKET`` socket ``FD``. Protocol, one JSON message each way:
 
 - server → client, once: ``{"ready": true, "threads": n, "import_seconds": s, "rss_mb": m,
@@ -170,8 +171,10 @@ def server_env(home: str) -> dict[str, str]:
     """A fork server's environment: a sandbox's, with BLAS on one thread (forking stays safe)."""
     from grader.sandbox.supervisor import _child_env
 
+    from grader.sandbox.supervisor import FAST_BACKEND
+
     return {**_child_env(home), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1"}
+            "MKL_NUM_THREADS": "1", "KERAS_BACKEND": FAST_BACKEND}
 
 
 class ForkServerError(OSError):

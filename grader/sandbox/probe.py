@@ -1,7 +1,8 @@
 """The only grader code that runs beside student code, inside the sandbox.
 
 Protocol: ``python -I -B -m grader.sandbox.probe SPEC_JSON`` where SPEC_JSON is ``{"workdir",
-"script", "events_fd", "full", "disk_mb", "cgroup_procs"}``. ``events_fd`` is a socket: the probe
+"script", "events_fd", "full", "backend", "disk_mb", "cgroup_procs"}`` (``backend``: Keras'
+backend, chosen before the script runs; on NumPy, fast mode records ``fit`` instead of training). ``events_fd`` is a socket: the probe
 first reads the channel key from it (``channel``), before any student code exists. It then
 confines itself (``confine``; it is PID 1 of a new PID namespace afterwards), forks the process
 that runs the student's script as ``__main__`` in ``workdir``, and writes one signed, numbered
@@ -323,6 +324,94 @@ def _in_one_batch(bound: dict, rows, full: bool) -> dict | None:
     return {**bound, "batch_size": rows}
 
 
+def _recorded_fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
+                  callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
+                  class_weight=None, sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+                  validation_steps=None, validation_batch_size=None, validation_freq=1):
+    """Keras' ``fit`` loop with a test step in place of each train step, for fast mode on the
+    NumPy backend (which cannot train): the same argument checks, data handling, callbacks,
+    progress output and History, and no weight changes. The grader retrains the model itself."""
+    from keras.src import callbacks as callbacks_module
+    from keras.src.trainers.data_adapters import array_slicing, data_adapter_utils
+    from keras.src.trainers.epoch_iterator import EpochIterator
+
+    model._assert_compile_called("fit")
+    if validation_split and validation_data is None:
+        (x, y, sample_weight), validation_data = array_slicing.train_validation_split(
+            (x, y, sample_weight), validation_split=validation_split)
+    if validation_data is not None:
+        val_x, val_y, val_weight = data_adapter_utils.unpack_x_y_sample_weight(validation_data)
+    batches = EpochIterator(x=x, y=y, sample_weight=sample_weight, batch_size=batch_size,
+                            steps_per_epoch=steps_per_epoch, shuffle=shuffle,
+                            class_weight=class_weight,
+                            steps_per_execution=model.steps_per_execution)
+    if not all(layer.built for layer in model._flatten_layers()):
+        for _, _, data in batches:
+            model._symbolic_build(data[0])
+            break
+    if not isinstance(callbacks, callbacks_module.CallbackList):
+        callbacks = callbacks_module.CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
+            epochs=epochs, steps=batches.num_batches, model=model)
+    model.make_test_function()
+    model.stop_training = False
+    logs = {}
+    callbacks.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        step_logs = {}
+        for begin, end, data in batches:
+            callbacks.on_train_batch_begin(begin)
+            step_logs = model.test_function(data)
+            callbacks.on_train_batch_end(end, step_logs)
+            if model.stop_training:
+                break
+        logs = dict(model._get_metrics_result_or_logs(step_logs))
+        if validation_data is not None and model._should_eval(epoch, validation_freq):
+            held_out = model.evaluate(x=val_x, y=val_y, sample_weight=val_weight,
+                                      batch_size=validation_batch_size or batch_size,
+                                      steps=validation_steps, callbacks=callbacks,
+                                      return_dict=True)
+            logs.update({f"val_{name}": value for name, value in held_out.items()})
+        callbacks.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callbacks.on_train_end(logs=logs)
+    return model.history
+
+
+def _use_backend(name):
+    """Run Keras on backend ``name``: chosen before the script imports Keras, or switched when
+    a fork server imported it already (TensorFlow itself stays imported, so this is quick)."""
+    os.environ["KERAS_BACKEND"] = name
+    keras = sys.modules.get("keras")
+    if keras is not None and keras.backend.backend() != name:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nothing Keras made exists yet
+            keras.config.set_backend(name)
+    if name == "numpy":
+        _mend_numpy_sum()
+
+
+def _mend_numpy_sum():
+    """Keras' NumPy ``sum`` reads ``x.dtype`` before converting ``x``, so a model with
+    regularisers (whose loss sums a list) fails there; convert first, as the other backends do."""
+    from keras.src.backend.numpy import core, numpy as backend_numpy
+
+    original = backend_numpy.sum
+    if getattr(original, "_grader_mended", False):
+        return
+
+    def mended_sum(x, axis=None, keepdims=False):
+        return original(core.convert_to_tensor(x), axis=axis, keepdims=keepdims)
+
+    mended_sum._grader_mended = True
+    backend_numpy.sum = mended_sum
+
+
 def _all_layers(model):
     """Every layer below ``model``, nested models opened up (Keras' own walk when it has one)."""
     try:
@@ -370,6 +459,8 @@ def _instrument(full, emit):
     model_class = keras.Model
     compile_, fit, evaluate, predict = (
         model_class.compile, model_class.fit, model_class.evaluate, model_class.predict)
+    recorded_fit = _recorded_fit
+    recorded = not full and keras.backend.backend() == "numpy"  # NumPy's Keras cannot train
     describe_model, describe_compile = _describe_model, _describe_compile
     guard = []  # made once the wrappers are in place
 
@@ -402,7 +493,7 @@ def _instrument(full, emit):
         _IN_FIT[0] += 1
         try:
             with _eagerly(self, shorten):
-                history = fit(self, **bound)
+                history = (recorded_fit if recorded else fit)(self, **bound)
         finally:
             _IN_FIT[0] -= 1
             guard[0].check(self)
@@ -649,6 +740,7 @@ def main(argv):
     spec = json.loads(argv[1])
     fd = spec["events_fd"]
     emit, allowed = _make_emitter(fd, channel.new_signer(_read_key(fd)))
+    _use_backend(spec.get("backend") or "tensorflow")
     protections = _confine.confine(spec["workdir"], disk_mb=int(spec.get("disk_mb") or 0),
                                    cgroup_procs=tuple(spec.get("cgroup_procs") or ()))
     emit("sandbox", protections=protections)  # from PID 1 of the sandbox's PID namespace

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +33,8 @@ MAX_EVENT_BYTES = 4 * 1024 * 1024  # the longest: a figure, a base64 PNG of at m
 MAX_EVENTS = 20_000
 MAX_CHANNEL_BYTES = 64 * 1024 * 1024  # everything kept from the event channel, in all
 POLL_SECONDS = 0.1
+FAST_BACKEND = "numpy"  # fast mode's Keras backend (see ``run_script``)
+MIN_RERUN_SECONDS = 20.0  # the least time left in which a fast run that raised is run again
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
          "from grader.sandbox.probe import main; sys.exit(main(sys.argv))")
@@ -64,6 +66,8 @@ class SandboxRun:
     detail: str = ""
     tampered: str = ""  # why the channel's evidence cannot be believed ("" when it can)
     limits_enforced_by: str = ""  # "cgroup v1", "cgroup v2" or "polling"
+    backend: str = "tensorflow"  # the Keras backend the script ran on
+    rerun_because: str = ""  # why a fast run on NumPy was run again on TensorFlow
 
 
 class _CappedText:
@@ -215,21 +219,59 @@ def run_script(
     on_event: Callable[[dict], None] | None = None,
     start: Callable[..., subprocess.Popen] | None = None,
     inherited_mb: float = 0.0,
+    backend: str | None = None,
 ) -> SandboxRun:
     """Run ``script`` under the probe in a fresh temporary directory and return what it reported.
+
+    In fast mode the script first runs with Keras on NumPy (``FAST_BACKEND``): nothing of
+    TensorFlow's runtime starts, and ``fit`` is recorded rather than trained. A run that raised
+    is run again on TensorFlow, in what is left of the time limit, so that an error the student
+    sees is the one TensorFlow gives (and a difference between backends costs time, not points).
 
     Args:
         name: the file name the script runs under (tracebacks name it).
         source: the script's text; it is written into the fresh work directory.
         limits: time, memory, task, disk and output limits.
-        full: run the script unchanged (else its ``fit`` calls are shortened).
+        full: run the script unchanged on TensorFlow (else its ``fit`` calls are shortened).
         extra_files: more files for the work directory (relative name -> content).
         on_event: called on this thread for each verified event, for live status.
         start: starts the probe (same signature as ``start_probe``); batch grading passes a
             fork server's, which forks it from a process that has imported TensorFlow already.
         inherited_mb: private memory such a forked probe inherits; a cgroup does not charge it,
             so it is counted against the limit here (the same room as a cold start).
+        backend: run on this Keras backend only ("numpy" or "tensorflow"); by default, the
+            policy above (``full`` always runs on TensorFlow).
     """
+    def once(on: str, run_limits: Limits) -> SandboxRun:
+        return _run_once(name, source, extra_files, run_limits, full, on, on_event,
+                         start or start_probe, inherited_mb)
+
+    if full or backend:
+        return once("tensorflow" if full else backend, limits)
+    fast = once(FAST_BACKEND, limits)
+    why = _rerun_reason(fast)
+    left = limits.timeout_seconds - fast.wall_seconds
+    if not why or left < MIN_RERUN_SECONDS:
+        return fast
+    rerun = once("tensorflow", replace(limits, timeout_seconds=left))
+    return replace(rerun, wall_seconds=fast.wall_seconds + rerun.wall_seconds,
+                   peak_memory_mb=max(fast.peak_memory_mb, rerun.peak_memory_mb),
+                   rerun_because=why)
+
+
+def _rerun_reason(run: SandboxRun) -> str:
+    """Why a fast run's outcome may be NumPy's and not TensorFlow's ("" when it is not): the
+    script raised (a NumPy array has no ``.numpy()``; Keras on NumPy cannot train)."""
+    if run.status != "exited" or run.tampered:
+        return ""
+    for event in run.events:
+        if event.get("event") == "error" and event.get("kind") in ("exception", "memory"):
+            return f"the run on NumPy raised {inert(str(event.get('type')), 60)}"
+    return ""
+
+
+def _run_once(name, source, extra_files, limits, full, backend, on_event, start,
+              inherited_mb) -> SandboxRun:
     workdir = tempfile.mkdtemp(prefix="grader-")
     try:
         Path(workdir, name).write_bytes(source)
@@ -238,7 +280,7 @@ def run_script(
             if destination.startswith(workdir + os.sep):
                 os.makedirs(os.path.dirname(destination), exist_ok=True)
                 Path(destination).write_bytes(content)
-        return _supervise(workdir, name, limits, full, on_event, start or start_probe, inherited_mb)
+        return _supervise(workdir, name, limits, full, backend, on_event, start, inherited_mb)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -260,14 +302,14 @@ def start_probe(spec: dict, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def _supervise(workdir, name, limits, full, on_event, start=start_probe,
+def _supervise(workdir, name, limits, full, backend, on_event, start=start_probe,
                inherited_mb=0.0) -> SandboxRun:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     key = os.urandom(channel.KEY_BYTES)
     group = Cgroup.create(max(64, int(limits.memory_mb - inherited_mb)), limits.max_tasks)
     charged = inherited_mb if group else 0.0  # polling sees inherited pages in RSS already
     spec = {"workdir": workdir, "script": name, "events_fd": theirs.fileno(), "full": full,
-            "disk_mb": limits.disk_mb, "cgroup_procs": group.procs_files() if group else []}
+            "backend": backend, "disk_mb": limits.disk_mb, "cgroup_procs": group.procs_files() if group else []}
     started = time.monotonic()
     try:
         child = start(spec, _child_env(workdir))
@@ -276,7 +318,8 @@ def _supervise(workdir, name, limits, full, on_event, start=start_probe,
         theirs.close()
         if group:
             group.remove()
-        return SandboxRun((), "", "", "no_start", None, 0.0, 0.0, detail=str(exc))
+        return SandboxRun((), "", "", "no_start", None, 0.0, 0.0, detail=str(exc),
+                          backend=backend)
     theirs.close()
     try:
         ours.sendall(key)  # the probe reads it before any student code runs
@@ -339,6 +382,7 @@ def _supervise(workdir, name, limits, full, on_event, start=start_probe,
         peak_memory_mb=round(peak, 1), output_truncated=bool(out.dropped or err.dropped),
         tampered=received.tampered,
         limits_enforced_by=f"cgroup v{group.version}" if group else "polling",
+        backend=backend,
     )
 
 
