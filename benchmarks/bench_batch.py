@@ -108,8 +108,8 @@ def main() -> int:
     print(f"single-file grader, same submission, retrain cached (fresh interpreter): {single:.1f} s")
     per_sub_1 = (one - startup) / n
     print(f"projected wall time for 300 distinct submissions: 1 worker "
-          f"{(startup + 300 * per_sub_1) / 60:.0f} min, 2 workers "
-          f"{(startup + 300 * per_sub_2) / 60:.0f} min")
+          f"{(startup + 300 * per_sub_1) / 60:.1f} min, 2 workers "
+          f"{(startup + 300 * per_sub_2) / 60:.1f} min")
     print(f"(work folder: {work}; {summary['submissions']} graded)")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

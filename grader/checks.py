@@ -597,10 +597,11 @@ def printed_accuracy(stdout: str, accuracies, source: str = "") -> str | None:
 
 
 def own_accuracy(accuracy: float, shortened: bool) -> str:
-    """The script's own test accuracy, labelled: in fast mode it comes from a model trained on
-    one batch, so it is rounded and says so."""
+    """The script's own test accuracy, labelled: in fast mode it comes from a model that was not
+    (or barely) trained, so it is rounded and says so."""
     if shortened:
-        return f"{accuracy:.2f} after one training batch; the grader trains your model itself"
+        return (f"{accuracy:.2f} from fast mode's shortened training; the grader trains your "
+                "model itself")
     return f"{accuracy:.4f}"
 
 

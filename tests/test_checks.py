@@ -288,16 +288,16 @@ def test_a_round_accuracy_is_read_at_whatever_precision_it_is_printed(stdout):
     obs = observation(test_accuracies=(0.5,), stdout=stdout, shortened=True, source="x = 1")
     result = CHECKS["prints_accuracy"](obs, GOOD_TRAINING, RUBRIC)
     assert result.passed, result
-    assert "0.50 after one training batch; the grader trains your model itself" in result.message
+    assert "0.50 from fast mode's shortened training; the grader trains your model itself" in result.message
 
 
 def test_the_printed_accuracy_is_rounded_and_labelled_in_fast_mode_only():
     fast = observation(test_accuracies=(0.4675000011920929,), shortened=True,
                        stdout="Test accuracy: 0.4675000011920929\n")
     message = CHECKS["prints_accuracy"](fast, GOOD_TRAINING, RUBRIC).message
-    assert "0.47 after one training batch" in message
+    assert "0.47 from fast mode's shortened training" in message
     full = observation(stdout="Test accuracy: 0.8725\n")
-    assert "after one training batch" not in CHECKS["prints_accuracy"](full, None, RUBRIC).message
+    assert "shortened training" not in CHECKS["prints_accuracy"](full, None, RUBRIC).message
 
 
 def test_the_untouched_template_scores_zero():

@@ -145,9 +145,9 @@ def test_the_scripts_own_accuracy_is_rounded_and_labelled_in_fast_mode():
     report = real_report("erin.py", shortened=True, test_accuracies=(0.4675000011920929,),
                          stdout="Test accuracy: 0.4675000011920929\n")
     text = " ".join(terminal.render(report).split())  # as read, across wrapped lines
-    assert "(0.47 after one training batch; the grader trains your model " \
+    assert "(0.47 from fast mode's shortened training; the grader trains your model " \
            "itself" in text
-    assert "Your script's own test accuracy: 0.47 after one training batch" in text
+    assert "Your script's own test accuracy: 0.47 from fast mode's shortened training" in text
     assert "Grader's test accuracy: 0.9100" in text
 
 
@@ -193,5 +193,5 @@ def test_nbgrader_feedback_uses_the_same_labelled_wording():
                          stdout="Test accuracy: 0.4675000011920929\n")
     check = {c.id: c for c in report.checks}["prints_accuracy"]
     text = check_outputs(check)[0]["text"]
-    assert "0.47 after one training batch; the grader trains your model itself" in text
+    assert "0.47 from fast mode's shortened training; the grader trains your model itself" in text
     assert check.message in " ".join(terminal.render(report).split())

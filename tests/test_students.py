@@ -175,7 +175,7 @@ def test_the_printed_accuracy_is_recognised_and_labelled(name, cache_dir):
     report = graded(name, cache_dir)
     message = checks(report)["prints_accuracy"].message
     assert report.passed, read(report)
-    assert re.search(r"\d\.\d\d after one training batch; the grader trains your model itself",
+    assert re.search(r"\d\.\d\d from fast mode's shortened training; the grader trains your model itself",
                      message), message
 
 

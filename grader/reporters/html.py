@@ -109,7 +109,7 @@ def _accuracy(report: Report) -> str:
                      "data, seed and initialisation).</p>")
     elif own is not None and info.get("script_training_shortened"):
         lines.append(f"<p class='muted'>Your script's own test accuracy: {own:.4f}, after "
-                     "shortened training (one batch: the grader trains your model fully itself; "
+                     "fast mode's shortened training (the grader trains your model fully itself; "
                      "grade with --full to run your script unchanged).</p>")
     return "<h2>Accuracy</h2>" + "".join(lines)
 
