@@ -60,12 +60,14 @@ def test_fast_mode_observes_what_tensorflow_shows(server, path: Path):
         assert (fast.backend, fast.rerun_because) == ("numpy", "")
     assert training_request(seen, rubric) == training_request(truth, rubric)
     assert _verdicts(seen, rubric) == _verdicts(truth, rubric)
-    assert (seen.status, seen.error and seen.error.type) == (truth.status, truth.error and truth.error.type)
+    assert seen.status == truth.status
+    assert (seen.error and seen.error.type) == (truth.error and truth.error.type)
 
 
 def test_the_reference_solution_runs_on_numpy_without_a_rerun(server):
     run = _run(server, "solution.py", SOLUTION.read_text())
-    assert (run.backend, run.rerun_because, run.status, run.exit_code) == ("numpy", "", "exited", 0)
+    assert (run.backend, run.rerun_because) == ("numpy", "")
+    assert (run.status, run.exit_code) == ("exited", 0)
     obs = observe(run, SOLUTION.read_text())
     assert obs.shortened and obs.evaluated and obs.test_accuracies
     assert obs.fits[-1].epochs == 50 and obs.fits[-1].validation_split == pytest.approx(0.2)
@@ -75,7 +77,7 @@ def test_a_script_only_tensorflow_can_run_is_run_again_there_and_passes(server):
     # On NumPy, calling the model returns a NumPy array, which has no .numpy()
     source = SOLUTION.read_text() + (
         "\nprobabilities = model(X_test).numpy()\n"
-        "print('Accuracy from my own threshold:', ((probabilities[:, 0] > 0.5) == y_test).mean())\n")
+        "print('Accuracy by hand:', ((probabilities[:, 0] > 0.5) == y_test).mean())\n")
     run = _run(server, "solution.py", source)
     assert run.backend == "tensorflow"
     assert "AttributeError" in run.rerun_because

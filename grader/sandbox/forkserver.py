@@ -169,9 +169,7 @@ def serve(fd: int) -> int:
 
 def server_env(home: str) -> dict[str, str]:
     """A fork server's environment: a sandbox's, with BLAS on one thread (forking stays safe)."""
-    from grader.sandbox.supervisor import _child_env
-
-    from grader.sandbox.supervisor import FAST_BACKEND
+    from grader.sandbox.supervisor import FAST_BACKEND, _child_env
 
     return {**_child_env(home), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1", "KERAS_BACKEND": FAST_BACKEND}

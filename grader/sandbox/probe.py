@@ -1,13 +1,13 @@
 """The only grader code that runs beside student code, inside the sandbox.
 
 Protocol: ``python -I -B -m grader.sandbox.probe SPEC_JSON`` where SPEC_JSON is ``{"workdir",
-"script", "events_fd", "full", "backend", "disk_mb", "cgroup_procs"}`` (``backend``: Keras'
-backend, chosen before the script runs; on NumPy, fast mode records ``fit`` instead of training). ``events_fd`` is a socket: the probe
-first reads the channel key from it (``channel``), before any student code exists. It then
-confines itself (``confine``; it is PID 1 of a new PID namespace afterwards), forks the process
-that runs the student's script as ``__main__`` in ``workdir``, and writes one signed, numbered
-JSON line per event as things happen, so a crash, a time-out or a kill still leaves everything
-observed up to that moment:
+"script", "events_fd", "full", "backend", "disk_mb", "cgroup_procs"}``. ``backend`` is Keras'
+backend, chosen before the script runs (on NumPy, fast mode records ``fit`` instead of training).
+``events_fd`` is a socket: the probe first reads the channel key from it (``channel``), before any
+student code exists. It then confines itself (``confine``; it is PID 1 of a new PID namespace
+afterwards), forks the process that runs the student's script as ``__main__`` in ``workdir``, and
+writes one signed, numbered JSON line per event as things happen, so a crash, a time-out or a kill
+still leaves everything observed up to that moment:
 
 - ``{"event": "sandbox", "protections": {...}}``       what the OS let us apply
 - ``{"event": "data", "kwargs": {...}}``               each ``make_classification`` call

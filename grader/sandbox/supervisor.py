@@ -309,7 +309,8 @@ def _supervise(workdir, name, limits, full, backend, on_event, start=start_probe
     group = Cgroup.create(max(64, int(limits.memory_mb - inherited_mb)), limits.max_tasks)
     charged = inherited_mb if group else 0.0  # polling sees inherited pages in RSS already
     spec = {"workdir": workdir, "script": name, "events_fd": theirs.fileno(), "full": full,
-            "backend": backend, "disk_mb": limits.disk_mb, "cgroup_procs": group.procs_files() if group else []}
+            "backend": backend, "disk_mb": limits.disk_mb,
+            "cgroup_procs": group.procs_files() if group else []}
     started = time.monotonic()
     try:
         child = start(spec, _child_env(workdir))
