@@ -684,6 +684,9 @@ def _final_model(namespace, model_class):
 def _run_student(spec, emit, allowed):
     """Run the script as ``__main__``; report what happened; return the exit code."""
     global _SCRIPT
+    # Confined already, so that what Keras loads counts against the sandbox's memory limit; the
+    # work directory is not on sys.path yet, so Keras is Keras
+    _use_backend(spec.get("backend") or "tensorflow")
     _SCRIPT = os.path.join(spec["workdir"], spec["script"])
     os.chdir(spec["workdir"])
     sys.argv = [_SCRIPT]
@@ -740,7 +743,6 @@ def main(argv):
     spec = json.loads(argv[1])
     fd = spec["events_fd"]
     emit, allowed = _make_emitter(fd, channel.new_signer(_read_key(fd)))
-    _use_backend(spec.get("backend") or "tensorflow")
     protections = _confine.confine(spec["workdir"], disk_mb=int(spec.get("disk_mb") or 0),
                                    cgroup_procs=tuple(spec.get("cgroup_procs") or ()))
     emit("sandbox", protections=protections)  # from PID 1 of the sandbox's PID namespace
