@@ -103,3 +103,10 @@ def test_no_rerun_when_too_little_time_is_left(server):
                      start=server.start, inherited_mb=server.inherited_mb)
     assert (run.backend, run.rerun_because) == ("numpy", "")
     assert observe(run, source).error.type == "ValueError"
+
+
+def test_a_backend_keras_cannot_load_is_reported_not_a_silent_crash(server):
+    run = _run(server, "solution.py", SOLUTION.read_text(), backend="nonesuch")
+    obs = observe(run, SOLUTION.read_text())
+    assert obs.status == "error" and obs.error.type == "ValueError"
+    assert "nonesuch" in obs.error.message

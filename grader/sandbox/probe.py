@@ -684,14 +684,19 @@ def _final_model(namespace, model_class):
 def _run_student(spec, emit, allowed):
     """Run the script as ``__main__``; report what happened; return the exit code."""
     global _SCRIPT
+    allowed.update({_run_student.__code__, _error_event.__code__})
     # Confined already, so that what Keras loads counts against the sandbox's memory limit; the
-    # work directory is not on sys.path yet, so Keras is Keras
-    _use_backend(spec.get("backend") or "tensorflow")
+    # work directory is not on sys.path yet, so Keras is Keras. A failure is reported as the
+    # script's would be (on NumPy, that means a rerun on TensorFlow).
+    try:
+        _use_backend(spec.get("backend") or "tensorflow")
+    except Exception as exc:  # noqa: BLE001
+        _error_event(exc, emit)
+        return 1
     _SCRIPT = os.path.join(spec["workdir"], spec["script"])
     os.chdir(spec["workdir"])
     sys.argv = [_SCRIPT]
     sys.path[0:0] = [spec["workdir"]]
-    allowed.update({_run_student.__code__, _error_event.__code__})
     try:
         with open(_SCRIPT, encoding="utf-8") as handle:
             text = handle.read()
