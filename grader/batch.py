@@ -147,8 +147,8 @@ def make_payload(submission: Submission, contents: dict[str, bytes], key: str, r
 class Slot(Lane):
     """A grading lane with a name (for timings.csv) that also reads the rubric a task carries."""
 
-    def __init__(self, name: str):
-        super().__init__()
+    def __init__(self, name: str, origin: Lane | None = None):
+        super().__init__(origin=origin)
         self.name = name
         self._rubrics: dict[str, Rubric] = {}
 
@@ -206,7 +206,8 @@ def grade_task(payload_json: str) -> str:
                 atexit.register(_close_pool)
             # host:pid names the cluster worker; a second slot in the same process gets a suffix
             name = f"{socket.gethostname()}:{os.getpid()}"
-            slot = Slot(name if not _POOL_SLOTS else f"{name}-{len(_POOL_SLOTS) + 1}")
+            slot = (Slot(f"{name}-{len(_POOL_SLOTS) + 1}", origin=_POOL_SLOTS[0]) if _POOL_SLOTS
+                    else Slot(name))
             _POOL_SLOTS.append(slot)
     try:
         return json.dumps(grade_payload(json.loads(payload_json), slot))
@@ -225,11 +226,13 @@ def run_local(payloads: list[dict], workers: int, rubric: Rubric, options: Grade
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     # Slots start here, in the main thread: their processes die with it (PR_SET_PDEATHSIG).
+    # The first slot's fork server imports TensorFlow; the others' are clones of it.
     host = socket.gethostname()
-    slots = [Slot(f"{host}:local-{n}") for n in range(1, min(workers, len(payloads)) + 1)]
+    slots: list[Slot] = []
+    for n in range(1, min(workers, len(payloads)) + 1):
+        slots.append(Slot(f"{host}:local-{n}", origin=slots[0] if slots else None))
+        slots[-1].warm_up(rubric, options)
     free: queue.SimpleQueue = queue.SimpleQueue()
-    for slot in slots:
-        slot.warm_up(rubric, options)
     for slot in slots:  # importing in parallel; per-submission timings then exclude start-up
         slot.wait_ready()
         free.put(slot)

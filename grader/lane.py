@@ -8,7 +8,6 @@ for all the retrains. Where the fork server cannot run (not Linux), each sandbox
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Callable
 
@@ -21,10 +20,15 @@ from grader.retrain.client import ResultCache, Retrainer, TrainerProcess
 
 
 class Lane:
-    """A fork server (started on first use) and one retrain worker per rubric and cache."""
+    """A fork server (started on first use) and one retrain worker per rubric and cache.
 
-    def __init__(self, warm: bool = True):
+    A lane made with ``origin`` (another lane of the same process) clones the origin's fork
+    server instead of starting its own: TensorFlow is imported once for all the lanes.
+    """
+
+    def __init__(self, warm: bool = True, origin: "Lane | None" = None):
         self.warm = warm
+        self._origin = origin
         self._server = None
         self._retrainers: dict[tuple, Retrainer] = {}
 
@@ -42,6 +46,12 @@ class Lane:
     def _fork_server(self):
         from grader.sandbox.forkserver import ForkServer
 
+        origin = self._origin._server if self._origin is not None else None
+        if origin:
+            try:
+                return origin.clone()
+            except OSError:  # the origin's server is gone: start one of our own
+                pass
         return ForkServer()
 
     def runner(self) -> Callable[..., SandboxRun]:
@@ -56,26 +66,34 @@ class Lane:
         if not self._server:
             return run_script
 
+        server = self._server
+
         def start(spec: dict, env: dict[str, str]):
             try:
-                return self._server.start(spec, env)
+                return server.start(spec, env)
             except OSError:  # the fork server failed: this sandbox starts cold instead
                 return start_probe(spec, env)
 
-        return functools.partial(run_script, start=start, inherited_mb=self._server.inherited_mb)
+        def run(*args, **kwargs) -> SandboxRun:  # asks the server when a sandbox starts, not now
+            return run_script(*args, start=start, inherited_mb=server.inherited_mb, **kwargs)
+
+        return run
 
     def warm_up(self, rubric: Rubric, options: GradeOptions) -> None:
-        """Start the processes now, so their TensorFlow imports overlap other work."""
-        self.runner()
+        """Start the processes now, without waiting: their imports run side by side."""
         self.retrainer(rubric, options).start()
+        self.runner()
 
     def wait_ready(self) -> None:
-        """Block until the fork server has imported TensorFlow (so timings exclude start-up)."""
+        """Block until the fork server has imported TensorFlow and every retrain worker is ready
+        (so timings exclude start-up)."""
         if self._server:
             try:
                 self._server.wait_ready()
             except OSError:
                 pass  # the first start() tries again; a failure is that submission's `runs`
+        for retrainer in self._retrainers.values():
+            retrainer.wait_ready()
 
     def grade(self, path: Path, options: GradeOptions, rubric: Rubric, **kwargs) -> Report:
         """``pipeline.grade`` with this lane's fork server and retrain worker."""

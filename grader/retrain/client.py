@@ -190,6 +190,7 @@ class TrainerProcess:
         self._messages: queue.Queue = queue.Queue()
         self._next_id = 0
         self.versions: dict = {}
+        self._said_ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
 
     @classmethod
@@ -200,10 +201,18 @@ class TrainerProcess:
     def _read(self) -> None:
         for line in self._process.stdout:
             try:
-                self._messages.put(json.loads(line))
+                message = json.loads(line)
             except ValueError:
                 continue
+            self._messages.put(message)
+            if isinstance(message, dict) and "ready" in message:
+                self._said_ready.set()
+        self._said_ready.set()  # or ended: nothing more to wait for
         self._messages.put(None)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until the worker has said it is ready (or ended), at most ``timeout`` seconds."""
+        self._said_ready.wait(timeout)
 
     def submit(self, request: dict) -> int | None:
         """Queue a request (cancelling the one in training); its id, or None if the worker is gone."""
@@ -299,6 +308,12 @@ class Retrainer:
         """Start the worker now, so TensorFlow's import overlaps other work."""
         if self._process is None:
             self._process = self._spawn(self.rubric)
+
+    def wait_ready(self) -> None:
+        """Block until the started worker has imported Keras and warmed up (so that batch
+        timings exclude start-up); a worker that fails is that submission's problem, later."""
+        if self._process is not None:
+            self._process.wait_ready(float(self.rubric.limits["train_timeout_seconds"]))
 
     def _submit(self, request: dict, key: str) -> int | None:
         self.start()

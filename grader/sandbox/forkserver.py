@@ -13,6 +13,9 @@ serves requests on the ``SOCK_SEQPACKET`` socket ``FD``. Protocol, one JSON mess
   (the child's stdout, stderr and event pipe);
 - server → client: ``{"pid": n}``, then ``{"exit": code}`` (``Popen`` style: ``-signal`` when
   killed) when that child ends. One request at a time.
+- client → server: ``{"clone": true}`` with one descriptor attached (a socket of a new pair):
+  the server forks a copy of itself that serves that socket (and says its hello there), so that
+  a second grading lane shares the import instead of paying it again. No reply on this socket.
 
 The forked child becomes exactly what ``sandbox.start_probe`` starts: it makes itself a session
 leader, puts the pipes on 0/1/2, closes every other descriptor, enters the work directory, takes
@@ -138,6 +141,7 @@ def serve(fd: int) -> int:
     _send(server, {"ready": True, "protocol": PROTOCOL, "threads": threads,
                    "import_seconds": round(time.monotonic() - started, 2),
                    "rss_mb": round(_resident_mb(), 1), "anon_mb": round(_anonymous_mb(), 1)})
+    clones: set[int] = set()
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(server, MAX_MESSAGE, 3)
@@ -145,15 +149,30 @@ def serve(fd: int) -> int:
             return 0
         if not message:
             return 0
+        clones -= {pid for pid in clones if os.waitpid(pid, os.WNOHANG)[0]}
         try:
             request = json.loads(message)
-            if len(fds) != 3 or not isinstance(request, dict):
-                raise ValueError("a request needs a JSON object and three descriptors")
+            clone = isinstance(request, dict) and request.get("clone") is True
+            if len(fds) != (1 if clone else 3) or not isinstance(request, dict):
+                raise ValueError("a request needs a JSON object and three descriptors "
+                                 "(one to clone)")
             pid = os.fork()
         except (ValueError, OSError) as exc:
             for each in fds:
                 os.close(each)
-            _send(server, {"error": f"{type(exc).__name__}: {exc}"[:500]})
+            if not clone:  # a failed clone's client sees its socket closed
+                _send(server, {"error": f"{type(exc).__name__}: {exc}"[:500]})
+            continue
+        if pid == 0 and clone:
+            server.close()
+            code = 1
+            try:
+                code = serve(fds[0])
+            finally:
+                os._exit(code)
+        if clone:
+            os.close(fds[0])
+            clones.add(pid)
             continue
         if pid == 0:
             _become_probe(request, fds, server)
@@ -274,6 +293,23 @@ class ForkServer:
             return float(self.wait_ready().get("anon_mb", 0.0))
         except OSError:
             return 0.0
+
+    def clone(self) -> "ForkServer":
+        """A second server forked from this one once it is ready (no import of its own); it dies
+        with this one. Call it between runs, not during one. Raises OSError on failure."""
+        with self._lock:
+            if self._socket is None:
+                raise ForkServerError("the fork server is not running")
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                socket.send_fds(self._socket, [json.dumps({"clone": True}).encode()],
+                                [theirs.fileno()])
+            except OSError as exc:
+                ours.close()
+                raise ForkServerError(f"the fork server failed: {exc}") from None
+            finally:
+                theirs.close()
+        return ForkServer.attached(ours)
 
     def start(self, spec: dict, env: dict[str, str]) -> _ForkedProbe:
         """Fork a probe for ``spec`` (see ``sandbox.start_probe``). Raises OSError on failure."""
