@@ -221,12 +221,14 @@ Done = Callable[[str, dict], None]  # (student, result) on the instructor's side
 
 
 def run_local(payloads: list[dict], workers: int, rubric: Rubric, options: GradeOptions,
-              done: Done) -> None:
-    """Grade on this machine: ``workers`` threads, each driving its own slot's processes."""
+              done: Done) -> float:
+    """Grade on this machine: ``workers`` threads, each driving its own slot's processes; the
+    seconds spent starting them (imports, before the first submission)."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     # Slots start here, in the main thread: their processes die with it (PR_SET_PDEATHSIG).
     # The first slot's fork server imports TensorFlow; the others' are clones of it.
+    started = time.monotonic()
     host = socket.gethostname()
     slots: list[Slot] = []
     for n in range(1, min(workers, len(payloads)) + 1):
@@ -236,6 +238,7 @@ def run_local(payloads: list[dict], workers: int, rubric: Rubric, options: Grade
     for slot in slots:  # importing in parallel; per-submission timings then exclude start-up
         slot.wait_ready()
         free.put(slot)
+    start_up = time.monotonic() - started
 
     def task(payload: dict) -> dict:
         slot = free.get()
@@ -261,6 +264,7 @@ def run_local(payloads: list[dict], workers: int, rubric: Rubric, options: Grade
         for slot in slots:
             slot.close()
         executor.shutdown(wait=True)
+    return start_up
 
 
 def run_cluster(payloads: list[dict], address: str, rubric: Rubric, done: Done) -> str:
@@ -659,6 +663,7 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
         progress.update(student, result)
 
     progress.start()
+    start_up = 0.0
     try:
         if not payloads:
             where = "nothing new to grade"
@@ -666,7 +671,7 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
             where = run_cluster(payloads, scheduler, rubric, done)
         else:
             count = min(workers, len(payloads))
-            run_local(payloads, count, rubric, options, done)
+            start_up = run_local(payloads, count, rubric, options, done)
             where = f"{count} local worker{'s' * (count != 1)}"
     except KeyboardInterrupt:
         progress.finish()
@@ -678,7 +683,8 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
         progress.finish()
     results.write_tables(order, force=True)
     run = RunFacts(graded_now=sorted(now), reused=sorted(reused), kept=sorted(kept),
-                   outdated=sorted(outdated), seconds=clock() - started, where=where)
+                   outdated=sorted(outdated), seconds=clock() - started, where=where,
+                   start_up_seconds=start_up)
     return _finish(out, results, order, run, quiet, console, rubric)
 
 
@@ -692,6 +698,7 @@ class RunFacts:
     outdated: list[str]  # of those, the ones whose files, rubric or options changed since
     seconds: float
     where: str
+    start_up_seconds: float = 0.0  # local workers: starting their processes, before grading
 
 
 def _similarity(out: Path, order: list[str], rubric) -> tuple[str, dict]:
@@ -736,6 +743,7 @@ def _finish(out: Path, results: Results, order: list[str], run: RunFacts, quiet:
     lines += [summary_reporter.plain(line) for line in similar_text.splitlines()]
     facts = {"graded_this_run": run.graded_now, "reused": run.reused, "kept": run.kept,
              "outdated": run.outdated, "seconds": round(run.seconds, 1), "where": run.where,
+             "start_up_seconds": round(run.start_up_seconds, 1),
              "grader_version": __version__}
     atomic_write(out / "summary.json", json.dumps({**figures, "similarity": similar, "run": facts},
                                                    indent=2) + "\n")

@@ -412,6 +412,7 @@ def test_batch_grades_every_submission_once_like_single_file_grading(reference, 
     summary_json = json.loads((reference / "summary.json").read_text())
     assert summary_json["submissions"] == len(expected)
     assert sorted(summary_json["run"]["graded_this_run"]) == sorted(expected)
+    assert 0 < summary_json["run"]["start_up_seconds"] < summary_json["run"]["seconds"]
     assert (reference / "scores.png").read_bytes()[:4] == b"\x89PNG"
     assert (reference / "timings.csv").read_text().count("\n") == len(expected) + 1
 
