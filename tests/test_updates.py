@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from grader.retrain import mlp, updates
+from grader.retrain import fused, mlp, updates
 
 F32 = np.float32
 SIZE = 1000  # odd sizes and several steps: the vectorised loops' tails and the bias correction
@@ -74,8 +74,42 @@ def test_precompile_leaves_every_loop_compiled():
     from grader.retrain.loss import binary_crossentropy
 
     mlp.precompile()  # what the Gradescope image build runs
-    for loop in (updates.penalty, updates.adam, updates.sgd, updates.rmsprop, binary_crossentropy):
+    for loop in (updates.penalty, updates.adam, updates.sgd, updates.rmsprop, binary_crossentropy,
+                 fused.bias_relu, fused.keep_scale, fused.relu_backward):
         assert loop.signatures, loop
+
+
+def _awkward(rng, shape) -> np.ndarray:
+    """Normal numbers of many magnitudes, with zeros of both signs, infinities and NaNs."""
+    values = (rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape)).astype(F32)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], F32)
+    where = rng.random(shape) < 0.05
+    values[where] = rng.choice(specials, int(where.sum()))
+    return values
+
+
+def _same(a, b) -> bool:
+    return a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+@pytest.mark.parametrize("shape", [(32, 256), (10, 7), (1, 3), (32, 2)])
+def test_fused_loops_give_numpys_numbers_bit_for_bit(shape):
+    rng = np.random.default_rng(shape[0] * shape[1])
+    z, bias, gradient = _awkward(rng, shape), _awkward(rng, shape[1:]), _awkward(rng, shape)
+    draws, keep = rng.random(shape, dtype=F32), F32(0.7)
+    expected_z = z + bias
+    z_in_place = z.copy()
+    assert _same(fused.bias_relu(z_in_place, bias), np.maximum(expected_z, 0))
+    assert _same(z_in_place, expected_z)
+    assert _same(fused.bias_relu(z.copy(), mlp._NO_VECTOR), np.maximum(z, 0))
+    scale = fused.keep_scale(draws.copy(), keep)
+    assert _same(scale, (draws < keep) / keep)
+    expected = gradient * scale * (z > 0)
+    bias_gradient = np.empty(shape[1], F32)
+    assert _same(fused.relu_backward(gradient.copy(), z, scale, bias_gradient), expected)
+    assert _same(bias_gradient, expected.sum(axis=0))
+    assert _same(fused.relu_backward(gradient.copy(), z, mlp._NO_MATRIX, mlp._NO_VECTOR),
+                 gradient * (z > 0))
 
 
 @pytest.mark.parametrize("from_logits", [False, True])

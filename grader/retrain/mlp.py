@@ -22,10 +22,11 @@ from typing import Callable
 import numpy as np
 from scipy.special import expit
 
-from grader.retrain import updates
+from grader.retrain import fused, updates
 from grader.retrain.loss import binary_crossentropy
 
 F32 = np.float32
+_NO_VECTOR, _NO_MATRIX = np.empty(0, F32), np.empty((0, 0), F32)  # "none" for compiled loops
 
 
 _SELU_ALPHA, _SELU_SCALE = F32(1.6732632423543772), F32(1.0507009873554805)
@@ -248,7 +249,7 @@ def dropout_scale(generator: np.random.Generator, shape, rate: float) -> np.ndar
     inverted dropout), drawn uniform below the keep probability as ``jax.random.bernoulli``."""
     keep = F32(1 - rate)
     draws = generator.random(shape, dtype=F32)
-    return (draws < keep) / keep if keep > 0 else np.zeros_like(draws)
+    return fused.keep_scale(draws, keep) if keep > 0 else np.zeros_like(draws)
 
 
 def dropout_generator(seed: int) -> np.random.Generator:
@@ -317,9 +318,12 @@ class Trainer:
         for layer in self.plan.layers:
             if isinstance(layer, Dense):
                 z = x @ layer.kernel
-                if layer.bias is not None:
-                    z += layer.bias
-                a = ACTIVATIONS[layer.activation][0](z)
+                if layer.activation == "relu":
+                    a = fused.bias_relu(z, _NO_VECTOR if layer.bias is None else layer.bias)
+                else:
+                    if layer.bias is not None:
+                        z += layer.bias
+                    a = ACTIVATIONS[layer.activation][0](z)
                 if caches is not None:
                     caches.append((x, z, a))
                 x = a
@@ -362,17 +366,29 @@ class Trainer:
         loss = loss + self.penalty()
         self.optimizer.start_step()
         next_penalty = 0.0
+        scale = None  # a dropout's, applied when the layer below it is reached
         for index in range(len(self.plan.layers) - 1, -1, -1):
             layer, cache = self.plan.layers[index], caches[index]
+            if isinstance(layer, Dropout):
+                if cache is not None:
+                    g, scale = (g if scale is None else g * scale), cache
+                continue
             if isinstance(layer, Dense):
                 inputs, z, a = cache
-                derivative = ACTIVATIONS[layer.activation][1]
-                if derivative is not None:
-                    g = g * derivative(z, a)
                 kernel_grad, bias_grad = self.grad_of[id(layer)]
+                if layer.activation == "relu" and z.shape[1] > 1:  # one compiled loop
+                    fused.relu_backward(g, z, _NO_MATRIX if scale is None else scale,
+                                        _NO_VECTOR if bias_grad is None else bias_grad)
+                else:
+                    if scale is not None:
+                        g = g * scale
+                    derivative = ACTIVATIONS[layer.activation][1]
+                    if derivative is not None:
+                        g = g * derivative(z, a)
+                    if bias_grad is not None:
+                        g.sum(axis=0, out=bias_grad)
+                scale = None
                 np.matmul(inputs.T, g, out=kernel_grad)
-                if bias_grad is not None:
-                    g.sum(axis=0, out=bias_grad)
                 if index:
                     g = g @ layer.kernel.T
                 # Keras updates every weight after every gradient; a layer's update changes
@@ -381,12 +397,12 @@ class Trainer:
                 self.optimizer.apply(self.plan.weights, self.grads, segments)
                 if id(layer) in self.regularised:
                     next_penalty += updates.penalty(self.plan.weights, *segments)
-            elif isinstance(layer, Activation):
+            else:  # Activation
+                if scale is not None:
+                    g, scale = g * scale, None
                 derivative = ACTIVATIONS[layer.activation][1]
                 if derivative is not None:
                     g = g * derivative(*cache)
-            elif cache is not None:
-                g = g * cache
         self._penalty = F32(next_penalty)
         return loss, right
 
@@ -455,3 +471,8 @@ def precompile() -> None:
     outputs = np.full((2, 1), F32(0.5))
     for from_logits in (False, True):
         binary_crossentropy(outputs, np.zeros(2, F32), from_logits, F32(0), np.empty_like(outputs))
+    matrix = lambda: np.zeros((2, 4), F32)  # noqa: E731
+    for bias, scale in ((none, _NO_MATRIX), (slot(), matrix())):
+        fused.bias_relu(matrix(), bias)
+        fused.relu_backward(matrix(), matrix(), scale, bias)
+    fused.keep_scale(matrix(), F32(0.5))
