@@ -8,8 +8,9 @@ cross-entropy, and Adam, SGD or RMSprop at a fixed learning rate, with Keras' fo
 
 Why: XLA compiles every new architecture for 1.5-2 s before its first step, and a class is
 mostly new architectures. Here nothing is compiled per model; each step is a few
-single-threaded BLAS calls, and the optimizer updates every weight through one flat buffer, in
-loops that numba compiled once (``updates``).
+single-threaded BLAS calls, the elementwise work around ReLU and dropout is one compiled loop per
+layer (``fused``), and the optimizer updates every weight through one flat buffer, in loops that
+numba compiled once (``updates``).
 """
 
 from __future__ import annotations
