@@ -295,8 +295,8 @@ class ForkServer:
             return 0.0
 
     def clone(self) -> "ForkServer":
-        """A second server forked from this one once it is ready (no import of its own); it dies
-        with this one. Call it between runs, not during one. Raises OSError on failure."""
+        """A second server forked from this one once it is ready (no import of its own; during a
+        run, once that run ends); it dies with this one. Raises OSError on failure."""
         with self._lock:
             if self._socket is None:
                 raise ForkServerError("the fork server is not running")
