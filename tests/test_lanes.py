@@ -62,6 +62,19 @@ def test_a_clone_and_its_origin_run_sandboxes_at_the_same_time_and_agree(lanes):
     assert isinstance(request_1, dict) and request_1 == request_2
 
 
+def test_a_malformed_request_is_answered_with_an_error_and_the_server_serves_on(lanes):
+    import json
+    import socket
+
+    server = lanes[1]._server
+    with server._lock:
+        socket.send_fds(server._socket, [b"not json"], [])
+        reply = server._receive(30)
+    assert reply and "error" in reply and "JSONDecodeError" in json.dumps(reply)
+    run, request = _request(lanes[1])
+    assert run.status == "exited" and isinstance(request, dict)
+
+
 def test_a_lane_whose_origin_is_gone_still_grades():
     origin = Lane()
     lane = Lane(origin=origin)

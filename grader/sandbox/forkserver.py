@@ -150,6 +150,7 @@ def serve(fd: int) -> int:
         if not message:
             return 0
         clones -= {pid for pid in clones if os.waitpid(pid, os.WNOHANG)[0]}
+        clone = False
         try:
             request = json.loads(message)
             clone = isinstance(request, dict) and request.get("clone") is True
@@ -163,14 +164,14 @@ def serve(fd: int) -> int:
             if not clone:  # a failed clone's client sees its socket closed
                 _send(server, {"error": f"{type(exc).__name__}: {exc}"[:500]})
             continue
-        if pid == 0 and clone:
-            server.close()
-            code = 1
-            try:
-                code = serve(fds[0])
-            finally:
-                os._exit(code)
         if clone:
+            if pid == 0:
+                server.close()
+                code = 1
+                try:
+                    code = serve(fds[0])
+                finally:
+                    os._exit(code)
             os.close(fds[0])
             clones.add(pid)
             continue
