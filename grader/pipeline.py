@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader import __version__
+from grader.audit import tampering
 from grader.bonus import run_bonuses
 from grader.checks import is_not_started, run_checks
 from grader.options import cache_directory
@@ -207,7 +208,10 @@ def _observe(path: Path, options: GradeOptions, rubric: Rubric, retrainer: Retra
                     disk_mb=int(rubric.limits["disk_mb"]))
     run = runner(submission.script_name, submission.source.encode("utf-8"), limits=limits,
                  full=options.full, extra_files=extra_files, on_event=on_event)
-    return observe(run, submission.source)
+    obs = observe(run, submission.source)
+    if obs.tampered:
+        return obs
+    return dataclasses.replace(obs, tampered=tampering(submission.source, extra_files))
 
 
 def _metrics(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> dict:
@@ -221,7 +225,8 @@ def _metrics(obs: Observation, training: TrainingResult | None, rubric: Rubric) 
         "accuracy_threshold": threshold,
         "borderline": accuracy is not None and
         abs(accuracy - threshold) <= float(rubric.exercise["borderline_margin"]),
-        "script_accuracy": obs.test_accuracies[-1] if obs.test_accuracies else None,
+        "script_accuracy": (obs.test_accuracies[-1] if obs.test_accuracies and not obs.tampered
+                            else None),
         "trial_accuracies": list(training.trials) if training and training.trials else None,
         "accuracy_spread": (round(max(training.trials) - min(training.trials), 4)
                             if training and training.trials else None),

@@ -209,3 +209,16 @@ def test_limits_hold_without_a_cgroup_too(name, status, secrets, monkeypatch):
     _, run = _sandbox_stdout(TRUST / name, secrets, memory_mb=1500)
     assert run.limits_enforced_by == "polling"
     assert run.status == status, (run.status, run.stdout[-500:])
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("rewrite_channel_serializer", "replaced grader.sandbox.channel._dumps"),
+    ("impostor_dense_class", "calls itself Keras' Dense"),
+    ("patch_json_encoder", "replaced JSONEncoder.encode"),
+    ("switch_off_the_guard", "replaced Keras' Dense.get_config"),
+])
+def test_the_probe_sees_rewrites_at_run_time(secrets, name, reason):
+    """The probe's own guard, without the source audit that also flags these files: the reason
+    comes from the sandbox's run, before the grader reads the source."""
+    _, run = _sandbox_stdout(TRUST / f"{name}.py", secrets)
+    assert reason in run.tampered, run.tampered

@@ -236,12 +236,17 @@ class _Guard:
     functions, and the Keras methods that build, compile, train and describe a model."""
 
     _INSTANCE_METHODS = ("get_config", "get_build_config", "get_compile_config", "call")
+    _FIELDS = frozenset({"emit", "probe", "code", "methods", "functions"})
 
-    def __init__(self, keras, emit):
+    def __init__(self, keras, emit, functions=()):
         self.emit = emit
-        self.reported = False
         self.probe = {name: value for name, value in globals().items()
                       if callable(value) or isinstance(value, type(sys))}
+        # The code and closures of the functions that describe, sign and send the evidence
+        # (a function's code and its closure's cells can be swapped without replacing it).
+        own = [v for v in self.probe.values() if inspect.isfunction(v)] + list(functions)
+        own += [v for v in vars(_Guard).values() if inspect.isfunction(v)]
+        self.code = [(f, f.__code__, f.__closure__, _cells(f)) for f in own]
         classes = {keras.Model, keras.Sequential, keras.layers.Layer}
         for namespace in (keras.layers, keras.regularizers, keras.initializers, keras.optimizers,
                           keras.losses, keras.models):
@@ -260,6 +265,17 @@ class _Guard:
                           (serialization_lib, "serialize_keras_object",
                            serialization_lib.serialize_keras_object),
                           (json, "dumps", json.dumps), (channel, "sign", channel.sign)]
+        import hmac
+        from json import encoder
+
+        # Everything the signed lines are made with: the channel, JSON's encoder, HMAC.
+        for owner in (channel, json, encoder, json.JSONEncoder, hmac, hmac.HMAC):
+            self.functions += [(owner, name, value) for name, value in list(vars(owner).items())
+                               if callable(value) or isinstance(value, (classmethod, staticmethod,
+                                                                        property))]
+        self.functions.append((os, "write", os.write))
+        self.functions += [(_Guard, name, value) for name, value in vars(_Guard).items()
+                           if callable(value)]
 
     def problem(self, model=None):
         """Why the evidence cannot be believed any more, or None."""
@@ -272,8 +288,17 @@ class _Guard:
         for (cls, name), value in self.methods.items():
             if cls.__dict__.get(name) is not value:
                 return f"the script replaced Keras' {cls.__name__}.{name}"
+        for function, code, closure, cells in self.code:
+            if (function.__code__ is not code or function.__closure__ is not closure
+                    or any(a is not b for a, b in zip(_cells(function), cells))):
+                return f"the script rewrote the grader probe's {function.__name__}"
+        if set(vars(self)) != _Guard._FIELDS:
+            return "the script changed the grader probe's guard"
         if model is not None:
             for obj in [model, *_all_layers(model)]:
+                impostor = _impostor(type(obj))
+                if impostor:
+                    return impostor
                 own = vars(obj) if hasattr(obj, "__dict__") else {}
                 for name in self._INSTANCE_METHODS:
                     if name in own:
@@ -287,16 +312,39 @@ class _Guard:
         return None
 
     def check(self, model=None):
-        """Report the first problem once (later evidence is then worthless anyway)."""
-        if self.reported:
-            return
+        """Report the problem, each time it is seen: the supervisor keeps the first, and a flag
+        that silenced later reports would be one more thing for the script to set."""
         try:
-            reason = self.problem(model)
+            reason = _Guard.problem(self, model)  # not an attribute of the instance the script saw
         except Exception as exc:  # noqa: BLE001 - a broken object graph is a finding too
             reason = f"the probe could not inspect the model ({type(exc).__name__})"
         if reason:
-            self.reported = True
             self.emit("tamper", reason=reason[:300])
+
+
+def _cells(function) -> tuple:
+    """What each of ``function``'s closure cells holds (``_cells`` itself for an empty one)."""
+    held = []
+    for cell in function.__closure__ or ():
+        try:
+            held.append(cell.cell_contents)
+        except ValueError:
+            held.append(_cells)
+    return tuple(held)
+
+
+def _impostor(cls) -> str | None:
+    """Why ``cls`` passes itself off as a Keras class it is not: its module and name lead to
+    another class (a ``Dense`` subclass renamed ``Dense``, say), or None."""
+    module, name = getattr(cls, "__module__", "") or "", getattr(cls, "__qualname__", "") or ""
+    if not module.startswith(("keras", "tensorflow")):
+        return None
+    found = sys.modules.get(module)
+    for part in name.split("."):
+        found = getattr(found, part, None)
+    if found is None or found is cls:
+        return None
+    return f"a class of the script calls itself Keras' {name[:60]}"
 
 
 @contextlib.contextmanager
@@ -539,10 +587,11 @@ def _instrument(full, emit):
     model_class.fit = watched_fit
     model_class.evaluate = watched_evaluate
     model_class.predict = watched_predict
-    guard.append(_Guard(keras, emit))
+    watched = (watched_make_classification, watched_train_test_split, watched_compile,
+               watched_fit, watched_evaluate, watched_predict)
+    guard.append(_Guard(keras, emit, watched + (emit,)))
     keras.utils.set_random_seed(0)  # the same run each time, unless the script seeds itself
-    codes = {f.__code__ for f in (watched_make_classification, watched_train_test_split,
-                                  watched_compile, watched_fit, watched_evaluate, watched_predict)}
+    codes = {f.__code__ for f in watched}
     return model_class, guard[0], codes
 
 
