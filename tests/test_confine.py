@@ -15,6 +15,7 @@ pip-installed.  Two modes:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -120,7 +121,8 @@ def test_report_names_every_protection_all_applied(workdir, mode):
     report = r["report"]
     assert list(report) == r["keys"]
     for name in ("session", "parent_death", "pid_namespace", "network", "mount_namespace",
-                 "workdir_tmpfs", "proc", "drop_privileges", "no_new_privs", "landlock_fs",
+                 "workdir_tmpfs", "proc", "drop_privileges", "no_new_privs", "syscall_filter",
+                 "landlock_fs",
                  "landlock_net", "landlock_signal_scope", "rlimits"):
         assert name in report
     # no cgroup was made for this bare call (the supervisor makes one)
@@ -215,6 +217,33 @@ emit(res=res, bind=bind, ifaces=sorted(n for _, n in socket.if_nameindex()))
     assert r["res"] != "connected"
     assert r["bind"] != "bound"
     assert r["ifaces"] == ["lo"]  # a fresh network namespace: loopback only, and down
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_keyring_and_no_shared_system_v_ipc(workdir, mode):
+    """The keyring's calls fail with EPERM, and a System V segment made inside is the sandbox's
+    own: the host never sees it, and it is gone when the sandbox ends."""
+    key = 0x5EC0000 + os.getpid() % 0xFFFF
+    r = run(f"""
+report = confine(WORKDIR)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+calls = {{"x86_64": (248, 250), "aarch64": (217, 219)}}[platform.machine()]
+add = libc.syscall(calls[0], b"user", b"note", b"left behind", 11, -4)  # @u, the uid's keyring
+add_errno = ctypes.get_errno()
+ring = libc.syscall(calls[1], 0, -4, 0)  # KEYCTL_GET_KEYRING_ID
+ring_errno = ctypes.get_errno()
+shm = libc.shmget({key}, 1 << 20, 0o1666)
+with open("/proc/sysvipc/shm") as f:
+    inside = f.read()
+emit(filter=report["syscall_filter"], add=[add, add_errno], ring=[ring, ring_errno], shm=shm,
+     seen_inside={key} in [int(line.split()[0]) for line in inside.splitlines()[1:]])
+""", workdir, mode)
+    assert r["filter"].startswith("applied"), r["filter"]
+    assert r["add"] == [-1, errno.EPERM] and r["ring"] == [-1, errno.EPERM]
+    assert r["shm"] >= 0 and r["seen_inside"]
+    with open("/proc/sysvipc/shm") as f:
+        assert key not in [int(line.split()[0]) for line in f.read().splitlines()[1:]]
 
 
 @pytest.mark.parametrize("mode", MODES)

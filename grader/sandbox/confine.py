@@ -25,7 +25,10 @@ Protections (in this order, each independent; none raises):
                           every process it started.
 ``network``               ``unshare(CLONE_NEWNET)``: an empty network namespace (no
                           interfaces up, not even loopback).  Without root both come with
-                          ``CLONE_NEWUSER`` (our own uid/gid mapped to themselves).
+                          ``CLONE_NEWUSER`` (our own uid/gid mapped to themselves).  Both
+                          also come with ``CLONE_NEWIPC``: System V shared memory, semaphores
+                          and message queues of its own, gone when the sandbox ends (else one
+                          sandbox could pin memory past its end, or hand data to the next).
 ``drop_privileges``       as root: the workdir is chowned to nobody/nogroup, then
                           ``setgroups([])``, ``setgid``, ``setuid``.  If the Python runtime
                           lives below a directory nobody cannot enter (``/root`` mode 0700
@@ -36,6 +39,10 @@ Protections (in this order, each independent; none raises):
                           inheritable sets (matters in a user namespace, where the process
                           otherwise holds every capability over its own namespaces).
 ``no_new_privs``          ``PR_SET_NO_NEW_PRIVS``: no setuid/file-capability gains via exec.
+``syscall_filter``        seccomp: ``add_key``, ``request_key`` and ``keyctl`` fail with EPERM.
+                          The kernel's user keyring belongs to a uid, not to a namespace, so
+                          every sandbox (all run as nobody) would share it, and a key outlives
+                          the sandbox that added it.
 ``landlock_fs``           Landlock: reads, directory listings and exec are allowed only below
                           the Python runtime and its packages, the system libraries, a few
                           ``/etc``, ``/dev`` and ``/sys`` entries, the fresh ``/proc`` and
@@ -80,6 +87,7 @@ PROTECTIONS = (
     "drop_privileges",
     "capabilities",
     "no_new_privs",
+    "syscall_filter",
     "landlock_fs",
     "landlock_net",
     "landlock_signal_scope",
@@ -98,8 +106,11 @@ PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
@@ -232,7 +243,7 @@ def _unshare(flags: int) -> None:
 def _unshare_user_pid_net() -> str:
     """New user + PID + network namespaces, mapping our own uid/gid to themselves."""
     uid, gid = os.geteuid(), os.getegid()
-    _unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS)
+    _unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC)
     # After a uid change (root -> nobody) the process is not dumpable and its /proc files
     # belong to root: make it dumpable just long enough to write its own maps.
     dumpable = _prctl(PR_GET_DUMPABLE)
@@ -260,7 +271,7 @@ def _namespaces(as_root: bool) -> tuple[str, str, bool]:
         return _not_linux(), _not_linux(), False
     if as_root:
         try:
-            _unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS)
+            _unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC)
             return "applied", "applied", False
         except OSError:
             # e.g. a container without CAP_SYS_ADMIN: try again as nobody, in a user namespace
@@ -595,6 +606,44 @@ def _no_new_privs() -> str:
     return "applied"
 
 
+# The kernel keyring's system calls (add_key, request_key, keyctl) per audit architecture.
+_KEYRING_CALLS = {0xC000003E: (248, 249, 250),  # x86_64
+                  0xC00000B7: (217, 218, 219)}  # aarch64
+_X32_BIT = 0x40000000  # x86_64's x32 calls: the same numbers with this bit; refused whole
+
+
+def _syscall_filter() -> str:
+    """A seccomp filter that fails the keyring's calls with EPERM (needs no_new_privs)."""
+    if not _LINUX:
+        return _not_linux()
+    import ctypes
+    import errno
+    import struct
+
+    def op(code: int, k: int, true: int = 0, false: int = 0) -> bytes:
+        return struct.pack("HBBI", code, true, false, k)
+
+    load, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, JEQ|K, JGE|K, RET|K
+    allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM  # SECCOMP_RET_ALLOW, RET_ERRNO
+    program = []
+    for arch, calls in _KEYRING_CALLS.items():  # one block per architecture, in turn
+        block = [op(load, 0)]  # seccomp_data.nr
+        if arch == 0xC000003E:
+            block.append(op(jump_ge, _X32_BIT, len(calls) + 1, 0))
+        block += [op(jump_eq, nr, len(calls) - i, 0) for i, nr in enumerate(calls)]
+        block += [op(ret, allow), op(ret, deny)]
+        program += [op(load, 4), op(jump_eq, arch, 0, len(block))] + block  # seccomp_data.arch
+    program.append(op(ret, allow))  # another architecture: nothing to filter
+    code = b"".join(program)
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    fprog = Program(len(program), code)  # struct sock_fprog, for as long as the call runs
+    _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
+    return "applied: add_key, request_key, keyctl refused"
+
+
 def _landlock(workdir: str, allow_write: tuple[str, ...]) -> tuple[str, str, str]:
     read_paths = _read_paths(workdir, allow_write)
     if not _LINUX:
@@ -764,6 +813,7 @@ def confine(workdir: str, *, allow_write: tuple[str, ...] = (), disk_mb: int = 0
 
     step("capabilities", _drop_capabilities)
     step("no_new_privs", _no_new_privs)
+    step("syscall_filter", _syscall_filter)
     try:
         report["landlock_fs"], report["landlock_net"], report["landlock_signal_scope"] = (
             _landlock(workdir, allow_write))
