@@ -80,9 +80,25 @@ def _daemon_lane(rubric, status):
     return DaemonLane(handle)
 
 
+def _interrupt_on_termination() -> None:
+    """Treat SIGTERM and SIGHUP (``timeout``, a closed terminal, a job scheduler) as Ctrl-C, so
+    that the same clean-up runs: sandboxes stopped, their folders with the student's source
+    removed, a batch's results saved."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] and argv[0] in COMMANDS:
+        if argv[0] == "batch":
+            _interrupt_on_termination()
         module = importlib.import_module(COMMANDS[argv[0]][0])
         return module.main(argv[1:])
     args = _parser().parse_args(argv)
@@ -106,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     options = options_from_args(args)
     status = terminal.StatusLine()
     lane = None
+    _interrupt_on_termination()
     try:
         lane = _daemon_lane(rubric, status) if not args.no_daemon else None
         if lane is not None:

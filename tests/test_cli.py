@@ -195,3 +195,31 @@ def test_nbgrader_feedback_uses_the_same_labelled_wording():
     text = check_outputs(check)[0]["text"]
     assert "0.47 from fast mode's shortened training; the grader trains your model itself" in text
     assert check.message in " ".join(terminal.render(report).split())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGTERM and a sandbox folder")
+def test_a_terminated_grading_removes_the_folder_with_the_students_source(tmp_path):
+    """`timeout`, a closed terminal or a scheduler ends the grader with SIGTERM: it stops as on
+    Ctrl-C, and the sandbox's folder (the student's source in it) does not stay behind."""
+    import os
+    import signal
+    import time
+
+    temp = tmp_path / "tmp"
+    temp.mkdir(mode=0o755)
+    os.chmod(tmp_path, 0o755)  # as root the sandbox's folder is handed to nobody
+    script = tmp_path / "sleeps.py"
+    script.write_text("import time\ntime.sleep(300)\n")
+    process = subprocess.Popen([sys.executable, "-m", "grader", "--no-daemon", str(script)],
+                               cwd=ROOT, env={**os.environ, "TMPDIR": str(temp)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(temp.glob("grader-*/sleeps.py")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(temp.glob("grader-*/sleeps.py")), "the sandbox's folder never appeared"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not list(temp.glob("grader-*")), list(temp.iterdir())
