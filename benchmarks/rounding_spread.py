@@ -6,11 +6,19 @@ models compute the same function in exact arithmetic; only the order of the firs
 changes, so any gap in test accuracy is rounding amplified by 50 epochs of training with dropout.
 That gap bounds how closely any two implementations (NumPy, JAX, TensorFlow) can agree.
 
-Usage: python benchmarks/rounding_spread.py [--seeds N]
+``--tensorflow`` measures the same thing on the TensorFlow reference path itself (Keras' ``fit``,
+the masks and shuffles the comparison uses): the reference model trained once with oneDNN's
+kernels (TensorFlow's default on x86) and once with Eigen's (``TF_ENABLE_ONEDNN_OPTS=0``), each in
+a process of its own because TensorFlow reads the switch when it is imported.
+
+Usage: python benchmarks/rounding_spread.py [--seeds N] [--tensorflow]
 """
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,12 +40,16 @@ SHEET = {"class_name": "Sequential", "module": "keras", "config": {"name": "shee
 ]}}
 
 
+def request(seed: int) -> dict:
+    """The retrain request for the reference model on the grader's data and ``seed``."""
+    return {"model_config": SHEET, "loss": "binary_crossentropy",
+            "optimizer": {"class_name": "Adam", "module": "keras.optimizers",
+                          "config": {"learning_rate": 0.001}},
+            "n_features": 500, "seed": seed, "batch_size": 32, "epochs": 50}
+
+
 def test_accuracy(keras, data, seed: int, permutation=None) -> float:
-    request = {"model_config": SHEET, "loss": "binary_crossentropy",
-               "optimizer": {"class_name": "Adam", "module": "keras.optimizers",
-                             "config": {"learning_rate": 0.001}},
-               "n_features": 500, "seed": seed}
-    model = worker._build(request, keras)
+    model = worker._build(request(seed), keras)
     plan = mlp.plan(model, model.loss, model.optimizer, keras, 500)
     if permutation is not None:
         first = plan.layers[0]
@@ -51,22 +63,60 @@ def test_accuracy(keras, data, seed: int, permutation=None) -> float:
     return worker.accuracy(mlp.predict(trainer, data["test"][0]), data["test"][1], False)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=8)
-    args = parser.parse_args()
+def tensorflow_accuracies(seeds: list[int]) -> list[float]:
+    """Child process: the reference model's test accuracy per seed on the TensorFlow path."""
+    keras, _ = worker._setup_keras("tensorflow")
+    rubric = load_rubric()
+    data = worker.make_data(dict(rubric.data), dict(rubric.exercise))
+    accuracies = []
+    for seed in seeds:
+        result = worker._train(request(seed), data, keras, lambda fields: None, lambda: False,
+                               "keras")
+        accuracies.append(result["test_accuracy"])
+        worker._forget(keras)
+    return accuracies
+
+
+def in_child(seeds: list[int], onednn: bool) -> list[float]:
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1" if onednn else "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(seeds)], env=env,
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def pairs(args, seeds: list[int]):
+    """(seed, first, second, what differs) for each seed."""
+    if args.tensorflow:
+        with_onednn, with_eigen = in_child(seeds, True), in_child(seeds, False)
+        for seed, first, second in zip(seeds, with_onednn, with_eigen):
+            yield seed, first, second, "TensorFlow with oneDNN vs with Eigen"
+        return
     import numpy as np
 
     keras, _ = worker._setup_keras("jax")
     rubric = load_rubric()
     data = worker.make_data(dict(rubric.data), dict(rubric.exercise))
     permutation = np.random.default_rng(0).permutation(500)
-    gaps = []
-    for seed in range(int(rubric.data["seed"]), int(rubric.data["seed"]) + args.seeds):
+    for seed in seeds:
         plain, permuted = (test_accuracy(keras, data, seed, p) for p in (None, permutation))
-        gaps.append(abs(plain - permuted))
-        print(f"seed {seed}: {plain:.4f} vs {permuted:.4f} (features permuted)  gap {gaps[-1]:.4f}",
-              flush=True)
+        yield seed, plain, permuted, "NumPy path, features permuted"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--tensorflow", action="store_true",
+                        help="TensorFlow's reference path with and without oneDNN")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(tensorflow_accuracies(json.loads(args.child))))
+        return 0
+    first_seed = int(load_rubric().data["seed"])
+    gaps = []
+    for seed, first, second, what in pairs(args, list(range(first_seed, first_seed + args.seeds))):
+        gaps.append(abs(first - second))
+        print(f"seed {seed}: {first:.4f} vs {second:.4f} ({what})  gap {gaps[-1]:.4f}", flush=True)
     print(f"rounding alone: gap median {statistics.median(gaps):.4f}, max {max(gaps):.4f} "
           f"over {len(gaps)} seeds ({sum(g > 0.02 for g in gaps)} above 0.02)")
     return 0
