@@ -123,7 +123,9 @@ def _stopped(obs: Observation) -> str:
         return ""
     place = describe_line(obs.source, obs.error.lineno) if obs.error.lineno else ""
     at = f" at {place}" if place else ""
-    if obs.error.kind == "syntax":
+    if obs.error.type == "UnreadableFile":
+        return "your file could not be graded, so none of it ran"
+    if obs.error.kind == "syntax" and not obs.wall_seconds:  # found before anything ran
         return f"{_your(obs)} has a syntax error{at}, so none of it ran"
     verb = {"timeout": "ran out of time", "memory": "ran out of memory",
             "processes": "started too many processes"}.get(obs.error.kind, "stopped")
@@ -249,11 +251,14 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
     at = f" at {place}" if place else ""
     # the instructor's few words name the place in short
     at_note = f" at {describe_line(obs.source, error.lineno, short=True)}" if place else ""
-    if error.kind == "syntax":
+    if error.type == "UnreadableFile":  # the message says what is wrong and what to do
+        return failed(f"the grader cannot grade your file: {error.message}",
+                      note="unreadable file")
+    if error.kind == "syntax":  # a notebook's cell raises it when its turn comes: the rest ran
+        rest = ("the checks below got only what ran before it" if obs.wall_seconds else
+                "nothing in your file could run until then")
         return failed(f"Python could not read your file: SyntaxError{where}: {error.message}",
-                      f"fix the syntax{at}; nothing in your file could run until then",
-                      note="unreadable file" if error.type == "UnreadableFile" else
-                      f"syntax error{at_note}")
+                      f"fix the syntax{at}; {rest}", note=f"syntax error{at_note}")
     if error.kind == "exit":
         return failed(f"{your} ended with {error.message}",
                       "let the script end normally (or call sys.exit(0))",
@@ -552,6 +557,36 @@ def _source_literals(source: str) -> set[float]:
     return values
 
 
+@dataclass(frozen=True)
+class _Written:
+    """What a script prints exactly as its source writes it, not as its run computed it."""
+
+    texts: tuple[str, ...]  # lines of its string literals that hold words and a number
+    numbers: frozenset[float]  # numbers handed to print (or to an f-string) as literals
+
+
+def _written(source: str) -> _Written:
+    """``print("Test accuracy: 0.5")`` and ``print("Test accuracy:", 0.5)`` print what the
+    source says: the number is not an accuracy the script measured."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return _Written((), frozenset())
+    texts, numbers = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            texts.update(line for line in node.value.splitlines()
+                         if re.search(r"\d", line) and re.search(r"[^\W\d_]", line))
+        values = (node.args if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                  and node.func.id == "print" else
+                  [node.value] if isinstance(node, ast.FormattedValue) else [])
+        numbers.update(float(v.value) for v in values if isinstance(v, ast.Constant)
+                       and isinstance(v.value, (int, float)) and not isinstance(v.value, bool))
+    return _Written(tuple(sorted(texts, key=len, reverse=True)), frozenset(numbers))
+
+
 def _matches(printed: float, decimals: int, accuracy: float) -> bool:
     """Does ``printed`` (with ``decimals`` digits) show ``accuracy``, rounded or truncated?"""
     step = 10.0 ** -decimals
@@ -561,11 +596,13 @@ def _matches(printed: float, decimals: int, accuracy: float) -> bool:
 
 def _printed(stdout: str, accuracies, source: str = "") -> tuple[str, float] | None:
     """The first printed token that shows one of ``accuracies`` and that accuracy, or None."""
-    literals = _source_literals(source)
+    literals, written = _source_literals(source), _written(source)
     for line in stdout.splitlines():
         if _KERAS_LOG.search(line):
             continue
         about_accuracy = "acc" in line.lower()
+        for text in written.texts:  # the numbers in them were typed, not measured
+            line = line.replace(text, " " * len(text))
         for match in _NUMBER.finditer(line):
             text, percent = match.group(1), bool(match.group(2))
             value = float(text)
@@ -573,6 +610,8 @@ def _printed(stdout: str, accuracies, source: str = "") -> tuple[str, float] | N
             # a literal of the source printed back (a Dropout rate, as 0.5 or 50%) is not the
             # accuracy, unless its line says it is; a percentage is not the literal 50 (epochs)
             if not about_accuracy and (value / 100 if percent else value) in literals:
+                continue
+            if value in written.numbers:
                 continue
             for accuracy in accuracies:
                 # Matched at whatever precision it is printed: a shortened run's accuracy can be

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ast
+import html
 import os
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_BYTES = 2 * 1024 * 1024
+MAX_BYTES = 2 * 1024 * 1024  # of code: a script, or the script a notebook's code cells make
+MAX_NOTEBOOK_BYTES = 64 * 2**20  # a whole .ipynb, stored outputs (images) included
 ASSIGNMENT_STEM = "sentiment_classifier"
 SUFFIXES = (".py", ".ipynb")
 MAX_FOLDER_BYTES = 20 * 2**20
@@ -31,25 +33,47 @@ def read_submission(path: Path) -> Submission:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise SourceError(f"{path.name} is {len(raw) // 1024} KB; a submission may be at most "
-                          f"{MAX_BYTES // 1024} KB")
+    notebook = path.suffix == ".ipynb"
+    if len(raw) > (MAX_NOTEBOOK_BYTES if notebook else MAX_BYTES):
+        raise SourceError(_too_large(path.name, len(raw), notebook))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{path.name} is not UTF-8 text (byte {exc.start})") from None
-    if path.suffix == ".ipynb":
-        return Submission(notebook_to_script(text), path.stem + ".py")
+        raise SourceError(f"{path.name} is not UTF-8 text (byte {exc.start}): save it with the "
+                          "UTF-8 encoding (your editor's Save As or encoding setting) and hand "
+                          "it in again") from None
+    if notebook:
+        script = notebook_to_script(text)
+        if len(script.encode("utf-8")) > MAX_BYTES:  # stored outputs are not graded: code is
+            raise SourceError(f"the code cells of {path.name} hold "
+                              f"{len(script.encode('utf-8')) // 1024} KB of code; a submission "
+                              f"may hold at most {MAX_BYTES // 1024} KB: remove the data pasted "
+                              "into its cells")
+        return Submission(script, path.stem + ".py")
     return Submission(text, path.name if path.suffix == ".py" else path.stem + ".py")
+
+
+def _too_large(name: str, size: int, notebook: bool) -> str:
+    """Why a file is too large to read, and what to do: a notebook's size is mostly its
+    stored outputs, which grading ignores."""
+    if notebook:
+        return (f"{name} is {size // 2**20} MB; a notebook may be at most "
+                f"{MAX_NOTEBOOK_BYTES // 2**20} MB: clear its outputs (Edit > Clear All Outputs "
+                "in Jupyter), save it and hand it in again")
+    return (f"{name} is {size // 1024} KB; a submission may be at most {MAX_BYTES // 1024} KB: "
+            "remove the data or output pasted into it")
 
 
 DISPLAY_HELPER = "__grader_display__"
 CELL_END = "__grader_cell_end__"
+SYNTAX_ERROR = "__grader_syntax_error__"
 # Defined before the first cell, as Jupyter's kernel defines them: what IPython's transformed
 # magics call (nothing runs a shell; %%writefile writes in the work directory), `display`, the
-# display of a cell's last expression, and the end of a cell (the inline backend shows and closes
-# the cell's figures). They run from their own file name, so an error inside them (a `%time`
-# statement that fails, say) is reported at the student's line that called them.
+# display of a cell's last expression, the end of a cell (the inline backend shows and closes
+# the cell's figures), and the SyntaxError of a cell Python cannot compile (placed at the
+# calling line; its text is Python's message alone, without the script's name and line). They
+# run from their own file name, so an error inside them (a `%time` statement that fails, say) is
+# reported at the student's line that called them.
 _SUPPORT = f'''\
 def {DISPLAY_HELPER}(value):
     if value is not None:
@@ -82,6 +106,14 @@ def {CELL_END}():
     if pyplot is not None and pyplot.get_fignums():
         pyplot.show()
         pyplot.close("all")
+def {SYNTAX_ERROR}(message, offset, text, lines, end_offset):
+    import sys
+    caller = sys._getframe(1)
+    error = type("SyntaxError", (SyntaxError,),
+                 {{"__str__": lambda self: self.msg, "__module__": "builtins"}})
+    end = None if lines is None else caller.f_lineno + lines
+    return error(message, (caller.f_code.co_filename, caller.f_lineno, offset, text, end,
+                           end_offset))
 '''
 _PRELUDE = f"exec(compile({_SUPPORT!r}, '<jupyter support>', 'exec'))\n"
 
@@ -90,6 +122,9 @@ _PRELUDE = f"exec(compile({_SUPPORT!r}, '<jupyter support>', 'exec'))\n"
 _PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 _CELL_MARKER = re.compile(r"^# --- code cell (\d+) ---(?: (.*))?$")
 _HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(?:=+|-+)\s*$")
+_HTML_HEADING = re.compile(r"<h([1-6])(?:\s[^>]*)?>(.*?)</h\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
 MAX_HEADING = 60
 
 
@@ -105,14 +140,33 @@ def _one_line(text: str, limit: int = MAX_HEADING) -> str:
 
 
 def _heading(markdown: str) -> str:
-    """The last heading line of a markdown cell ("## **Step 3: Build the model**" ->
-    "Step 3: Build the model"), or ""."""
-    found = ""
-    for line in markdown.split("\n"):
-        match = _HEADING.match(line)
-        if match:
-            found = _one_line(match.group(1).replace("**", "").replace("`", "").strip("*_ "))
-    return found
+    """The last heading of a markdown cell, in any of markdown's spellings: ATX
+    ("## **Step 3: Build the model**"), setext (a line underlined with ``===`` or ``---``) or HTML
+    (``<h2 class="x">Step 3: Build the model</h2>``) -> "Step 3: Build the model"; or ""."""
+    found, paragraph = [], []  # (line index, heading text); the lines a setext line underlines
+    lines = markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for index, line in enumerate(lines):
+        atx = _HEADING.match(line)
+        if atx:
+            found.append((index, atx.group(1)))
+        elif _SETEXT_UNDERLINE.match(line) and paragraph:
+            found.append((index, " ".join(paragraph)))
+        if line.strip() and not atx and not _SETEXT_UNDERLINE.match(line):
+            paragraph.append(line)
+        else:
+            paragraph = []
+    text = "\n".join(lines)
+    found += [(text.count("\n", 0, match.end()), match.group(2))
+              for match in _HTML_HEADING.finditer(text)]
+    headings = [_heading_text(raw) for _, raw in sorted(found, key=lambda item: item[0])]
+    return next((heading for heading in reversed(headings) if heading), "")
+
+
+def _heading_text(raw: str) -> str:
+    """A heading's words as the student reads them: no tags, emphasis or code marks, entities
+    decoded, on one capped line of printable characters."""
+    text = html.unescape(_TAG.sub("", raw)).replace("**", "").replace("`", "")
+    return _one_line(text).strip("*_ ")
 
 
 def _python_cell_magic(code: str) -> str:
@@ -188,22 +242,71 @@ def _source_text(cell) -> str:
     return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
-def notebook_to_script(text: str) -> str:
-    """A notebook's code cells in order, as one script that runs like "Run All" in Jupyter (the
-    first uncaught error ends the run).
+def _stops_at_syntax_error(code: str) -> str:
+    """A cell's code, or, when Python cannot compile it, what "Run All" does with it: the cell
+    runs nothing and raises Python's SyntaxError, from the line Python names (blank lines keep
+    the numbering), so the cells before it have run and the ones after it do not."""
+    try:
+        compile(code, "<cell>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        lineno = max(exc.lineno or 1, 1)
+        lines = code.split("\n")
+        text = exc.text or (lines[lineno - 1] if lineno <= len(lines) else None)
+        span = exc.end_lineno - lineno if exc.end_lineno and exc.lineno else None
+        return "\n" * (lineno - 1) + (f"raise {SYNTAX_ERROR}({exc.msg!r}, {exc.offset!r}, "
+                                      f"{text!r}, {span!r}, {exc.end_offset!r})")
+    except (ValueError, RecursionError, MemoryError):
+        pass  # compiling the whole script says the same, and why
+    return code
 
-    Each code cell is headed by a marker comment naming it (its number among code cells and the
-    markdown heading above it), which ``describe_line`` reads back.
-    """
+
+def _language(metadata) -> str:
+    """The language the notebook's kernel runs, as its metadata says ("" when it does not)."""
+    for section, key in (("language_info", "name"), ("kernelspec", "language")):
+        value = metadata.get(section) if isinstance(metadata, dict) else None
+        value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _read_notebook(text: str):
+    """The notebook ``text`` holds, or a SourceError that says what else it is."""
     import nbformat
 
     try:
         with warnings.catch_warnings():  # missing cell ids and the like: Jupyter opens it too
             warnings.simplefilter("ignore")
-            notebook = nbformat.reads(text, as_version=4)
-        cells = list(notebook.cells)
+            return nbformat.reads(text, as_version=4)
     except Exception:  # noqa: BLE001 - nbformat raises many kinds; all mean the same here
-        raise SourceError("the notebook is not valid .ipynb JSON") from None
+        if not text.lstrip().startswith("{"):
+            raise SourceError("this file is not a notebook (.ipynb files are JSON): if it is "
+                              "a Python script, name it .py") from None
+        raise SourceError("the notebook is not valid .ipynb JSON (perhaps cut short or edited "
+                          "by hand): open it in Jupyter, save it and hand it in again") from None
+
+
+def notebook_to_script(text: str) -> str:
+    """A notebook's code cells in order, as one script that runs like "Run All" in Jupyter (the
+    first uncaught error ends the run; a cell Python cannot compile raises its SyntaxError when
+    its turn comes).
+
+    Each code cell is headed by a marker comment naming it (its number among code cells and the
+    markdown heading above it), which ``describe_line`` reads back.
+
+    Raises:
+        SourceError: not a notebook, a notebook for another language, or no code cells.
+    """
+    notebook = _read_notebook(text)
+    try:
+        cells, language = list(notebook.cells), _language(notebook.get("metadata"))
+    except Exception:  # noqa: BLE001 - a notebook whose cells are no list
+        raise SourceError("the notebook is not valid .ipynb JSON (it has no list of cells): "
+                          "open it in Jupyter, save it and hand it in again") from None
+    if language and not language.lower().startswith(("python", "ipython")):
+        raise SourceError(f"this is a notebook for {_one_line(language, 40)}, not Python: the "
+                          "exercise is graded as a Python notebook; write it in a notebook "
+                          "with a Python 3 kernel")
     parts, heading, number = [_PRELUDE], "", 0
     for cell in cells:
         kind = cell.get("cell_type") if isinstance(cell, dict) else None
@@ -212,7 +315,11 @@ def notebook_to_script(text: str) -> str:
         elif kind == "code":
             number += 1
             marker = f"# --- code cell {number} ---" + (f" {heading}" if heading else "")
-            parts.append(f"{marker}\n{cell_to_code(_source_text(cell))}\n{CELL_END}()\n")
+            code = _stops_at_syntax_error(cell_to_code(_source_text(cell)))
+            parts.append(f"{marker}\n{code}\n{CELL_END}()\n")
+    if not number:
+        raise SourceError("the notebook has no code cells: write your code in code cells (not "
+                          "markdown cells), save the notebook and hand it in again")
     return "\n".join(parts)
 
 

@@ -175,6 +175,22 @@ def test_a_percentage_is_not_mistaken_for_a_literal(stdout, rate, shown):
     assert (printed_accuracy(stdout, [0.4950000047683716], source) is not None) is shown
 
 
+@pytest.mark.parametrize("source, stdout, shown", [
+    ('print("Test accuracy: 0.5")', "Test accuracy: 0.5\n", False),  # typed, not measured
+    ('print("Test accuracy:", 0.5)', "Test accuracy: 0.5\n", False),
+    ('print(f"Test accuracy: {0.5}")', "Test accuracy: 0.5\n", False),
+    ('print("""Results\nTest accuracy: 0.5""")', "Results\nTest accuracy: 0.5\n", False),
+    ('model.add(Dropout(0.5))\nprint(f"Test accuracy: {acc:.1f}")', "Test accuracy: 0.5\n", True),
+    ('print(f"Dropout 0.5: test accuracy {acc:.1f}")', "Dropout 0.5: test accuracy 0.5\n", True),
+    ('print("Accuracy: %.2f" % acc)', "Accuracy: 0.51\n", True),
+    ('print("Test accuracy:", round(acc, 1))', "Test accuracy: 0.5\n", True),
+])
+def test_a_number_typed_into_the_print_is_not_the_measured_accuracy(source, stdout, shown):
+    """In fast mode the untrained model's accuracy is near 0.5, so a hard-coded "0.5" printed at
+    one decimal would match it: a number the source itself prints does not count."""
+    assert (printed_accuracy(stdout, [0.5125], source) is not None) is shown
+
+
 def test_evaluate_without_accuracy_metric_is_explained():
     obs = observation(test_accuracies=(), compile=dataclasses.replace(GOOD_COMPILE, has_accuracy_metric=False))
     result = CHECKS["prints_accuracy"](obs, GOOD_TRAINING, RUBRIC)
