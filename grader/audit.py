@@ -29,14 +29,16 @@ INTERNALS = frozenset({
 # Attributes that may be read but not assigned: they say what a class or an object is.
 IDENTITY = frozenset({"__class__", "__name__", "__qualname__", "__module__"})
 # Modules whose only use here would be to reach inside the interpreter or load hidden code.
-MODULES = frozenset({"ctypes", "_ctypes", "cffi", "inspect", "importlib", "marshal", "dill",
-                     "cloudpickle", "dis", "code", "codeop", "builtins", "grader"})
+MODULES = frozenset({"ctypes", "_ctypes", "cffi", "inspect", "marshal", "dill", "cloudpickle",
+                     "dis", "code", "codeop", "builtins", "grader"})
 # Functions of allowed modules that reach the same places.
 FUNCTIONS = frozenset({
     "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.addaudithook",
     "sys.modules", "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache",
     "gc.get_objects", "gc.get_referrers", "gc.get_referents", "pickle.load", "pickle.loads",
-    "types.FunctionType", "types.CodeType", "types.CellType",
+    "types.FunctionType", "types.CodeType", "types.CellType", "importlib.util.find_spec",
+    "importlib.util.spec_from_file_location", "importlib.util.module_from_spec",
+    "importlib.machinery", "importlib.__import__",
 })
 BUILTINS = frozenset({"exec", "eval", "compile", "__import__"})
 # Modules whose own objects a script may not assign into (``json.dumps = ...``,
@@ -148,6 +150,11 @@ class _Auditor(ast.NodeVisitor):
         elif isinstance(func, ast.Name) and func.id in ("getattr", "setattr", "delattr", "hasattr",
                                                         "vars"):
             self._reflective(node, func.id)
+        elif self.resolved(func) == "importlib.import_module":  # a literal name is an import
+            name = _folded(node.args[0]) if node.args else None
+            if name is None or name.split(".")[0] in MODULES:
+                self.flag(node, f"importlib.import_module({name or '...'})",
+                          "imports what reaches inside Python")
         self.generic_visit(node)
 
     def _reflective(self, node: ast.Call, name: str) -> None:

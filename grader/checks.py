@@ -94,6 +94,18 @@ _STAGES = (("make_classification", "while making the data"),
            ("Sequential(", "while building the model"), (".add(", "while building the model"),
            ("Dense(", "while building the model"), ("Dropout(", "while building the model"),
            ("Input(", "while building the model"))
+# Calls that make a layer or a model: a failing line after the last of them failed after the
+# model was finished (a plot_model without pydot, say).
+_BUILDING = tuple(call for call, stage in _STAGES if stage == "while building the model") + (
+    "Model(", "Activation(", "BatchNormalization(", "LeakyReLU(", "ReLU(", "GaussianNoise(")
+
+
+def _after_the_model(obs: Observation) -> bool:
+    """The run stopped on a line after every line of the source that makes a layer or a model."""
+    lineno = obs.error.lineno if obs.error else None
+    building = [number for number, line in enumerate(obs.source.split("\n"), start=1)
+                if any(call in line for call in _BUILDING)]
+    return bool(lineno and building) and lineno > max(building)
 
 
 def _stage(obs: Observation) -> str:
@@ -108,7 +120,7 @@ def _stage(obs: Observation) -> str:
     if obs.test_split is None:
         return "after making the data"
     if obs.compile is None:
-        return "while building the model"
+        return "after building the model" if _after_the_model(obs) else "while building the model"
     if not obs.fits:
         return "after compiling the model"
     if not obs.evaluated:
@@ -146,7 +158,8 @@ def _model_unfinished(obs: Observation) -> bool:
     if obs.model is None or not obs.model.layers:
         return True
     return obs.compile is None and _stage(obs) not in (
-        "while compiling the model", "while training the model", "while evaluating the model")
+        "while compiling the model", "while training the model", "while evaluating the model",
+        "after building the model")
 
 
 def requires_model(check: Check) -> Check:

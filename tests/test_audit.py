@@ -31,7 +31,10 @@ HONEST = sorted([*TESTS.glob("corpus/pass_*.py"), *TESTS.glob("corpus/fail_*.py"
     ("import sys as s\ns._getframe(1)", "s._getframe"),
     ("import gc\ngc.get_referrers(x)", "gc.get_referrers"),
     ("import ctypes", "ctypes"),
-    ("import importlib.util", "importlib.util"),
+    ("import importlib.util\nimportlib.util.find_spec('grader')", "importlib.util.find_spec"),
+    ("import importlib\nimportlib.import_module('grader.sandbox')",
+     "importlib.import_module(grader.sandbox)"),
+    ("import importlib\nimportlib.import_module(name)", "importlib.import_module(...)"),
     ("from inspect import currentframe", "inspect"),
     ("import grader.sandbox.probe", "grader.sandbox.probe"),
     ("exec('x = 1')", "exec(...)"),
@@ -64,6 +67,7 @@ def test_each_rule_flags_its_construct(code, what):
     "config = vars(parser.parse_args())\nopt = getattr(keras.optimizers, name)()",
     "from types import SimpleNamespace\nimport pickle\npickle.dump(history.history, f)",
     "print('never use __closure__ or sys.modules')",
+    "import importlib\nimport helpers\nimportlib.reload(helpers)\nimportlib.import_module('numpy')",
     "class Scale(keras.layers.Layer):\n    def get_config(self):\n"
     "        return {**super().get_config()}",
 ])

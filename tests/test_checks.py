@@ -289,6 +289,22 @@ def test_a_crash_while_building_the_model_gives_no_false_hints_about_the_model()
     assert "activaton" in results["runs"].message and results["runs"].hint
 
 
+@pytest.mark.parametrize("lineno, finished", [(6, True), (4, False)])
+def test_a_crash_after_the_last_layer_still_judges_the_finished_model(lineno, finished):
+    """`plot_model` without pydot between the model and compile: the model was finished, so its
+    checks count; a crash on a line before the last layer's still means it was not."""
+    source = ("model = Sequential()\nmodel.add(Dense(256, activation='relu'))\n"
+              "model.add(Dropout(0.5))\nhelper()\nmodel.add(Dense(1, activation='sigmoid'))\n"
+              "plot_model(model)\nmodel.compile(loss='binary_crossentropy')\n")
+    obs = _crash(source.split("\n")[lineno - 1], lineno=lineno, type_="ImportError",
+                 message="You must install pydot", source=source, compile=None, fits=(),
+                 test_accuracies=(), evaluated=False, stdout="")
+    results = {r.id: r for r in run_checks(obs, None, RUBRIC)}
+    assert results["hidden_layers"].passed is finished and results["l2"].passed is finished
+    stage = "after building the model" if finished else "while building the model"
+    assert results["loss"].message == f"not reached: your script stopped at line {lineno} {stage}"
+
+
 def test_a_crash_at_compile_still_judges_the_finished_model():
     obs = _crash("model.compile(optimizer='adam', los='binary_crossentropy')", lineno=30,
                  compile=None, fits=(), test_accuracies=(), evaluated=False, stdout="")

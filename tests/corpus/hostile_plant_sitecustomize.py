@@ -1,5 +1,5 @@
-# expect-fail:
-"""Tries to plant sitecustomize.py and a .pth file in every site-packages directory (and a module beside the grader), then does the exercise properly."""
+# expect-fail: data split hidden_layers decreasing_widths l2 dropout hidden_activations output_layer loss training prints_accuracy loss_decreases accuracy
+"""Tries to plant sitecustomize.py and a .pth file in every site-packages directory (and a module beside the grader), then does the exercise properly. The sandbox stops every write; the source audit marks it tampered, since it looks the grader's package up (importlib.util.find_spec) to write beside it."""
 import os
 import site
 import sysconfig
