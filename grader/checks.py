@@ -495,14 +495,26 @@ def check_output_layer(obs, training, rubric) -> CheckResult:
     return failed(found + reason, fix, layers=[index])
 
 
+def _never_compiled(obs: Observation) -> str:
+    """Why the graded model has no compile settings; when another model was trained, that the
+    graded one came after it (a notebook whose last model cell was run out of order)."""
+    trained_before = obs.model is not None and any(
+        f.model_uid is not None and f.model_uid != obs.model.uid for f in obs.all_fits)
+    if not trained_before:
+        return "the model was never compiled"
+    return (f"the model {_your(obs)} ends with was never compiled: it compiled and trained "
+            "another model before building this one (the graded model is the last `model`; a "
+            "notebook runs from the top cell to the bottom one)")
+
+
 def check_loss(obs, training, rubric) -> CheckResult:
     fix = "compile with loss='binary_crossentropy'"
     if obs.compile is None:
         if _stopped(obs):
             return not_reached(obs)
-        return failed("the model was never compiled",
-                      "call model.compile(optimizer='adam', loss='binary_crossentropy', "
-                      "metrics=['accuracy'])")
+        return failed(_never_compiled(obs),
+                      "after building the model, call model.compile(optimizer='adam', "
+                      "loss='binary_crossentropy', metrics=['accuracy'])")
     loss = obs.compile.loss
     if loss != "binary_crossentropy":
         found = f"the loss is {loss or 'not set'}"
@@ -686,7 +698,7 @@ def _not_trained(training: TrainingResult | None, obs: Observation) -> CheckResu
         if _stopped(obs):
             return not_reached(obs)
         reason = f"{_your(obs)} built no model" if obs.model is None or not obs.model.layers \
-            else "the model was never compiled"
+            else _never_compiled(obs)
         return failed(f"the grader could not train your model: {reason}",
                       "build and compile the model; the grader then trains it itself",
                       note="no compiled model")

@@ -305,6 +305,21 @@ def test_a_crash_after_the_last_layer_still_judges_the_finished_model(lineno, fi
     assert results["loss"].message == f"not reached: your script stopped at line {lineno} {stage}"
 
 
+def test_a_last_model_built_after_another_was_trained_is_explained():
+    """A notebook whose last model cell was run out of order: the graded `model` came after the
+    one that was compiled and trained, and the report says so."""
+    other = FitCall(50, 32, 0.2, False, (), True, model_uid=7)
+    obs = observation(compile=None, fits=(), all_fits=(other,))
+    results = {r.id: r for r in run_checks(obs, None, RUBRIC)}
+    assert results["loss"].message.startswith("the model your script ends with was never "
+                                              "compiled: it compiled and trained another model")
+    assert "another model" in results["accuracy"].message or \
+        "another model" in results["loss_decreases"].message
+    alone = {r.id: r for r in run_checks(observation(compile=None, fits=(), all_fits=()), None,
+                                         RUBRIC)}
+    assert alone["loss"].message == "the model was never compiled"
+
+
 def test_a_crash_at_compile_still_judges_the_finished_model():
     obs = _crash("model.compile(optimizer='adam', los='binary_crossentropy')", lineno=30,
                  compile=None, fits=(), test_accuracies=(), evaluated=False, stdout="")
