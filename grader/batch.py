@@ -71,21 +71,44 @@ class Submission:
     folder: bool = False
     note: str = ""
     problem: str = ""
+    entry: str = ""  # top-level entries that are no submission (``grace.txt``): nothing is read
 
     @property
     def display(self) -> str:
-        """How reports name it: ``alice.py`` or ``carol/sentiment_classifier.py``."""
+        """How reports name it: ``alice.py``, ``carol/sentiment_classifier.py`` or ``grace.txt``."""
+        if self.entry:
+            return self.entry
         return f"{self.student}/{self.graded or ''}" if self.folder else (self.graded or "")
 
 
+def _not_a_submission(path: Path) -> str:
+    """Why a top-level entry is not graded ("" when it is a submission)."""
+    if path.is_symlink():  # never followed: it could point at another student's files
+        return f"{path.name} is a symbolic link; submit the file or folder itself"
+    if not (path.is_dir() or path.is_file() and path.suffix in SUFFIXES):
+        return f"{path.name} is not a .py, .ipynb or a folder"
+    return ""
+
+
 def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
-    """The submissions in ``folder``, sorted by student id, and the entries that were skipped."""
+    """The submissions in ``folder``, sorted by student id, and the entries that were skipped.
+
+    A top-level entry that is no submission (another kind of file, a symbolic link) is a
+    submission with nothing to grade, named by its stem, so that its student gets a row that
+    says why; it is only skipped when a real submission has the same id (``alice.txt`` beside
+    ``alice.py``).
+    """
     entries: dict[str, list[Submission]] = {}
+    strays: dict[str, list[tuple[str, str]]] = {}  # id -> (entry, why it is not graded)
     skipped = []
     for path in sorted(Path(folder).iterdir()):
         if path.name.startswith(".") or path.name in SKIPPED_DIRS:
             continue
-        if path.is_dir():
+        why = _not_a_submission(path)
+        if why:
+            student = path.name if path.is_dir() else path.stem
+            strays.setdefault(student, []).append((path.name, why))
+        elif path.is_dir():
             files = folder_files(path)
             top = [name for name, _ in files if "/" not in name and name.endswith(SUFFIXES)]
             graded, note = choose_file(top)
@@ -96,11 +119,15 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
                                          f"hold at most {MAX_FOLDER_BYTES // 2**20} MB")
             entries.setdefault(path.name, []).append(
                 Submission(path.name, tuple(files), graded, True, note if graded else "", problem))
-        elif path.is_file() and path.suffix in SUFFIXES:
+        else:
             entries.setdefault(path.stem, []).append(
                 Submission(path.stem, ((path.name, path),), path.name))
+    for student, found in strays.items():
+        if student in entries:
+            skipped += [name for name, _ in found]
         else:
-            skipped.append(path.name)
+            entries[student] = [Submission(student, (), None, problem="; ".join(
+                why for _, why in found), entry=", ".join(name for name, _ in found))]
     submissions = []
     for student, found in sorted(entries.items()):
         if len(found) == 1:
@@ -110,7 +137,7 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
         files = tuple(sorted({item for f in found for item in f.files}))
         submissions.append(Submission(student, files, None, True, problem=(
             f"several submissions for {student} ({', '.join(names)}): keep one")))
-    return submissions, skipped
+    return submissions, sorted(skipped)
 
 
 def _digest(data: bytes) -> str:
@@ -124,6 +151,8 @@ def resume_key(submission: Submission, contents: dict[str, bytes], rubric,
                 "seed": int(rubric.data["seed"]), "options": grading_key(options),
                 "graded": submission.graded,
                 "files": [[name, _digest(contents[name])] for name, _ in submission.files]}
+    if submission.problem:  # not graded: the row says why, so a new reason is a new row
+        manifest["problem"] = submission.problem
     return _digest(json.dumps(manifest, sort_keys=True).encode())
 
 
@@ -290,6 +319,16 @@ def run_cluster(payloads: list[dict], address: str, rubric: Rubric, done: Done) 
     return f"{workers} cluster worker{'s' * (workers != 1)} at {address}"
 
 
+def not_graded_record(submission: Submission, key: str, rubric: Rubric) -> dict:
+    """The record of a submission with nothing to grade (a folder without one file to grade,
+    an entry that is no submission): 0 points, and why; final, so a rerun reuses it."""
+    report = failure_report(submission.display, f"not graded: {submission.problem}",
+                            "fix the submission folder and run the batch again", rubric,
+                            note="not graded").to_dict()
+    return {"schema": SCHEMA, "student": submission.student, "key": key, "final": True,
+            "report": report, "seconds": None, "worker": None, "note": submission.problem}
+
+
 def _lost(payload: dict, exc: BaseException, rubric: Rubric) -> dict:
     message = f"the grading task failed ({type(exc).__name__}: {exc})"[:500]
     return {"schema": SCHEMA, "student": payload["student"], "key": payload["key"], "final": False,
@@ -381,6 +420,15 @@ class Results:
         if not (self.reports / f"{student}.txt").exists():
             self._write_feedback(student, record)
         self.records[student] = record
+
+    def merge(self, earlier: dict[str, dict], order: list[str]) -> list[str]:
+        """Keep an earlier run's record for each student in ``order`` this run has none for (it
+        was interrupted before regrading them), so that the tables hold every result saved on
+        disk, never fewer rows than before; the students it kept, in order."""
+        taken = [s for s in order if s not in self.records and s in earlier]
+        for student in taken:
+            self.keep(student, earlier[student])
+        return taken
 
     def _write_feedback(self, student: str, record: dict) -> None:
         for suffix, text in feedback_files(record["report"]).items():
@@ -535,8 +583,27 @@ def _duration(seconds: float) -> str:
 # --- the command ------------------------------------------------------------------------------
 
 
+class _Parser(Parser):
+    """The batch's parser: a usage error caused by an id that starts with '-' after ``--only``
+    (argparse reads it as an option) says how to give that id."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        argv = getattr(self, "_argv", [])
+        after = argv[argv.index("--only") + 1:] if "--only" in argv else []
+        dashed = [a for a in after if a.startswith("-")
+                  and a.partition("=")[0] not in self._option_string_actions]
+        if dashed:
+            message += (f"; an id that starts with '-' is given as --only={dashed[0]} (one such "
+                        "id per --only)")
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(
+    parser = _Parser(
         prog="python -m grader batch",
         description="Grade a folder of submissions (one file or one folder per student) in "
                     "parallel; results are written as they finish, and a rerun grades only "
@@ -544,9 +611,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("submissions", type=Path, help="folder of .py/.ipynb files or student folders")
     parser.add_argument("--out", type=Path, required=True, metavar="RESULTS_DIR",
                         help="where grades.csv, timings.csv, reports/ and gradescope/ go")
-    parser.add_argument("--only", nargs="+", metavar="ID",
+    parser.add_argument("--only", nargs="+", action="extend", metavar="ID",
                         help="regrade just these students (even if unchanged); the others keep "
-                             "their saved results")
+                             "their saved results; an id that starts with '-' goes as "
+                             "--only=-ID")
     parser.add_argument("--force", action="store_true",
                         help="ignore saved results: regrade every submission (or every --only one)")
     parser.add_argument("--workers", type=int, metavar="N",
@@ -614,7 +682,7 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
     earlier = results.load()
     order = [s.student for s in submissions]
     selected = set(only) if only else None
-    payloads, reused, now, kept, outdated = [], [], [], [], []
+    payloads, ungraded, reused, now, kept, outdated = [], [], [], [], [], []
     for submission in submissions:
         contents = read_files(submission)
         save_source(out, submission, contents)
@@ -632,23 +700,20 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
             results.keep(submission.student, record)
             reused.append(submission.student)
         elif submission.graded is None:
-            report = failure_report(submission.display, f"not graded: {submission.problem}",
-                                    "fix the submission folder and run the batch again", rubric,
-                                    note="not graded").to_dict()
-            results.add(submission.student, {
-                "schema": SCHEMA, "student": submission.student, "key": key, "final": True,
-                "report": report, "seconds": 0.0, "worker": None, "note": submission.problem})
-            now.append(submission.student)
+            ungraded.append(not_graded_record(submission, key, rubric))
         else:
             payloads.append(make_payload(submission, contents, key, rubric, options))
-    notes = {s.student: s.note for s in submissions}
+    notes = {s.student: s.note or s.problem for s in submissions}
     results.write_tables(order, force=True)
     err = console if console is not None else console_for(sys.stderr)
-    if skipped and not quiet:
-        err.print(f"skipped (not .py, .ipynb or a folder): {', '.join(skipped)}",
-                  highlight=False, markup=False, soft_wrap=True)
+    strays = [s.entry for s in submissions if s.entry]
+    for names, what in ((strays, "not graded, a row with 0 points that says why"),
+                        (skipped, "skipped, beside a submission of the same id")):
+        if names and not quiet:
+            err.print(f"{what} (not a .py, .ipynb or a folder, or a symbolic link): "
+                      f"{', '.join(names)}", highlight=False, markup=False, soft_wrap=True)
     in_run = len(submissions) - len(kept) if selected is None else len(selected)
-    progress = Progress(in_run, in_run - len(payloads), workers=min(workers, len(payloads) or 1),
+    progress = Progress(in_run, len(reused), workers=min(workers, len(payloads) or 1),
                         console=err, quiet=quiet, clock=clock)
     by_student = {p["student"]: p for p in payloads}
 
@@ -663,8 +728,10 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
         progress.update(student, result)
 
     progress.start()
-    start_up = 0.0
+    start_up, interrupted = 0.0, False
     try:
+        for record in ungraded:  # no sandbox: written at once, with a progress line each
+            done(record["student"], record)
         if not payloads:
             where = "nothing new to grade"
         elif scheduler:
@@ -674,18 +741,22 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
             start_up = run_local(payloads, count, rubric, options, done)
             where = f"{count} local worker{'s' * (count != 1)}"
     except KeyboardInterrupt:
-        progress.finish()
-        results.write_tables(order, force=True)
-        err.print(f"interrupted: {len(now)} graded in this run are saved; run again to finish",
-                  highlight=False, markup=False)
-        return 130
+        interrupted, where = True, "interrupted"
     finally:
         progress.finish()
+    # interrupted: the students not graded again yet keep their saved results in the tables
+    from_earlier = results.merge(earlier, order)
     results.write_tables(order, force=True)
     run = RunFacts(graded_now=sorted(now), reused=sorted(reused), kept=sorted(kept),
                    outdated=sorted(outdated), seconds=clock() - started, where=where,
-                   start_up_seconds=start_up)
-    return _finish(out, results, order, run, quiet, console, rubric)
+                   start_up_seconds=start_up, from_earlier=from_earlier, interrupted=interrupted)
+    code = _finish(out, results, order, run, quiet, console, rubric)
+    if not interrupted:
+        return code
+    err.print(f"interrupted: grades.csv holds {len(results.records)} of {len(order)} students, "
+              f"{len(now)} graded in this run and {len(results.records) - len(now)} saved by an "
+              "earlier run; run again to finish", highlight=False, markup=False, soft_wrap=True)
+    return 130
 
 
 @dataclass(frozen=True)
@@ -699,6 +770,8 @@ class RunFacts:
     seconds: float
     where: str
     start_up_seconds: float = 0.0  # local workers: starting their processes, before grading
+    from_earlier: list[str] = dataclasses.field(default_factory=list)  # interrupted: kept as saved
+    interrupted: bool = False
 
 
 def _similarity(out: Path, order: list[str], rubric) -> tuple[str, dict]:
@@ -734,17 +807,35 @@ def _finish(out: Path, results: Results, order: list[str], run: RunFacts, quiet:
     lines.append(summary_reporter.plain(
         f"Results: {out / 'grades.csv'}; feedback to send: {out / 'reports'}/<id>.txt"
         + (f"; plot: {plot}" if plot else "; no plot (pip install matplotlib)")))
+    not_graded = [r for r in records if r["report"].get("reason") == "not graded"]
+    if not_graded:
+        lines.append(summary_reporter.plain(
+            f"Not graded ({len(not_graded)}, 0 points): "
+            + "; ".join(f"{r['student']}: {r.get('note') or 'nothing to grade'}"
+                        for r in not_graded[:10]) + ("; ..." if len(not_graded) > 10 else "")))
     incomplete = [r["student"] for r in records if not r.get("final")]
     if incomplete:
         lines.append(summary_reporter.plain(
             f"The grader itself failed on {len(incomplete)} submission(s) "
             f"({', '.join(incomplete[:10])}): run the batch again to retry them", "bold red"))
-    similar_text, similar = _similarity(out, order, rubric)
+    if run.interrupted:
+        missing = len(order) - len(records)
+        lines.append(summary_reporter.plain(
+            f"Interrupted: {len(run.from_earlier)} row(s) are an earlier run's results, not "
+            f"graded again yet" + (f" ({', '.join(run.from_earlier[:10])})" if run.from_earlier
+                                   else "")
+            + (f"; {missing} submission(s) have no result yet" if missing else "")
+            + ": run the batch again to finish", "bold red"))
+        similar_text, similar = ("Similarity: not computed (the batch was interrupted)",
+                                 {"error": "the batch was interrupted"})
+    else:
+        similar_text, similar = _similarity(out, order, rubric)
     lines += [summary_reporter.plain(line) for line in similar_text.splitlines()]
     facts = {"graded_this_run": run.graded_now, "reused": run.reused, "kept": run.kept,
              "outdated": run.outdated, "seconds": round(run.seconds, 1), "where": run.where,
              "start_up_seconds": round(run.start_up_seconds, 1),
-             "grader_version": __version__}
+             "not_graded": [r["student"] for r in not_graded], "interrupted": run.interrupted,
+             "from_earlier_run": run.from_earlier, "grader_version": __version__}
     atomic_write(out / "summary.json", json.dumps({**figures, "similarity": similar, "run": facts},
                                                    indent=2) + "\n")
     atomic_write(out / "summary.txt", "\n".join(line.plain for line in lines) + "\n")

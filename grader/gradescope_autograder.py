@@ -12,7 +12,7 @@ Package layout (the zip's root becomes ``/autograder/source`` on Gradescope)::
                        /autograder/results/results.json
     rubric.toml        the rubric (validated when the package is built)
     settings.json      visibility of checks and hints, limits, the Python version
-    requirements.txt   exact versions of TensorFlow, Keras, scikit-learn, numpy, rich (this machine's)
+    requirements.txt   pyproject.toml's dependencies at this machine's exact versions
     sentiment-grader/  this grader's source (grader/ and pyproject.toml): what runs is exactly it
     README.md          how to upload it, and the memory and time it was measured to need
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 import tempfile
 import time
@@ -47,8 +48,10 @@ SCHEMA = 1
 PACKAGE_ROOT = Path(__file__).resolve().parent  # grader/
 REPO_ROOT = PACKAGE_ROOT.parent
 VENV = "/opt/sentiment-grader/venv"
-PINNED = ("tensorflow", "keras", "jax", "jaxlib", "scikit-learn", "numpy", "numba", "llvmlite",
-          "rich")
+DISTRIBUTION = "sentiment-grader"  # pyproject.toml's [project] name
+# not dependencies of ours, but pinned too: jax and numba need these at matching versions
+COMPANIONS = ("jaxlib", "llvmlite")
+_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?")  # name, [extras]
 # Gradescope's defaults: 768 MB of memory, 0.5 vCPU, 10 minutes (at most 40).
 GRADESCOPE_MEMORY_MB, GRADESCOPE_CPUS, GRADESCOPE_TIMEOUT_MINUTES = 768, 0.5, 10
 # Measured with benchmarks/bench_gradescope.py (run_autograder under a 768 MB, 0.5-CPU cgroup on
@@ -102,14 +105,46 @@ exec "$PYTHON" -m grader.gradescope_autograder run --root "$ROOT"
 # --- building the package ---------------------------------------------------------------------
 
 
-def requirements() -> str:
-    """Exact versions of the dependencies installed here (what the grader was tested with)."""
-    lines = []
-    for name in PINNED:
+class DependencyError(Exception):
+    """The grader's dependencies cannot be found (no pyproject.toml and not installed)."""
+
+
+def dependencies() -> list[str]:
+    """The grader's own requirements, without extras: pyproject.toml's ``[project]
+    dependencies`` in a checkout (the one source of truth; an installed copy's metadata can be
+    older), else the installed distribution's."""
+    pyproject = REPO_ROOT / "pyproject.toml"
+    if pyproject.is_file():
+        from grader.rubric import tomllib
+
         try:
-            lines.append(f"{name}=={metadata.version(name)}")
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise DependencyError(f"cannot read the grader's dependencies from {pyproject}: "
+                                  f"{exc}") from None
+        if project.get("name") == DISTRIBUTION:
+            return list(project.get("dependencies", []))
+    try:
+        found = metadata.requires(DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:
+        raise DependencyError(f"cannot tell the grader's dependencies: no pyproject.toml in "
+                              f"{REPO_ROOT} and {DISTRIBUTION} is not installed") from None
+    return [r for r in found if not re.search(r"\bextra\s*==", r.partition(";")[2])]
+
+
+def requirements() -> str:
+    """The dependencies at the exact versions installed here (what the grader was tested
+    with), each with its environment marker; one not installed here keeps its own specifier."""
+    lines = []
+    for requirement in [*dependencies(), *COMPANIONS]:
+        name, extras = _NAME.match(requirement).groups()
+        marker = requirement.partition(";")[2].strip()
+        try:
+            pinned = f"{name}{extras or ''}=={metadata.version(name)}"
         except metadata.PackageNotFoundError:
-            lines.append(name)
+            lines.append(requirement.strip())
+            continue
+        lines.append(f"{pinned}; {marker}" if marker else pinned)
     return "\n".join(lines) + "\n"
 
 
@@ -368,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
                                  timeout=args.timeout, memory_mb=args.memory_mb)
     except OSError as exc:
         return usage_error(PROG, f"cannot write {args.out}: {exc.strerror or exc}")
+    except DependencyError as exc:
+        return usage_error(PROG, str(exc))
     print(f"wrote {args.out}: upload it as the assignment's autograder (total points "
           f"{rubric.max_score:g}; checks {settings['visibility']}, hints {settings['hints']}; "
           f"Python {settings['python']})")

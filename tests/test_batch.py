@@ -75,12 +75,16 @@ def test_finds_files_and_folders_and_says_which_file_it_grades(tmp_path):
     (tmp_path / "frank.py").write_text("pass\n")
     (tmp_path / "frank.ipynb").write_text("{}")
     (tmp_path / "notes.txt").write_text("not a submission")
+    (tmp_path / "alice.txt").write_text("alice's notes, beside her submission")
     (tmp_path / ".DS_Store").write_text("")
 
     found, skipped = find_submissions(tmp_path)
     by_id = {s.student: s for s in found}
-    assert [s.student for s in found] == ["alice", "bob", "carol", "dan", "erin", "frank"]
-    assert skipped == ["notes.txt"]
+    assert [s.student for s in found] == ["alice", "bob", "carol", "dan", "erin", "frank", "notes"]
+    assert skipped == ["alice.txt"]
+    assert by_id["notes"].graded is None and by_id["notes"].files == ()
+    assert by_id["notes"].problem == "notes.txt is not a .py, .ipynb or a folder"
+    assert by_id["notes"].display == "notes.txt"
     assert by_id["alice"].graded == "alice.py" and by_id["alice"].display == "alice.py"
     assert by_id["bob"].graded == "bob.ipynb"
     carol_sub = by_id["carol"]
@@ -92,6 +96,34 @@ def test_finds_files_and_folders_and_says_which_file_it_grades(tmp_path):
     assert by_id["dan"].graded == "my_model.py" and by_id["dan"].note == ""
     assert by_id["erin"].graded is None and "none is named sentiment_classifier" in by_id["erin"].problem
     assert by_id["frank"].graded is None and "several submissions" in by_id["frank"].problem
+
+
+def test_top_level_symbolic_links_are_not_followed(tmp_path):
+    """``mallory.py -> another student's file`` and ``trudy -> another folder`` are neither read
+    nor walked: each is a row with 0 points that says why (links inside a folder were already
+    left out)."""
+    other = tmp_path / "other_student"
+    other.mkdir()
+    (other / "secret.py").write_text("print('not yours')\n")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.py").write_text("pass\n")
+    (subs / "mallory.py").symlink_to(other / "secret.py")
+    (subs / "trudy").symlink_to(other, target_is_directory=True)
+    (subs / "walter.py").symlink_to(tmp_path / "nowhere.py")  # dangling
+    (subs / "bob.py").write_text("pass\n")
+    (subs / "bob.ipynb").symlink_to(other / "secret.py")  # beside a real submission: skipped
+
+    found, skipped = find_submissions(subs)
+    by_id = {s.student: s for s in found}
+    assert list(by_id) == ["alice", "bob", "mallory", "trudy", "walter"]
+    assert skipped == ["bob.ipynb"]
+    assert by_id["bob"].graded == "bob.py" and [n for n, _ in by_id["bob"].files] == ["bob.py"]
+    for student, entry in (("mallory", "mallory.py"), ("trudy", "trudy"), ("walter", "walter.py")):
+        submission = by_id[student]
+        assert submission.graded is None and submission.files == (), student
+        assert submission.problem == f"{entry} is a symbolic link; submit the file or folder itself"
+        assert submission.display == entry and batch.read_files(submission) == {}
 
 
 def test_resume_key_follows_content_rubric_seed_and_options(tmp_path):
@@ -257,6 +289,111 @@ def test_progress_is_a_rich_bar_on_a_terminal():
     assert "1/3" in text and "0 failed to run" in text and "ETA 20s" in text
 
 
+def _console():
+    from rich.console import Console
+
+    out = io.StringIO()
+    return Console(file=out, width=300), out
+
+
+def test_entries_with_nothing_to_grade_get_a_row_a_progress_line_and_a_count(tmp_path):
+    """No sandbox runs: every submission here is one the batch cannot grade."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    (subs / "kim").mkdir(parents=True)
+    (subs / "kim" / "model_a.py").write_text("pass\n")
+    (subs / "kim" / "model_b.py").write_text("pass\n")
+    (subs / "grace.txt").write_text("I could not finish")
+    (subs / "=HYPERLINK(1).txt").write_text("")
+    (tmp_path / "secret.txt").write_text("another student's answer")
+    (subs / "mallory.py").symlink_to(tmp_path / "secret.txt")
+    console, text = _console()
+    assert batch.run_batch(subs, out, load_rubric(), GradeOptions(), workers=2,
+                           console=console) == batch.EXIT_DONE
+    students = ["=HYPERLINK(1)", "grace", "kim", "mallory"]
+    lines = text.getvalue().splitlines()
+    assert [line.split(": 0/100  ")[1][:3] for line in lines if ": 0/100  " in line] == \
+        ["1/4", "2/4", "3/4", "4/4"], "a progress line for every student"
+    csv_text = (out / "grades.csv").read_text()
+    assert "\n'=HYPERLINK(1),'=HYPERLINK(1).txt,0," in csv_text, "formula-safe"
+    rows = read_rows(out)
+    assert [r["score"] for r in rows.values()] == ["0"] * 4
+    assert rows["grace"]["note"] == "not graded; grace.txt is not a .py, .ipynb or a folder"
+    assert rows["grace"]["submission"] == "grace.txt"
+    assert rows["mallory"]["note"] == ("not graded; mallory.py is a symbolic link; submit the "
+                                       "file or folder itself")
+    assert "candidate files (model_a.py, model_b.py)" in rows["kim"]["note"]
+    assert not (out / "sources" / "mallory.py").exists()
+    assert not [p for p in out.rglob("*") if p.is_file() and b"another student" in p.read_bytes()]
+    summary_json = json.loads((out / "summary.json").read_text())
+    assert summary_json["submissions"] == 4 and summary_json["run"]["not_graded"] == students
+    assert "Not graded (4, 0 points): =HYPERLINK(1): =HYPERLINK(1).txt is not a .py" in \
+        (out / "summary.txt").read_text()
+
+    # a rerun reuses these rows, as it does graded ones
+    before = csv_text
+    console, text = _console()
+    assert batch.run_batch(subs, out, load_rubric(), GradeOptions(), workers=2,
+                           console=console) == batch.EXIT_DONE
+    run = json.loads((out / "summary.json").read_text())["run"]
+    assert run["graded_this_run"] == [] and run["reused"] == students
+    assert (out / "grades.csv").read_text() == before
+    # ... until the entry changes: grace hands in a script
+    (subs / "grace.txt").unlink()
+    (subs / "grace.py").write_text("pass\n")
+    key = resume_key(find_submissions(subs)[0][1], {"grace.py": b"pass\n"}, load_rubric(),
+                     GradeOptions())
+    assert key != json.loads((out / "reports" / "grace.json").read_text())["key"]
+
+
+def test_an_interrupted_rerun_keeps_every_saved_row(tmp_path, monkeypatch):
+    """Ctrl-C during ``--force``: the students this run had not graded again keep their saved
+    results in grades.csv and the summary; none is dropped. (run_local stands in for the
+    workers: it grades with reports built by the real checks, and is interrupted.)"""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    for student in ("alice", "bob", "carol"):
+        (subs / f"{student}.py").write_text(f"print({student!r})\n")
+    (subs / "grace.txt").write_text("")
+
+    def workers(stop_after: int | None = None, **how):
+        def run_local(payloads, count, rubric, options, done):
+            for n, payload in enumerate(payloads):
+                if n == stop_after:
+                    raise KeyboardInterrupt
+                done(payload["student"], {**_record(payload["student"], **how),
+                                          "key": payload["key"]})
+            return 0.0
+        return run_local
+
+    monkeypatch.setattr(batch, "run_local", workers())
+    assert batch.run_batch(subs, out, load_rubric(), GradeOptions(), workers=2,
+                           console=_console()[0]) == batch.EXIT_DONE
+    assert [r["score"] for r in read_rows(out).values()] == ["100", "100", "100", "0"]
+
+    monkeypatch.setattr(batch, "run_local", workers(stop_after=1, layers="no_dropout"))
+    console, text = _console()
+    assert batch.run_batch(subs, out, load_rubric(), GradeOptions(), workers=2, force=True,
+                           console=console) == 130
+    rows = read_rows(out)
+    assert {s: r["score"] for s, r in rows.items()} == \
+        {"alice": "90", "bob": "100", "carol": "100", "grace": "0"}
+    assert "interrupted: grades.csv holds 4 of 4 students, 2 graded in this run and 2 saved by " \
+           "an earlier run; run again to finish" in text.getvalue()
+    summary_json = json.loads((out / "summary.json").read_text())
+    assert summary_json["submissions"] == 4 and summary_json["run"]["interrupted"]
+    assert summary_json["run"]["graded_this_run"] == ["alice", "grace"]
+    assert summary_json["run"]["from_earlier_run"] == ["bob", "carol"]
+    assert "Interrupted: 2 row(s) are an earlier run's results, not graded again yet (bob, " \
+           "carol): run the batch again to finish" in (out / "summary.txt").read_text()
+    # the merge itself: this run's record where there is one, else the earlier run's
+    results = batch.Results(out)
+    earlier = results.load()
+    results.add("bob", _record("bob", layers="two_hidden"))
+    assert results.merge(earlier, ["alice", "bob", "carol", "dan"]) == ["alice", "carol"]
+    assert {s: r["report"]["score"] for s, r in results.records.items()} == \
+        {"alice": 90, "bob": 90, "carol": 100}
+
+
 @pytest.mark.parametrize("argv, message", [
     (["batch", "/no/such/folder", "--out", "x"], "no such folder"),
     (["batch", ".", "--out", "x", "--workers", "0"], "--workers must be positive"),
@@ -265,6 +402,22 @@ def test_progress_is_a_rich_bar_on_a_terminal():
 def test_batch_usage_errors_exit_2(argv, message, capsys):
     assert cli.main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["--only", "-henry"], "--only=-henry"),
+    (["--only", "bob", "-henry"], "--only=-henry"),
+])
+def test_an_id_starting_with_a_dash_is_given_as_only_equals(argv, hint, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["batch", str(tmp_path), "--out", str(tmp_path / "out"), *argv])
+    assert exit_info.value.code == 2
+    assert f"an id that starts with '-' is given as {hint}" in capsys.readouterr().err
+    (tmp_path / "-henry.py").write_text("pass\n")
+    (tmp_path / "bob.py").write_text("pass\n")
+    args = batch._parser().parse_args([str(tmp_path), "--out", "o", "--only", "bob",
+                                       "--only=-henry"])
+    assert args.only == ["bob", "-henry"]
 
 
 def test_batch_needs_out(capsys):

@@ -159,6 +159,27 @@ def test_package_holds_setup_run_autograder_rubric_and_the_pinned_grader(package
         assert "Set Gradescope's autograder timeout to 11 minutes" in readme  # 300 + 300 + 60 s
 
 
+def test_requirements_hold_every_dependency_of_the_grader(package):
+    """setup.sh installs requirements.txt and nothing else: a dependency missing from it is an
+    ImportError on a fresh Gradescope image (psutil, nbformat)."""
+    from importlib import metadata
+
+    with zipfile.ZipFile(package) as archive:
+        lines = archive.read("requirements.txt").decode().splitlines()
+    pinned = {autograder._NAME.match(line).group(1).lower().replace("_", "-") for line in lines}
+    needed = [r for r in metadata.requires(autograder.DISTRIBUTION) or []
+              if "extra" not in r.partition(";")[2]]  # not [test], [batch], [nbgrader]
+    names = {autograder._NAME.match(r).group(1).lower().replace("_", "-") for r in needed}
+    assert {"tensorflow", "psutil", "nbformat", "ipython", "matplotlib"} <= names
+    assert names - pinned == set(), f"missing from requirements.txt: {sorted(names - pinned)}"
+    for line in lines:  # installed here: this machine's exact version
+        name = autograder._NAME.match(line).group(1)
+        try:
+            assert line.startswith(f"{name}=={metadata.version(name)}"), line
+        except metadata.PackageNotFoundError:
+            assert ";" in line, f"{line}: needed here, but not installed"
+
+
 @pytest.mark.parametrize("argv, message", [
     (["out.tar"], "expected a .zip"),
     (["out.zip", "--hints", "soon"], "invalid choice"),
