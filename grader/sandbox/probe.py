@@ -583,7 +583,9 @@ def _instrument(full, emit):
         emit("predict", uid=_uid(self), rows=rows, accuracy=accuracy)
         return result
 
-    model_class.compile = watched_compile
+    # compile goes where Keras defines it: loading a saved model compiles it only when
+    # ``type(model).compile`` is that class's own (else Keras takes compile to be overridden)
+    next(c for c in model_class.__mro__ if "compile" in vars(c)).compile = watched_compile
     model_class.fit = watched_fit
     model_class.evaluate = watched_evaluate
     model_class.predict = watched_predict
