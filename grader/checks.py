@@ -19,7 +19,7 @@ import tokenize
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from grader.observation import (DROPOUT_LAYERS, Layer, Observation, applied_activation,
+from grader.observation import (DROPOUT_LAYERS, FitCall, Layer, Observation, applied_activation,
                                 output_activation)
 from grader.sources import as_written, describe_line, submission_noun
 from grader.retrain.client import TrainingResult
@@ -532,6 +532,20 @@ def check_loss(obs, training, rubric) -> CheckResult:
     return passed(f"binary cross-entropy{note}")
 
 
+def _trains_on_test_rows(obs: Observation, fit: FitCall) -> str:
+    """Why ``fit`` saw the test rows (it was given more rows than the split left for training:
+    ``fit(X, y)`` after the split), or ""."""
+    split = obs.test_split
+    try:
+        train_rows, test_rows = int(split["shapes"][0][0]), int(split["shapes"][1][0])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return ""
+    if fit.x_rows is None or fit.x_rows <= train_rows or not test_rows:
+        return ""
+    return (f"x of {fit.x_rows} rows, more than the {train_rows} training rows the split left "
+            "(the test rows are among them; expected X_train, y_train)")
+
+
 def check_training(obs, training, rubric) -> CheckResult:
     ex = rubric.exercise
     epochs, batch, split = int(ex["epochs"]), int(ex["batch_size"]), float(ex["validation_split"])
@@ -543,6 +557,9 @@ def check_training(obs, training, rubric) -> CheckResult:
         return failed("model.fit was never called", f"train with {call}")
     fit = obs.fits[-1]
     problems = []
+    leak = _trains_on_test_rows(obs, fit)
+    if leak:
+        problems.append(leak)
     if fit.epochs != epochs:
         problems.append(f"epochs={_fmt(fit.epochs)} (expected {epochs})")
     if fit.batch_size not in (None, batch):

@@ -81,6 +81,7 @@ class FitCall:
     callback_settings: tuple[Callback, ...] = ()
     model_uid: int | None = None
     dropout_rates: tuple[float, ...] = ()  # the trained model's Dropout-family rates, in order
+    x_rows: int | None = None  # how many rows fit's x held (None: not an array)
 
     @property
     def validates(self) -> bool:
@@ -427,7 +428,14 @@ def _fit(kwargs, model: ModelInfo | None = None) -> FitCall:
         dropout_rates=tuple(layer.rate for layer in model.layers
                             if layer.kind in DROPOUT_LAYERS and layer.rate is not None)
         if model else (),
+        x_rows=_count(kwargs.get("x_rows")),
     )
+
+
+def _count(value) -> int | None:
+    """A row count the probe reported: a plain non-negative integer, else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and \
+        0 <= value <= 10**9 else None
 
 
 def _shapes(value) -> list:

@@ -320,6 +320,19 @@ def test_a_last_model_built_after_another_was_trained_is_explained():
     assert alone["loss"].message == "the model was never compiled"
 
 
+@pytest.mark.parametrize("x_rows, passed", [(2000, False), (1600, True), (1280, True),
+                                             (None, True)])
+def test_fit_on_the_rows_the_test_split_holds_fails_training(x_rows, passed):
+    """`fit(X, y)` after the split trains on the test rows too: its test accuracy means little."""
+    fit = FitCall(50, 32, 0.2, False, (), True, x_rows=x_rows)
+    result = CHECKS["training"](observation(fits=(fit,)), GOOD_TRAINING, RUBRIC)
+    assert result.passed is passed, result
+    if not passed:
+        assert result.message.startswith("model.fit was called with x of 2000 rows, more than "
+                                         "the 1600 training rows")
+        assert "X_train, y_train" in result.hint
+
+
 def test_a_crash_at_compile_still_judges_the_finished_model():
     obs = _crash("model.compile(optimizer='adam', los='binary_crossentropy')", lineno=30,
                  compile=None, fits=(), test_accuracies=(), evaluated=False, stdout="")
