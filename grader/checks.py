@@ -137,6 +137,8 @@ def _stopped(obs: Observation) -> str:
     at = f" at {place}" if place else ""
     if obs.error.type == "UnreadableFile":
         return "your file could not be graded, so none of it ran"
+    if obs.status == "grader_error":
+        return f"the grader failed before {_your(obs)} started"
     if obs.error.kind == "syntax" and not obs.wall_seconds:  # found before anything ran
         return f"{_your(obs)} has a syntax error{at}, so none of it ran"
     verb = {"timeout": "ran out of time", "memory": "ran out of memory",
@@ -253,6 +255,10 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
                       "and was stopped",
                       "the exercise's model needs well under 1 GB: look for huge arrays "
                       "or layers", note=f"ran out of memory ({limits.memory_mb:g} MB)")
+    if obs.status == "grader_error":
+        return failed(f"the grader failed before {your} started ({error.message}); this is "
+                      f"no fault of {your}", "grade it again; if this happens again, tell your "
+                      "instructor", note="grader error")
     if error is None or obs.status in ("killed", "no_start"):
         detail = f": {error.message}" if error and error.message else ""
         return failed(f"{your} ended abruptly{detail}",
@@ -697,7 +703,8 @@ def check_prints_accuracy(obs, training, rubric) -> CheckResult:
                           "compile with metrics=['accuracy'] and print what evaluate returns")
         return failed("the model was never evaluated on the test split",
                       f"loss, accuracy = model.evaluate(X_test, y_test), then {example}")
-    found = _printed(obs.stdout, obs.test_accuracies, obs.source)
+    found = (_printed(obs.stdout, obs.test_accuracies, obs.source)
+             or _printed(obs.stderr_accuracy_lines, obs.test_accuracies, obs.source))
     if found:
         token, accuracy = found
         shown = (own_accuracy(accuracy, True) if obs.shortened  # its digits mean nothing

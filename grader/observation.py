@@ -136,7 +136,8 @@ class Figure:
 class Observation:
     """Everything the checks may know about one run of a submission."""
 
-    status: str  # completed | error | timeout | memory | processes | killed | no_start
+    status: str  # completed | error | timeout | memory | processes | killed | no_start |
+    #              grader_error (the sandbox failed before the script started)
     error: ErrorInfo | None = None
     tampered: str = ""  # why the sandbox's evidence cannot be believed ("" when it can)
     data_calls: tuple[dict, ...] = ()
@@ -150,6 +151,7 @@ class Observation:
     test_accuracies: tuple[float, ...] = ()  # what evaluate/predict gave on the test split
     evaluated: bool = False
     stdout: str = ""
+    stderr_accuracy_lines: str = ""  # stderr's lines that mention accuracy (tf.print writes there)
     source: str = ""
     protections: dict = field(default_factory=dict)
     shortened: bool = False
@@ -496,6 +498,12 @@ def _figure(event: dict) -> Figure | None:
     return Figure(title=title, png=data, plotted=keys)
 
 
+# How a run can end before the probe says the student's code starts: the grader's failure.
+_BEFORE_START = {"killed": "ended abruptly", "no_start": "could not start",
+                 "timeout": "ran out of time", "memory": "ran out of memory",
+                 "processes": "started too many processes"}
+
+
 def observe(run: SandboxRun, source: str = "") -> Observation:
     """Build the observation from one sandbox run."""
     events = [e for e in run.events if isinstance(e, dict)]
@@ -564,6 +572,10 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
                           "killed")
     else:
         status = "completed"
+    if status in _BEFORE_START and not any(e.get("event") == "start" for e in events):
+        detail = f" ({run.detail})" if status == "no_start" and run.detail else ""
+        status, error = "grader_error", ErrorInfo(
+            "GraderError", f"its sandbox {_BEFORE_START[status]}{detail}", None, "", "grader")
     sandbox = next((e for e in events if e.get("event") == "sandbox"), {})
     protections = {_str(k, 40): _str(v) for k, v in _dict(sandbox.get("protections")).items()}
     return Observation(
@@ -574,6 +586,9 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
         model=graded, compile=compile_info, fits=fits, all_fits=all_fits,
         evaluations=evaluations, test_accuracies=tuple(accuracies),
         evaluated=evaluated, stdout=inert(run.stdout, MAX_OUTPUT, multiline=True), source=source,
+        stderr_accuracy_lines=inert("\n".join(line for line in run.stderr.splitlines()
+                                              if "acc" in line.lower())[-MAX_OUTPUT:],
+                                    MAX_OUTPUT, multiline=True),
         protections=protections,
         shortened=any(e.get("shortened") is True for e in fit_events),
         wall_seconds=run.wall_seconds, peak_memory_mb=run.peak_memory_mb,

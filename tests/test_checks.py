@@ -333,6 +333,28 @@ def test_fit_on_the_rows_the_test_split_holds_fails_training(x_rows, passed):
         assert "X_train, y_train" in result.hint
 
 
+@pytest.mark.parametrize("events, status, graded_as", [
+    ((), "exited", "grader_error"),  # the probe never said the script starts
+    (({"event": "sandbox"},), "timeout", "grader_error"),
+    (({"event": "sandbox"}, {"event": "start"}), "exited", "killed"),  # the script's own doing
+])
+def test_a_sandbox_that_fails_before_the_script_starts_is_the_graders_failure(events, status,
+                                                                              graded_as):
+    from grader.observation import observe
+    from grader.sandbox import SandboxRun
+
+    obs = observe(SandboxRun(events, "", "", status, 1, 1.0, 1.0), "print(1)\n")
+    assert obs.status == graded_as
+    runs, data = run_checks(obs, None, RUBRIC)[:2]
+    if graded_as == "grader_error":
+        assert runs.message.startswith("the grader failed before your script started (its "
+                                       "sandbox ") and "no fault of your script" in runs.message
+        assert runs.note == "grader error" and "tell your instructor" in runs.hint
+        assert data.message == "not reached: the grader failed before your script started"
+    else:
+        assert runs.message.startswith("your script ended abruptly")
+
+
 def test_a_crash_at_compile_still_judges_the_finished_model():
     obs = _crash("model.compile(optimizer='adam', los='binary_crossentropy')", lineno=30,
                  compile=None, fits=(), test_accuracies=(), evaluated=False, stdout="")

@@ -10,6 +10,8 @@ writes one signed, numbered JSON line per event as things happen, so a crash, a 
 still leaves everything observed up to that moment:
 
 - ``{"event": "sandbox", "protections": {...}}``       what the OS let us apply
+- ``{"event": "start"}``                               the student's code starts now (a run
+  that ends before this line failed in the grader's own set-up, not in the script)
 - ``{"event": "data", "kwargs": {...}}``               each ``make_classification`` call
 - ``{"event": "split", "kwargs": {...}, "shapes": [...]}``  each ``train_test_split`` call
 - ``{"event": "compile", "model": {...}, "compile": {...}}``
@@ -129,12 +131,32 @@ def _bind(func, args, kwargs):
     return arguments
 
 
+MAX_DATASET_BATCHES = 10_000  # a tf.data dataset is counted only when it is this short
+
+
 def _rows(x):
+    """How many rows ``x`` holds: an array's first dimension, or the rows of a finite
+    ``tf.data`` dataset of (features, labels) batches (``evaluate(test_ds)``); else None."""
     shape = getattr(x, "shape", None)
     try:
-        return int(shape[0]) if shape else None
-    except (TypeError, ValueError, IndexError):
+        if shape:
+            return int(shape[0])
+        if type(x).__module__.startswith("tensorflow") and hasattr(x, "cardinality"):
+            return _dataset_rows(x)
+    except Exception:  # noqa: BLE001 - an object the script made may raise anything
         return None
+    return None
+
+
+def _dataset_rows(dataset) -> int | None:
+    batches = int(dataset.cardinality())
+    if not 0 <= batches <= MAX_DATASET_BATCHES:  # infinite (-1) or unknown (-2): not counted
+        return None
+    rows = 0
+    for element in dataset:
+        first = element[0] if isinstance(element, (tuple, list)) else element
+        rows += int(first.shape[0]) if len(first.shape) else 1
+    return rows
 
 
 def _uid(model):
@@ -367,7 +389,7 @@ def _in_one_batch(bound: dict, rows, full: bool) -> dict | None:
     overhead, and the result (a mean over all rows, or every row's output) does not depend
     on the batch size."""
     if (full or "self" not in bound or not isinstance(rows, int) or not 0 < rows <= 100_000
-            or bound.get("steps") is not None):
+            or bound.get("steps") is not None or getattr(bound.get("x"), "shape", None) is None):
         return None
     return {**bound, "batch_size": rows}
 
@@ -768,6 +790,7 @@ def _run_student(spec, emit, allowed):
     module.__builtins__ = __builtins__
     sys.modules["__main__"] = module
     exit_code = 0
+    emit("start")  # from here on, whatever happens is the script's doing
     try:
         exec(code, module.__dict__)  # noqa: S102 - this is the sandbox's purpose
     except SystemExit as exc:

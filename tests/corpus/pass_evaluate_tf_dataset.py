@@ -1,0 +1,22 @@
+# expect-fail:
+"""Evaluates on a batched tf.data dataset of the test split: it is still the test split (400 rows)."""
+import tensorflow as tf
+from sklearn.datasets import make_classification
+from sklearn.model_selection import train_test_split
+
+X, y = make_classification(n_samples=2000, n_features=500, n_classes=2, random_state=42)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+model = tf.keras.Sequential([
+    tf.keras.Input(shape=(500,)),
+    tf.keras.layers.Dense(256, activation='relu', kernel_regularizer=tf.keras.regularizers.l2(0.001)),
+    tf.keras.layers.Dropout(0.3),
+    tf.keras.layers.Dense(128, activation='relu', kernel_regularizer=tf.keras.regularizers.l2(0.001)),
+    tf.keras.layers.Dropout(0.3),
+    tf.keras.layers.Dense(64, activation='relu', kernel_regularizer=tf.keras.regularizers.l2(0.001)),
+    tf.keras.layers.Dense(1, activation='sigmoid'),
+])
+model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])
+model.fit(X_train, y_train, epochs=50, batch_size=32, validation_split=0.2, verbose=0)
+test_ds = tf.data.Dataset.from_tensor_slices((X_test, y_test)).batch(32)
+loss, acc = model.evaluate(test_ds, verbose=0)
+print(f"Test accuracy: {acc:.4f}")
