@@ -357,9 +357,19 @@ def check_hidden_layers(obs, training, rubric) -> CheckResult:
     widths = [layer.units or 0 for _, layer in hidden]
     if len(widths) >= 2:
         gap = max(range(len(widths) - 1), key=lambda i: widths[i] - widths[i + 1])
-        new = max(1, int(math.sqrt(max(widths[gap], 1) * max(widths[gap + 1], 1))))
-        fix = f"add a Dense({new}, activation='relu') between the {widths[gap]}- and " \
-              f"{widths[gap + 1]}-unit layers"
+        upper, lower = max(widths[gap], 1), max(widths[gap + 1], 1)
+        # a round width between the two (128 between 256 and 64), else one after the last
+        between = [2 ** k for k in range(1, 16) if lower < 2 ** k < upper]
+        if between:
+            new = min(between, key=lambda w: abs(math.log(w) - math.log(upper * lower) / 2))
+            fix = f"add a Dense({new}, activation='relu') between the {upper}- and " \
+                  f"{lower}-unit layers"
+        elif widths[-1] >= 2:
+            fix = f"add a Dense({widths[-1] // 2}, activation='relu') after the " \
+                  f"{widths[-1]}-unit layer, before the output layer"
+        else:
+            fix = f"add a Dense({int(math.sqrt(upper * lower))}, activation='relu') between " \
+                  f"the {upper}- and {lower}-unit layers"
     elif widths:
         fix = f"add Dense({max(1, widths[0] // 2)}) and Dense({max(1, widths[0] // 4)}) " \
               "layers after it, before the output layer"

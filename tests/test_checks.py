@@ -355,6 +355,19 @@ def test_a_sandbox_that_fails_before_the_script_starts_is_the_graders_failure(ev
         assert runs.message.startswith("your script ended abruptly")
 
 
+@pytest.mark.parametrize("widths, hint", [
+    ((256, 64), "add a Dense(128, activation='relu') between the 256- and 64-unit layers"),
+    ((300, 100), "add a Dense(128, activation='relu') between the 300- and 100-unit layers"),
+    ((256, 128), "add a Dense(64, activation='relu') after the 128-unit layer, before the "
+                 "output layer"),
+])
+def test_the_hint_for_a_missing_hidden_layer_suggests_a_round_width(widths, hint):
+    layers = tuple(dense(w) for w in widths) + (dense(1, "sigmoid", l2=0),)
+    result = CHECKS["hidden_layers"](observation(model=ModelInfo(1, "Sequential", layers, {})),
+                                     GOOD_TRAINING, RUBRIC)
+    assert not result.passed and result.hint == hint
+
+
 def test_a_crash_at_compile_still_judges_the_finished_model():
     obs = _crash("model.compile(optimizer='adam', los='binary_crossentropy')", lineno=30,
                  compile=None, fits=(), test_accuracies=(), evaluated=False, stdout="")
