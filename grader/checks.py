@@ -189,7 +189,8 @@ def _output_problem(obs: Observation) -> str:
     units, activation = output[1].units, _output_activation(obs)
     return (f"the model outputs {units} values per review (Dense({units}) with {activation}), "
             "but binary cross-entropy compares one probability per review with its 0/1 label, "
-            "so Keras refuses to train it")
+            "so Keras cannot train it on the exercise's labels (one-hot labels would make it "
+            "run, as a two-class model)")
 
 
 # Keras' words when labels and outputs do not fit (TensorFlow: "rank"; JAX, the retrain: "shape")
