@@ -205,7 +205,7 @@ def grade_payload(payload: dict, slot: Slot, clock: Clock = time.monotonic) -> d
             report = slot.grade(path, options, rubric,
                                 extra_files={n: b for n, b in files.items() if n != graded})
         # the sandbox failed before the script started: graded again on the next run
-        final = not any(check.note == "grader error" for check in report.checks)
+        final = report.reason != "grader error"
         report = dataclasses.replace(report, submission=payload["display"]).to_dict()
     except Exception as exc:  # noqa: BLE001 - a grader failure costs this submission only
         report = failure_report(payload["display"], f"the grader failed on this submission "
