@@ -703,6 +703,22 @@ def own_accuracy(accuracy: float, shortened: bool) -> str:
     return f"{accuracy:.4f}"
 
 
+def _evaluated_elsewhere(obs: Observation) -> str:
+    """That the model was evaluated, but on other rows than the test split's (the training
+    split, say), or ""."""
+    split = obs.test_split
+    try:
+        train_rows, test_rows = int(split["shapes"][0][0]), int(split["shapes"][1][0])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return ""
+    rows = [e.rows for e in obs.evaluations if not e.on_test_split and e.rows]
+    if not rows:
+        return ""
+    which = "the training split's" if rows[-1] == train_rows else "other"
+    return (f"the model was evaluated on {rows[-1]} rows ({which}), never on the test split's "
+            f"{test_rows}")
+
+
 def check_prints_accuracy(obs, training, rubric) -> CheckResult:
     example = "print(f'Test accuracy: {accuracy:.4f}')"
     if not obs.test_accuracies:
@@ -712,8 +728,8 @@ def check_prints_accuracy(obs, training, rubric) -> CheckResult:
             return failed("evaluate returned only the loss: the model was compiled without "
                           "an accuracy metric",
                           "compile with metrics=['accuracy'] and print what evaluate returns")
-        return failed("the model was never evaluated on the test split",
-                      f"loss, accuracy = model.evaluate(X_test, y_test), then {example}")
+        return failed(_evaluated_elsewhere(obs) or "the model was never evaluated on the test "
+                      "split", f"loss, accuracy = model.evaluate(X_test, y_test), then {example}")
     found = (_printed(obs.stdout, obs.test_accuracies, obs.source)
              or _printed(obs.stderr_accuracy_lines, obs.test_accuracies, obs.source))
     if found:

@@ -98,6 +98,7 @@ class Evaluation:
     model_uid: int | None
     accuracies: tuple[float, ...]
     on_test_split: bool
+    rows: int | None = None  # how many rows it was given (None: not an array)
 
 
 @dataclass(frozen=True)
@@ -468,7 +469,8 @@ def _evaluation(event: dict) -> Evaluation:
     else:
         accuracies = _evaluate_accuracies(event)
         on_test = event.get("on_test_split") is True
-    return Evaluation(_int(event.get("uid")), tuple(accuracies[:8]), on_test)
+    return Evaluation(_int(event.get("uid")), tuple(accuracies[:8]), on_test,
+                      _count(event.get("rows")))
 
 
 def _error(event: dict) -> ErrorInfo:

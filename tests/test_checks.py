@@ -368,6 +368,16 @@ def test_the_hint_for_a_missing_hidden_layer_suggests_a_round_width(widths, hint
     assert not result.passed and result.hint == hint
 
 
+def test_an_evaluation_on_the_training_split_is_named():
+    from grader.observation import Evaluation
+
+    obs = observation(test_accuracies=(), evaluations=(Evaluation(1, (0.99,), False, 1600),))
+    result = CHECKS["prints_accuracy"](obs, GOOD_TRAINING, RUBRIC)
+    assert result.message == ("the model was evaluated on 1600 rows (the training split's), "
+                              "never on the test split's 400")
+    assert "evaluate(X_test, y_test)" in result.hint
+
+
 def test_a_crash_at_compile_still_judges_the_finished_model():
     obs = _crash("model.compile(optimizer='adam', los='binary_crossentropy')", lineno=30,
                  compile=None, fits=(), test_accuracies=(), evaluated=False, stdout="")
