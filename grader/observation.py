@@ -436,9 +436,9 @@ def _fit(kwargs, model: ModelInfo | None = None) -> FitCall:
 
 
 def _count(value) -> int | None:
-    """A row count the probe reported: a plain non-negative integer, else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and \
-        0 <= value <= 10**9 else None
+    """A row count the probe reported: a non-negative integer, else None."""
+    number = _int(value)
+    return number if number is not None and number >= 0 else None
 
 
 def _shapes(value) -> list:
