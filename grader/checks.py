@@ -336,11 +336,9 @@ def check_split(obs: Observation, training: TrainingResult | None, rubric: Rubri
         if _stopped(obs):
             return not_reached(obs)
         return failed("train_test_split was never called", hint)
-    shapes = obs.test_split.get("shapes")
-    try:
-        train_rows, test_rows = int(shapes[0][0]), int(shapes[1][0])
-    except (TypeError, ValueError, IndexError, KeyError):
+    if obs.split_rows is None:
         return failed("could not see the sizes train_test_split returned", hint)
+    train_rows, test_rows = obs.split_rows
     rows = train_rows + test_rows
     if rows and abs(test_rows / rows - fraction) <= 1.0 / rows:
         return passed(f"{train_rows} training / {test_rows} test rows")
@@ -552,11 +550,9 @@ def check_loss(obs, training, rubric) -> CheckResult:
 def _trains_on_test_rows(obs: Observation, fit: FitCall) -> str:
     """Why ``fit`` saw the test rows (it was given more rows than the split left for training:
     ``fit(X, y)`` after the split), or ""."""
-    split = obs.test_split
-    try:
-        train_rows, test_rows = int(split["shapes"][0][0]), int(split["shapes"][1][0])
-    except (TypeError, ValueError, IndexError, KeyError):
+    if obs.split_rows is None:
         return ""
+    train_rows, test_rows = obs.split_rows
     if fit.x_rows is None or fit.x_rows <= train_rows or not test_rows:
         return ""
     return (f"x of {fit.x_rows} rows, more than the {train_rows} training rows the split left "
@@ -706,11 +702,9 @@ def own_accuracy(accuracy: float, shortened: bool) -> str:
 def _evaluated_elsewhere(obs: Observation) -> str:
     """That the model was evaluated, but on other rows than the test split's (the training
     split, say), or ""."""
-    split = obs.test_split
-    try:
-        train_rows, test_rows = int(split["shapes"][0][0]), int(split["shapes"][1][0])
-    except (TypeError, ValueError, IndexError, KeyError):
+    if obs.split_rows is None:
         return ""
+    train_rows, test_rows = obs.split_rows
     rows = [e.rows for e in obs.evaluations if not e.on_test_split and e.rows]
     if not rows:
         return ""
@@ -730,8 +724,8 @@ def check_prints_accuracy(obs, training, rubric) -> CheckResult:
                           "compile with metrics=['accuracy'] and print what evaluate returns")
         return failed(_evaluated_elsewhere(obs) or "the model was never evaluated on the test "
                       "split", f"loss, accuracy = model.evaluate(X_test, y_test), then {example}")
-    found = (_printed(obs.stdout, obs.test_accuracies, obs.source)
-             or _printed(obs.stderr_accuracy_lines, obs.test_accuracies, obs.source))
+    found = _printed(f"{obs.stdout}\n{obs.stderr_accuracy_lines}", obs.test_accuracies,
+                     obs.source)  # stdout's lines first
     if found:
         token, accuracy = found
         shown = (own_accuracy(accuracy, True) if obs.shortened  # its digits mean nothing

@@ -169,12 +169,23 @@ class Observation:
         the first split."""
         rows = self.data_calls[-1].get("n_samples", 100) if self.data_calls else None
         for call in self.split_calls:
-            try:
-                if int(call["shapes"][0][0]) + int(call["shapes"][1][0]) == rows:
-                    return call
-            except (TypeError, ValueError, IndexError, KeyError):
-                continue
+            parts = _split_rows(call)
+            if parts is not None and sum(parts) == rows:
+                return call
         return self.split_calls[0] if self.split_calls else None
+
+    @property
+    def split_rows(self) -> tuple[int, int] | None:
+        """(training rows, test rows) of the test split, when its sizes are known."""
+        return _split_rows(self.test_split)
+
+
+def _split_rows(call: dict | None) -> tuple[int, int] | None:
+    """The (first, second) row counts a ``train_test_split`` call returned, or None."""
+    try:
+        return int(call["shapes"][0][0]), int(call["shapes"][1][0])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
 
 
 def applied_activation(layers: tuple[Layer, ...], index: int, stop: int) -> str:
