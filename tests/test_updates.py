@@ -134,8 +134,49 @@ def test_binary_crossentropy_gives_keras_loss_gradient_and_accuracy(from_logits,
     expected_gradient = tape.gradient(expected, tensor).numpy()
 
     gradient = np.empty_like(outputs)
-    loss, right = binary_crossentropy(outputs, labels, from_logits, F32(smoothing), gradient)
+    loss, right = binary_crossentropy(outputs, labels, from_logits, F32(smoothing), gradient,
+                                      outputs)
     assert loss == pytest.approx(float(expected), rel=1e-6)
     np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-9)
     accuracy = keras.metrics.binary_accuracy(labels[:, None], outputs)
     assert right == int(round(float(np.mean(accuracy)) * 37))
+
+
+@pytest.mark.parametrize("last", ["dense", "activation"])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_a_saturated_sigmoid_output_learns_from_its_logits_as_on_tensorflow(last, from_logits):
+    """Keras on TensorFlow computes binary cross-entropy after a sigmoid from the sigmoid's
+    logits, whatever ``from_logits`` says: a saturated output (probability 1.0 in float32) still
+    has a gradient (clipped, it has none). One SGD step of the NumPy path must move the weights as TensorFlow's does."""
+    import tensorflow as tf
+
+    assert keras.backend.backend() == "tensorflow"
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(16, 6)).astype(F32)
+    y = rng.integers(0, 2, 16).astype(F32)
+    head = ([keras.layers.Dense(1, activation="sigmoid")] if last == "dense"
+            else [keras.layers.Dense(1), keras.layers.Activation("sigmoid")])
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="relu"), *head])
+    kernel = model.layers[1].kernel
+    kernel.assign(kernel.numpy() * 300)  # many outputs saturate past Keras' clip
+    loss = keras.losses.BinaryCrossentropy(from_logits=from_logits)
+    with tf.GradientTape() as tape:
+        outputs = model(x, training=True)
+        value = loss(y[:, None], outputs)
+    probabilities = outputs.numpy()
+    assert ((probabilities < 1e-7) | (probabilities > 1 - 1e-7)).mean() > 0.3
+    expected = [w.numpy() - g.numpy()
+                for w, g in zip(model.trainable_weights,
+                                tape.gradient(value, model.trainable_weights))]
+
+    plan = mlp.plan(model, loss, keras.optimizers.SGD(learning_rate=1.0), keras, 6)
+    trainer = mlp.Trainer(plan, seed=0)
+    with mlp._computing():
+        step_loss, _ = trainer.step(x, y)
+    assert float(step_loss) == pytest.approx(float(value), rel=1e-5)
+    dense = [layer for layer in plan.layers if isinstance(layer, mlp.Dense)]
+    got = [array for layer in dense for array in (layer.kernel, layer.bias)]
+    for mine, theirs in zip(got, expected):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    moved = np.abs(got[-2] - model.layers[-1 if last == "dense" else -2].kernel.numpy()).max()
+    assert moved > 1e-3  # the saturated output layer still learned

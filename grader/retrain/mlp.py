@@ -4,7 +4,9 @@ Keras still rebuilds the model from its config and draws its initial weights; ``
 that built model, its loss and its optimizer, and returns None for anything this module does
 not reproduce exactly (the worker then trains with Keras itself). What it covers is what the
 exercise asks for: a chain of Dense, Dropout and Activation layers, L1/L2 on weights, binary
-cross-entropy, and Adam, SGD or RMSprop at a fixed learning rate, with Keras' formulas.
+cross-entropy, and Adam, SGD or RMSprop at a fixed learning rate, with the formulas of Keras on
+TensorFlow (the backend students run): a loss after a sigmoid output is computed from that
+sigmoid's logits, as ``keras.src.backend.tensorflow.nn`` does, so a saturated output still learns.
 
 Why: XLA compiles every new architecture for 1.5-2 s before its first step, and a class is
 mostly new architectures. Here nothing is compiled per model; each step is a few
@@ -314,9 +316,14 @@ class Trainer:
         self._penalty = None  # of the current weights, once known
         self.optimizer = _Optimizer(plan.optimizer, plan.weights.size)
         self.dropout = dropout_generator(seed)
+        self.logits = None  # (layer index, logits) of the last forward pass's sigmoid output
 
     def forward(self, x, training: bool, caches: list | None = None):
-        for layer in self.plan.layers:
+        """The outputs for ``x``; ``self.logits`` is what the last layer's sigmoid was applied
+        to when nothing changed its output after it (TensorFlow-Keras then computes the loss
+        from those logits: ``_get_logits`` in its ``nn``), else None."""
+        self.logits = None
+        for index, layer in enumerate(self.plan.layers):
             if isinstance(layer, Dense):
                 z = x @ layer.kernel
                 if layer.activation == "relu":
@@ -327,17 +334,20 @@ class Trainer:
                     a = ACTIVATIONS[layer.activation][0](z)
                 if caches is not None:
                     caches.append((x, z, a))
+                self.logits = (index, z) if layer.activation == "sigmoid" else None
                 x = a
             elif isinstance(layer, Activation):
                 a = ACTIVATIONS[layer.activation][0](x)
                 if caches is not None:
                     caches.append((x, a))
+                self.logits = (index, x) if layer.activation == "sigmoid" else None
                 x = a
             elif training and layer.rate > 0:
                 scale = dropout_scale(self.dropout, x.shape, layer.rate)
                 if caches is not None:
                     caches.append(scale)
                 x = x * scale
+                self.logits = None
             elif caches is not None:
                 caches.append(None)
         return x
@@ -351,11 +361,16 @@ class Trainer:
         return self._penalty
 
     def loss(self, outputs, y) -> tuple[float, np.ndarray, int]:
-        """Binary cross-entropy averaged over the batch, its gradient for ``outputs``, and how
-        many rows the outputs got right (``binary_accuracy``)."""
-        gradient = np.empty_like(outputs)
-        loss, right = binary_crossentropy(outputs, y, self.plan.from_logits,
-                                          F32(self.plan.label_smoothing), gradient)
+        """Binary cross-entropy averaged over the batch, its gradient, and how many rows the
+        outputs got right (``binary_accuracy``). The gradient is for ``outputs``, or for the
+        logits of the sigmoid that made them (``self.logits``), from which TensorFlow-Keras
+        computes the loss whatever ``from_logits`` says."""
+        inputs, from_logits = outputs, self.plan.from_logits
+        if self.logits is not None:
+            inputs, from_logits = self.logits[1], True
+        gradient = np.empty_like(inputs)
+        loss, right = binary_crossentropy(inputs, y, from_logits, F32(self.plan.label_smoothing),
+                                          gradient, outputs)
         return loss, gradient, right
 
     def step(self, x, y) -> tuple[float, int]:
@@ -364,6 +379,8 @@ class Trainer:
         caches: list = []
         outputs = self.forward(x, True, caches)
         loss, g, right = self.loss(outputs, y)
+        # the gradient is already the logits' one below the sigmoid that made them
+        past_sigmoid = self.logits[0] if self.logits is not None else None
         loss = loss + self.penalty()
         self.optimizer.start_step()
         next_penalty = 0.0
@@ -384,7 +401,7 @@ class Trainer:
                     if scale is not None:
                         g = g * scale
                     derivative = ACTIVATIONS[layer.activation][1]
-                    if derivative is not None:
+                    if derivative is not None and index != past_sigmoid:
                         g = g * derivative(z, a)
                     if bias_grad is not None:
                         g.sum(axis=0, out=bias_grad)
@@ -402,7 +419,7 @@ class Trainer:
                 if scale is not None:
                     g, scale = g * scale, None
                 derivative = ACTIVATIONS[layer.activation][1]
-                if derivative is not None:
+                if derivative is not None and index != past_sigmoid:
                     g = g * derivative(*cache)
         self._penalty = F32(next_penalty)
         return loss, right
@@ -471,7 +488,8 @@ def precompile() -> None:
                     F32(1))
     outputs = np.full((2, 1), F32(0.5))
     for from_logits in (False, True):
-        binary_crossentropy(outputs, np.zeros(2, F32), from_logits, F32(0), np.empty_like(outputs))
+        binary_crossentropy(outputs, np.zeros(2, F32), from_logits, F32(0), np.empty_like(outputs),
+                            outputs)
     matrix = lambda: np.zeros((2, 4), F32)  # noqa: E731
     for bias, scale in ((none, _NO_MATRIX), (slot(), matrix())):
         fused.bias_relu(matrix(), bias)

@@ -207,6 +207,56 @@ def _build(request, keras):
     return model
 
 
+def _logits_as_tensorflow(model, keras):
+    """Make Keras on JAX compute the loss as Keras on TensorFlow does: after a sigmoid (softmax)
+    output, binary (categorical, sparse categorical) cross-entropy is computed from that
+    activation's logits whatever ``from_logits`` says (``_get_logits`` in
+    ``keras.src.backend.tensorflow.nn``); JAX clips the probabilities instead, and a saturated
+    output stops learning there. Recompiles ``model`` with its last activation linear and the
+    same loss on logits; returns the activation to apply to its predictions, or None when the
+    rule does not apply (the model is left as it is)."""
+    last = model.layers[-1] if model.layers else None
+    if type(last) not in (keras.layers.Dense, keras.layers.Activation):
+        return None
+    activation = {keras.activations.sigmoid: "sigmoid",
+                  keras.activations.softmax: "softmax"}.get(last.activation)
+    losses = {"sigmoid": (keras.losses.binary_crossentropy, keras.losses.BinaryCrossentropy),
+              "softmax": (keras.losses.categorical_crossentropy,
+                          keras.losses.CategoricalCrossentropy,
+                          keras.losses.sparse_categorical_crossentropy,
+                          keras.losses.SparseCategoricalCrossentropy)}.get(activation, ())
+    loss = model.loss
+    kind = next((k for k in losses if loss is k or type(loss) is k), None)
+    if kind is None:
+        return None
+    if isinstance(kind, type):
+        settings = {key: value for key, value in loss.get_config().items()
+                    if key not in ("from_logits", "name", "dtype")}
+        on_logits = type(loss)(**settings, from_logits=True)
+    else:
+        on_logits = {keras.losses.binary_crossentropy: keras.losses.BinaryCrossentropy,
+                     keras.losses.categorical_crossentropy: keras.losses.CategoricalCrossentropy,
+                     keras.losses.sparse_categorical_crossentropy:
+                         keras.losses.SparseCategoricalCrossentropy}[kind](from_logits=True)
+    last.activation = keras.activations.linear
+    metric = (keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)
+              if activation == "sigmoid" else "accuracy")
+    model.compile(optimizer=model.optimizer, loss=on_logits, metrics=[metric])
+    return {"sigmoid": _sigmoid, "softmax": _softmax}[activation]
+
+
+def _sigmoid(x):
+    from scipy.special import expit
+
+    return expit(x)
+
+
+def _softmax(x):
+    from scipy.special import softmax
+
+    return softmax(x, axis=-1)
+
+
 def _values(variables) -> list:
     """The arrays behind Keras variables, for Keras' stateless (JAX) calls."""
     return [variable.value for variable in variables]
@@ -361,9 +411,12 @@ def _train(request, data, keras, emit, superseded, engine: str = _ENGINE):
         mlp.train(trainer, fit, val, batch, epochs, seed, on_epoch)
         test_predictions, val_predictions = (mlp.predict(trainer, x) for x in (x_test, x_val))
     else:
-        train = _train_jax if keras.backend.backend() == "jax" else _train_fit
-        train(model, fit, val, batch, epochs, seed, on_epoch)
+        on_jax = keras.backend.backend() == "jax"
+        activate = _logits_as_tensorflow(model, keras) if on_jax else None
+        (_train_jax if on_jax else _train_fit)(model, fit, val, batch, epochs, seed, on_epoch)
         test_predictions, val_predictions = _predict(model, keras, x_test, x_val)
+        if activate is not None:
+            test_predictions, val_predictions = activate(test_predictions), activate(val_predictions)
     # Logits are thresholded at 0 only when the output really is linear: Keras itself ignores
     # from_logits=True after a sigmoid.
     from_logits = bool(request.get("from_logits")) and request.get("output_activation") == "linear"
