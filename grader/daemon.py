@@ -294,8 +294,6 @@ class Daemon:
         workdir.mkdir(mode=0o700, exist_ok=True)
         env = {**server_env(str(workdir)), "GRADER_CACHE_DIR": str(self.home.parent),
                "GRADER_DAEMON_IDLE": str(IDLE_SECONDS)}
-        if os.environ.get("GRADER_RETRAIN_BACKEND"):
-            env["GRADER_RETRAIN_BACKEND"] = os.environ["GRADER_RETRAIN_BACKEND"]
         subprocess.Popen(
             [sys.executable, "-I", "-B", "-c", _BOOT, str(_PACKAGE.parent), self.address.hex(),
              str(self.home / "key"), json.dumps(setup, sort_keys=True)],

@@ -109,3 +109,20 @@ def test_stop_ends_the_daemon(home):
                              capture_output=True, text=True, timeout=60).stdout
     assert "stopped" in stopped
     assert "not running" in status(env)
+
+
+def test_a_retrain_switch_reaches_the_retrain_through_the_daemon_or_is_refused(home):
+    """GRADER_RETRAIN_ENGINE=keras trains with Keras even when the daemon's spare worker was
+    started without it (the setup carries the switch; a spare serves only its own settings), and
+    an unknown value is refused before anything is graded."""
+    cache, env = home
+    default = grade(env, "--no-cache")
+    assert default["info"]["retrain_engine"] == "numpy"
+    switched = grade({**env, "GRADER_RETRAIN_ENGINE": "keras"}, "--no-cache")
+    assert switched["info"]["retrain_engine"] == "jax"
+    assert switched["score"] == switched["max_score"]
+    refused = subprocess.run([sys.executable, "-m", "grader", str(SOLUTION)],
+                             env={**env, "GRADER_RETRAIN_BACKEND": "pytorch"}, cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert "GRADER_RETRAIN_BACKEND='pytorch' is not one of jax, tensorflow" in refused.stderr

@@ -30,7 +30,7 @@ import psutil
 from grader import __version__
 from grader.files import atomic_write
 from grader.rubric import Rubric
-from grader.retrain.worker import backend_name
+from grader.retrain.settings import retrain_settings
 from grader.sandbox.resources import Cgroup
 
 PROTOCOL = 1
@@ -63,8 +63,8 @@ class TrainingResult:
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that the numbers depend on, read from package metadata (no
-    import), and the retrain's Keras backend."""
-    versions = {"backend": backend_name()}
+    import), and the retrain's settings (its Keras backend and engine)."""
+    versions = dict(retrain_settings())
     for name in ("tensorflow", "keras", "jax", "numpy", "numba"):
         try:
             versions[name] = metadata.version(name)
@@ -74,10 +74,11 @@ def library_versions() -> dict[str, str]:
 
 
 def _worker_digest() -> str:
-    """The retrain code itself is part of the key: a changed worker never reuses old results."""
+    """The retrain code itself is part of the key: every module of this package, so a change to
+    any of them never reuses old results."""
     digest = hashlib.sha256()
-    for name in ("worker.py", "allowlist.py", "mlp.py", "updates.py", "loss.py"):
-        digest.update(Path(__file__).with_name(name).read_bytes())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -119,9 +120,10 @@ class ResultCache:
 
 
 def worker_setup(rubric: Rubric) -> dict:
-    """What a retrain worker is started with: the grader's data and the exercise, and the backend."""
+    """What a retrain worker is started with: the grader's data and the exercise, and the
+    retrain's settings (``SettingError`` for an unknown one)."""
     return {"protocol": PROTOCOL, "data": dict(rubric.data), "exercise": dict(rubric.exercise),
-            "backend": backend_name()}
+            **retrain_settings()}
 
 
 def spawn_worker(setup: dict) -> tuple[subprocess.Popen, str]:
@@ -131,7 +133,8 @@ def spawn_worker(setup: dict) -> tuple[subprocess.Popen, str]:
     tmp = tempfile.mkdtemp(prefix="grader-retrain-")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
            "PYTHONPATH": root, "TMPDIR": tmp,
-           "GRADER_RETRAIN_BACKEND": str(setup.get("backend") or backend_name())}
+           "GRADER_RETRAIN_BACKEND": str(setup.get("backend") or retrain_settings()["backend"]),
+           "GRADER_RETRAIN_ENGINE": str(setup.get("engine") or retrain_settings()["engine"])}
     process = subprocess.Popen(
         [sys.executable, "-m", "grader.retrain.worker", json.dumps(setup)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

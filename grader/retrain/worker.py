@@ -9,7 +9,7 @@ It first says ``{"ready": true, "versions": {...}}``. Library output is diverted
 cannot corrupt the protocol.
 
 Keras rebuilds the model, its initialisers, regularisers, dropout, optimizer, loss and metrics
-from the config, on the JAX backend (``GRADER_RETRAIN_BACKEND``, default ``jax``). The exercise's
+from the config, on the setup's backend (``grader.retrain.settings``: ``jax`` unless asked). The exercise's
 plain MLPs then train on the NumPy path (``grader.retrain.mlp``: Keras' formulas, nothing to
 compile); anything else trains with one compiled ``lax.scan`` per epoch over Keras' own
 stateless ``train_step``. ``tensorflow`` runs Keras' ``fit`` instead, on the NumPy path's
@@ -28,20 +28,13 @@ import threading
 import time
 
 from grader.retrain import allowlist, mlp
+from grader.retrain.settings import retrain_settings
 
 Refused = allowlist.Refused
-BACKENDS = ("jax", "tensorflow")
-# "keras" turns the NumPy fast path off (to compare it with Keras' own training on JAX)
-_ENGINE = os.environ.get("GRADER_RETRAIN_ENGINE", "numpy")
 
 
 class Cancelled(Exception):
     """A newer request arrived while this one was training."""
-
-
-def backend_name() -> str:
-    name = os.environ.get("GRADER_RETRAIN_BACKEND", "jax")
-    return name if name in BACKENDS else "jax"
 
 
 def _setup_keras(backend: str):
@@ -351,7 +344,7 @@ def _predict(model, keras, *inputs):
 HISTORY = ("loss", "val_loss", "accuracy", "val_accuracy")
 
 
-def warm_up(keras, data) -> bool:
+def warm_up(keras, data, engine: str) -> bool:
     """Train a tiny model for one epoch, so that the backend's one-time start-up (its compiler,
     the kernels every model uses) is paid while the student's script runs, not after it."""
     dense = lambda units, activation: {  # noqa: E731
@@ -371,9 +364,8 @@ def warm_up(keras, data) -> bool:
     try:
         # Not Keras' JAX path: what it trains (BatchNorm, schedules...) is rare, and warming its
         # compiler would hold ~110 MB in every worker, past the 1 GiB a grading aims for.
-        for engine in ((_ENGINE,) if keras.backend.backend() == "jax" else ("keras",)):
-            _train(json.loads(json.dumps(request)), small, keras, lambda fields: None,
-                   lambda: False, engine)
+        _train(json.loads(json.dumps(request)), small, keras, lambda fields: None,
+               lambda: False, engine if keras.backend.backend() == "jax" else "keras")
             _forget(keras)
     except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
         _forget(keras)
@@ -381,7 +373,7 @@ def warm_up(keras, data) -> bool:
     return True
 
 
-def _train(request, data, keras, emit, superseded, engine: str = _ENGINE):
+def _train(request, data, keras, emit, superseded, engine: str = "numpy"):
     import numpy as np
 
     model = _build(request, keras)
@@ -509,10 +501,12 @@ def main(argv):
     protocol_out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
     setup = json.loads(argv[1])
-    keras, versions = _setup_keras(backend_name())
+    settings = retrain_settings()  # spawn_worker sets them from the setup
+    keras, versions = _setup_keras(settings["backend"])
+    versions["engine"] = engine = settings["engine"]
     exercise = setup["exercise"]
     datasets = {json.dumps(setup["data"], sort_keys=True): make_data(setup["data"], exercise)}
-    warm_up(keras, next(iter(datasets.values())))
+    warm_up(keras, next(iter(datasets.values())), engine)
     gc.freeze()  # what the imports made lives as long as the worker: collections skip it
     pending: queue.Queue = queue.Queue()
     threading.Thread(target=_read_requests, args=(pending,), daemon=True).start()
@@ -528,7 +522,8 @@ def main(argv):
             key = json.dumps(request.get("data", setup["data"]), sort_keys=True)
             if key not in datasets:  # another data seed (--trials): made once, kept
                 datasets[key] = make_data(json.loads(key), exercise)
-            result = _train(request, datasets[key], keras, emit, lambda: not pending.empty())
+            result = _train(request, datasets[key], keras, emit, lambda: not pending.empty(),
+                            engine)
         except Cancelled:
             result = {"status": "cancelled"}
         except Refused as exc:
