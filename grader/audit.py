@@ -1,62 +1,169 @@
-"""What a submission's source reaches into, read from its syntax tree before anything runs.
+"""What a submission's source may write, read from its syntax tree in the grader's process.
 
 The probe that reports a script's model runs in the script's own process, so a script that sets
-out to can rewrite what it reports: through closures, frames, the interpreter's module table, or
-by patching the serializers and Keras classes the report is made with. The probe's guard notices
-the patching it can see at run time; this audit is the part that the script cannot switch off,
-because it reads the source in the grader's process. It flags the few things that no solution
-of this exercise needs and that every such rewrite needs: Python's introspection internals,
-code built from strings, and assignments into the grader's, the standard library's or Keras'
-own modules and classes. Only the script's own text counts: a string that merely mentions one
-of these names is not flagged.
+out to can rewrite what it reports: through closures, frames, the interpreter's module table,
+pickles or compiled modules, or by patching the serializers and Keras classes the report is made
+with. The probe's guard notices the patching it can see at run time; this audit is the part the
+script cannot switch off. It is an allow-list of what a solution of a Keras exercise writes, and
+it refuses the rest, naming the line:
+
+- names with two leading underscores only from a short list (``__name__``, ``__init__``, a
+  dunder method *defined* in a class body, ...), in attribute access, class bodies and the
+  strings given to reflection; a leading underscore only on the script's own plain objects;
+- ``getattr``/``setattr``/``hasattr``/``delattr`` and ``operator.attrgetter``/``methodcaller``
+  only called, with literal public names; ``exec``, ``eval``, ``compile``, ``__import__`` never;
+  ``globals()``/``locals()``/``vars()`` only read with literal public keys;
+- no private module (``keras.src``, ``tensorflow.python``, any part starting with ``_``), no
+  reflection or code-loading module (``importlib`` beyond ``import_module`` of a literal public
+  name and ``reload``, ``runpy``, ``ctypes``, ``inspect``, ``pickle.load``, ...);
+- no assignment into a library's modules or classes, nor into the methods and Keras state of
+  any object (``model.get_config = ...``, ``type(model).fit = ...``);
+- code the script writes to a file (``%%writefile``, ``open(...).write``) is audited as code,
+  and a file named as Python code must be written from text the grader can read;
+- a module imported must be installed, handed in beside the submission or written so.
+
+A string that merely mentions one of these names is not refused: only code, and code written to
+a file, counts.
 """
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import importlib.machinery
+import io
+import os
+import sys
+import zipfile
+from dataclasses import dataclass, field
 
-from grader.sources import describe_line, is_notebook
+from grader.sources import (CELL_END, COMPILED_SUFFIXES, DISPLAY_HELPER, SYNTAX_ERROR,
+                            describe_line, is_notebook)
+from grader.text import inert
 
-# Attributes that reach a function's or a frame's insides, or replace what an object is.
-INTERNALS = frozenset({
-    "__closure__", "__code__", "__globals__", "__defaults__", "__kwdefaults__", "__builtins__",
-    "__dict__", "__subclasses__", "__bases__", "__mro__", "__setattr__", "__delattr__",
-    "__getattribute__", "__self__", "__func__", "__wrapped__", "cell_contents",
-    "f_back", "f_globals", "f_locals", "f_code", "f_builtins", "gi_frame", "cr_frame",
-    "tb_frame", "tb_next", "__import__", "__loader__", "__spec__",
+# Why a solution does not need what a rule refuses (the second half of each message).
+WHY = {
+    "dunder": "a name with two leading underscores reaches Python's internals, which no solution "
+              "of this exercise needs",
+    "private": "a name with a leading underscore is a library's or the grader's internals, which "
+               "no solution of this exercise needs",
+    "reflection": "a solution names the attributes it uses; reflection with names built at run "
+                  "time, or passed around as a value, is not needed",
+    "dynamic": "a solution runs only the code it shows and never builds or loads code at run time",
+    "module": "this module reaches inside Python or loads hidden code, which no solution of this "
+              "exercise needs",
+    "private-module": "a library's private modules are its internals; a solution imports only "
+                      "public ones",
+    "patch": "a solution uses Keras and its libraries as they are and never replaces their "
+             "functions, classes or a model's methods",
+    "written": "a file named as Python code must be written from text the grader can read",
+    "compiled": "a submission may hold only .py and .ipynb code (and data), never compiled "
+                "modules or path files",
+    "unknown-module": "a module must be installed or handed in beside the submission; one the "
+                      "script writes while it runs cannot be read by the grader",
+}
+
+# Dunder attributes a solution may read (``super().__init__``, ``type(m).__name__``).
+READABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__module__", "__doc__", "__file__",
+                              "__class__", "__version__", "__init__", "__call__"})
+# Dunder names a solution may read as a plain name; the last three are the notebook's support.
+NAME_DUNDERS = frozenset({"__name__", "__file__", "__doc__", "__debug__", DISPLAY_HELPER,
+                          CELL_END, SYNTAX_ERROR})
+# Dunder names a module may define.
+MODULE_DUNDERS = frozenset({"__all__", "__version__", "__author__", "__doc__"})
+# Dunder methods a class body may define.
+METHOD_DUNDERS = frozenset({
+    "__init__", "__call__", "__len__", "__getitem__", "__iter__", "__next__", "__repr__",
+    "__str__", "__enter__", "__exit__", "__contains__", "__bool__", "__eq__", "__ne__",
+    "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__add__", "__sub__", "__mul__",
+    "__format__"})
+# Public names that start with an underscore: a named tuple's methods, and ``os._exit``.
+PUBLIC_UNDERSCORED = frozenset({"_asdict", "_replace", "_fields", "_make", "_field_defaults"})
+PUBLIC_UNDERSCORED_FUNCTIONS = frozenset({"os._exit"})
+# Attributes of frames, tracebacks, generators and cells: Python's insides without underscores.
+INTERNALS = frozenset({"f_back", "f_globals", "f_locals", "f_code", "f_builtins", "f_trace",
+                       "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code",
+                       "tb_frame", "tb_next", "cell_contents", "co_code", "co_consts"})
+# Modules (and everything under them) a solution never imports.
+REFUSED_MODULES = frozenset({
+    "ctypes", "cffi", "inspect", "marshal", "dill", "cloudpickle", "dis", "code", "codeop",
+    "builtins", "grader", "runpy", "zipimport", "pkgutil", "imp", "site", "atexit", "bdb", "pdb",
+    "trace", "shelve", "copyreg", "numpy.ctypeslib",
 })
-# Attributes that may be read but not assigned: they say what a class or an object is.
-IDENTITY = frozenset({"__class__", "__name__", "__qualname__", "__module__"})
-# Modules whose only use here would be to reach inside the interpreter or load hidden code.
-MODULES = frozenset({"ctypes", "_ctypes", "cffi", "inspect", "marshal", "dill", "cloudpickle",
-                     "dis", "code", "codeop", "builtins", "grader"})
-# Functions of allowed modules that reach the same places.
-FUNCTIONS = frozenset({
-    "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.addaudithook",
-    "sys.modules", "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache",
-    "gc.get_objects", "gc.get_referrers", "gc.get_referents", "pickle.load", "pickle.loads",
-    "types.FunctionType", "types.CodeType", "types.CellType", "importlib.util.find_spec",
-    "importlib.util.spec_from_file_location", "importlib.util.module_from_spec",
-    "importlib.machinery", "importlib.__import__",
+# A library's private modules that do not start with an underscore.
+PRIVATE_MODULES = frozenset({"keras.src", "tensorflow.python", "tf_keras.src", "tensorflow.core",
+                             "tensorflow.compiler", "tensorflow.tsl"})
+# Names in a module a solution may use, when the module's other names are refused.
+MODULE_ALLOWED = {
+    "importlib": frozenset({"import_module", "reload", "metadata", "invalidate_caches"}),
+    "gc": frozenset({"collect", "enable", "disable", "isenabled"}),
+    "types": frozenset({"SimpleNamespace"}),
+    "pickle": frozenset({"dump", "dumps", "HIGHEST_PROTOCOL", "PicklingError"}),
+}
+# Names of allowed modules that reach frames, threads, the module table or code loading.
+REFUSED_NAMES = frozenset({
+    "sys.modules", "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache", "sys.settrace",
+    "sys.setprofile", "sys.addaudithook", "sys.audit", "sys.exc_info", "sys.exception",
+    "sys.last_traceback", "sys.excepthook", "sys.displayhook", "sys.breakpointhook",
+    "sys.unraisablehook", "sys.monitoring", "sys.remote_exec", "sys.set_asyncgen_hooks",
+    "sys.call_tracing", "threading.enumerate", "threading.main_thread", "threading.settrace",
+    "threading.setprofile", "threading.settrace_all_threads", "threading.setprofile_all_threads",
+    "threading.excepthook", "traceback.walk_stack", "traceback.walk_tb", "joblib.load",
+    "pandas.read_pickle", "keras.config.enable_unsafe_deserialization",
 })
-BUILTINS = frozenset({"exec", "eval", "compile", "__import__"})
-# Modules whose own objects a script may not assign into (``json.dumps = ...``,
-# ``Dense.get_config = ...``, ``setattr(keras.Model, ...)``), with the attributes that are fine.
-GUARDED = frozenset({"json", "hmac", "hashlib", "builtins", "io", "os", "sys", "keras",
-                     "tensorflow", "tf_keras", "sklearn", "grader", "gc", "functools", "abc",
-                     "socket", "threading", "signal", "atexit"})
+# Calls that take attribute or module names: fine called with literal public names, never
+# passed around as values (``functools.reduce(operator.attrgetter, ...)``).
+NAME_CALLS = frozenset({"operator.attrgetter", "operator.methodcaller",
+                        "importlib.import_module"})
+# Attribute stores into a library that a solution may make.
 ASSIGNABLE = frozenset({"sys.stdout", "sys.stderr", "sys.stdin", "sys.argv", "sys.path",
-                        "os.environ"})
+                        "os.environ", "numpy.float", "numpy.int", "numpy.bool", "numpy.object",
+                        "numpy.str", "pandas.options", "matplotlib.rcParams"})
+# A model's, layer's or serializer's methods and Keras state: never assigned on any object.
+KERAS_ATTRIBUTES = frozenset({
+    "fit", "evaluate", "predict", "compile", "call", "build", "get_config", "from_config",
+    "get_compile_config", "compile_from_config", "get_build_config", "build_from_config",
+    "to_json", "summary", "save", "save_weights", "load_weights", "train_step", "test_step",
+    "predict_step", "train_on_batch", "test_on_batch", "predict_on_batch", "compute_loss",
+    "compute_metrics", "get_weights", "set_weights", "count_params", "add", "pop", "layers",
+    "loss", "optimizer", "metrics", "compiled_loss", "compiled_metrics", "get_layer",
+    "serialize", "deserialize", "dumps", "dump", "loads", "load", "encode", "default",
+    "iterencode", "write", "flush", "run_cell_magic", "run_line_magic", "system", "getoutput",
+})
+# Calls by bare name that reach code or a namespace by a name held in data.
+REFLECTIVE = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+NAMESPACES = frozenset({"globals", "locals", "vars"})
+DYNAMIC = frozenset({"exec", "eval", "compile", "__import__", "breakpoint"})
+# What a namespace read (``vars(args).items()``) may call on its result.
+NAMESPACE_READS = frozenset({"items", "keys", "values", "get", "copy"})
+WRITERS = frozenset({"write", "writelines", "write_text", "write_bytes"})
+OPENERS = frozenset({"open", "io.open", "codecs.open", "pathlib.Path", "Path"})
+MOVERS = frozenset({"os.rename", "os.replace", "os.link", "os.symlink", "shutil.copy",
+                    "shutil.copy2", "shutil.copyfile", "shutil.move", "shutil.copytree"})
+PATH_MOVERS = frozenset({"rename", "replace", "symlink_to", "hardlink_to"})
+SOURCE_SUFFIXES = (".py", ".pyw")
+MAX_TEXT = 2 * 2**20  # the longest text folded from literals (``s = s + s`` doubles it)
+# Names a notebook's code may import although they are not installed: what Colab provides,
+# looked up only inside ``try``/``except ImportError``.
+PLATFORM_MODULES = frozenset({"google.colab"})
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One place in the source that reaches where a submission may not."""
+    """One place in the source that a solution does not need.
+
+    ``file`` and ``file_line`` place it inside code the script writes (``%%writefile forge.py``);
+    ``lineno`` is always the line of the script itself.
+    """
 
     lineno: int
-    what: str  # the construct, as written (``keras.Model.compile.__closure__``)
-    why: str  # "reaches into Python's internals", ...
+    rule: str  # a key of WHY
+    what: str  # the construct, as written (``operator.attrgetter('__closure__')``)
+    file: str = ""
+    file_line: int = 0
+
+    @property
+    def why(self) -> str:
+        return WHY[self.rule]
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -70,25 +177,62 @@ def _dotted(node: ast.AST) -> str | None:
     return ".".join([node.id, *reversed(parts)])
 
 
-def _folded(node: ast.AST) -> str | None:
-    """A string the expression always is (literals and ``+`` of literals), else None."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _folded(node.left), _folded(node.right)
-        return left + right if left is not None and right is not None else None
-    if isinstance(node, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in node.values):
-        return "".join(str(v.value) for v in node.values)
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _is_private(name: str) -> bool:
+    """``_x`` and name-mangled ``__x``: internals by convention."""
+    return name.startswith("_") and not _is_dunder(name)
+
+
+def _under(full: str, names) -> str | None:
+    """The entry of ``names`` that ``full`` is or is inside of (``keras.src`` for
+    ``keras.src.saving``), else None."""
+    parts = full.split(".")
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in names:
+            return ".".join(parts[:end])
     return None
 
 
-class _Auditor(ast.NodeVisitor):
-    def __init__(self):
-        self.imports: dict[str, str] = {}  # local name -> what it was imported as ("sys.modules")
-        self.findings: list[Finding] = []
+def _module_refusal(full: str) -> str:
+    """The rule a dotted name of a module or of what is in one breaks ("" for none)."""
+    parts = full.split(".")
+    if parts[0] == "__future__":
+        return ""
+    if full in PUBLIC_UNDERSCORED_FUNCTIONS:
+        return ""
+    if any(part.startswith("_") for part in parts) or _under(full, PRIVATE_MODULES):
+        return "private-module"
+    if _under(full, REFUSED_MODULES) or _under(full, REFUSED_NAMES):
+        return "module"
+    if parts[0] in MODULE_ALLOWED and len(parts) > 1 and parts[1] not in MODULE_ALLOWED[parts[0]]:
+        return "module"
+    return ""
 
-    def flag(self, node: ast.AST, what: str, why: str) -> None:
-        self.findings.append(Finding(getattr(node, "lineno", 0) or 0, what[:80], why))
+
+class _Auditor(ast.NodeVisitor):
+    def __init__(self, depth: int = 0):
+        self.depth = depth  # how deep in written code (a written file that writes a file ...)
+        self.imports: dict[str, str] = {}  # local name -> what it stands for ("sys.modules")
+        self.strings: dict[str, str] = {}  # name -> the literal text it was last given
+        self.files: dict[str, str] = {}  # name -> the literal file name it was opened on
+        self.findings: list[Finding] = []
+        self.imported: list[tuple[int, str, bool]] = []  # (line, module, inside try/ImportError)
+        self.written: set[str] = set()  # modules written from literal text (audited)
+        self.called: set[int] = set()  # ids of nodes that are the function of a call
+        self.classes: list[bool] = []  # for each enclosing class: does it derive from a library?
+        self.library_classes: set[str] = set()  # the script's classes that do
+        self.namespace_reads: set[int] = set()  # ids of globals()/vars() calls only read from
+        self.in_class_body: list[bool] = [False]
+        self.self_names: list[str | None] = [None]
+        self.optional_import = 0  # depth of try blocks that catch ImportError
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def flag(self, node: ast.AST, rule: str, what: str) -> None:
+        self.findings.append(Finding(getattr(node, "lineno", 0) or 0, rule, inert(what, 80)))
 
     def resolved(self, node: ast.AST) -> str | None:
         """The dotted name ``node`` stands for, its first part replaced by what was imported."""
@@ -100,146 +244,511 @@ class _Auditor(ast.NodeVisitor):
             return None
         return self.imports[head] + ("." + rest if rest else "")
 
-    def _imported(self, node: ast.AST, module: str) -> None:
-        top = module.split(".")[0]
-        if top in MODULES:
-            self.flag(node, module, "imports a module that reaches inside Python")
+    def folded(self, node: ast.AST | None) -> str | None:
+        """The text an expression always is (literals, ``+`` of them, names given one), else
+        None."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Constant) and isinstance(node.value, bytes):
+            return node.value.decode("utf-8", errors="replace")
+        if isinstance(node, ast.Name) and node.id in self.strings:
+            return self.strings[node.id]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.folded(node.left), self.folded(node.right)
+            if left is None or right is None or len(left) + len(right) > MAX_TEXT:
+                return None
+            return left + right
+        if isinstance(node, ast.JoinedStr) and all(isinstance(v, ast.Constant)
+                                                   for v in node.values):
+            return "".join(str(v.value) for v in node.values)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("encode", "strip", "lstrip", "rstrip") and not node.args:
+            return self.folded(node.func.value)
+        return None
+
+    def on_self(self, node: ast.AST) -> bool:
+        """Whether ``node`` is ``self`` (or ``self.x...``) in a method of the script's own plain
+        class (one that derives from no library class)."""
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        own = bool(self.classes) and not self.classes[-1]
+        return own and isinstance(node, ast.Name) and node.id == self.self_names[-1]
+
+    def public_name(self, node: ast.AST, text: str | None, what: str, store: bool = False) -> None:
+        """A name given to reflection: literal, public, or a readable dunder when only read."""
+        if text is None:
+            self.flag(node, "reflection", what)
+            return
+        for part in text.split("."):
+            if _is_dunder(part) and (store or part not in READABLE_DUNDERS):
+                self.flag(node, "dunder", what)
+                return
+            if _is_private(part):
+                self.flag(node, "private", what)
+                return
+
+    # --- imports ---------------------------------------------------------------------------
+
+    def _import(self, node: ast.AST, module: str) -> None:
+        rule = _module_refusal(module)
+        if rule:
+            self.flag(node, rule, f"import {module}")
+        self.imported.append((getattr(node, "lineno", 0) or 0, module, self.optional_import > 0))
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            self._imported(node, alias.name)
+            self._import(node, alias.name)
             if alias.asname:
                 self.imports[alias.asname] = alias.name
             else:
-                top = alias.name.split(".")[0]
-                self.imports[top] = top
+                self.imports[alias.name.split(".")[0]] = alias.name.split(".")[0]
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        module = node.module or ""
         if node.level:
-            return  # a student's own helper module
-        self._imported(node, module)
+            return  # a student's own helper module, audited as a file of its own
+        module = node.module or ""
+        self._import(node, module)
         for alias in node.names:
             full = f"{module}.{alias.name}"
-            if full in FUNCTIONS or alias.name in INTERNALS:
-                self.flag(node, full, "imports what reaches inside Python")
+            if alias.name == "*":
+                continue
+            rule = _module_refusal(full)
+            if rule and not _module_refusal(module):
+                self.flag(node, rule, f"from {module} import {alias.name}")
+            elif _is_dunder(alias.name):
+                self.flag(node, "dunder", f"from {module} import {alias.name}")
             self.imports[alias.asname or alias.name] = full
 
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr in INTERNALS:
-            self.flag(node, _dotted(node) or node.attr, "reaches into Python's internals")
-        elif node.attr in IDENTITY and isinstance(node.ctx, (ast.Store, ast.Del)):
-            self.flag(node, _dotted(node) or node.attr, "changes what a class or object is")
+    def visit_Try(self, node: ast.Try) -> None:
+        optional = any(h.type is None or any(
+            isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError",
+                                                 "Exception", "BaseException")
+            for n in ast.walk(h.type)) for h in node.handlers)
+        self.optional_import += optional
+        for statement in node.body:
+            self.visit(statement)
+        self.optional_import -= optional
+        for part in (*node.handlers, *node.orelse, *node.finalbody):
+            self.visit(part)
+
+    visit_TryStar = visit_Try
+
+    # --- definitions -----------------------------------------------------------------------
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for part in (*node.decorator_list, *node.bases, *node.keywords):
+            self.visit(part)
+        library = any(self.resolved(base) is not None or not isinstance(base, ast.Name) or
+                      base.id in self.library_classes for base in node.bases)
+        self._bind(node.name, None, None, None)
+        if library:
+            self.library_classes.add(node.name)
+        self.classes.append(library)
+        self.in_class_body.append(True)
+        for statement in node.body:
+            self.visit(statement)
+        self.in_class_body.pop()
+        self.classes.pop()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        in_class = self.in_class_body[-1]
+        if _is_dunder(node.name) and not (in_class and node.name in METHOD_DUNDERS):
+            self.flag(node, "dunder", f"def {node.name}")
+        for part in (*node.decorator_list, node.args, *([node.returns] if node.returns else [])):
+            self.visit(part)
+        args = node.args.posonlyargs + node.args.args
+        if in_class:  # a method: its first argument is the object (a nested def keeps it)
+            self.self_names.append(args[0].arg if args else None)
         else:
-            full = self.resolved(node)
-            if full is not None and full in FUNCTIONS:
-                self.flag(node, _dotted(node) or full, "reaches into Python's internals")
-        self.generic_visit(node)
+            self.self_names.append(self.self_names[-1])
+        self.in_class_body.append(False)
+        for statement in node.body:
+            self.visit(statement)
+        self.in_class_body.pop()
+        self.self_names.pop()
+        self._bind(node.name, None, None, None)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    # --- names and attributes --------------------------------------------------------------
 
     def visit_Name(self, node: ast.Name) -> None:
-        full = self.imports.get(node.id)
-        if full in FUNCTIONS and isinstance(node.ctx, ast.Load):
-            self.flag(node, node.id, "reaches into Python's internals")
-        elif node.id in ("__builtins__", "__import__", "__loader__", "__spec__"):
-            self.flag(node, node.id, "reaches into Python's internals")
+        name = node.id
+        if isinstance(node.ctx, ast.Load):
+            if _is_dunder(name) and name not in NAME_DUNDERS:
+                self.flag(node, "dunder", name)
+            elif id(node) not in self.called and name not in self.imports and (
+                    name in REFLECTIVE or name in NAMESPACES or name in DYNAMIC):
+                self.flag(node, "reflection" if name not in DYNAMIC else "dynamic",
+                          f"{name} used as a value")
+            full = self.imports.get(name)
+            if full is not None:
+                self._reached(node, full, name)
+        elif _is_dunder(name) and not (name in MODULE_DUNDERS and not self.classes
+                                       and self.self_names[-1] is None):
+            self.flag(node, "dunder", f"{name} = ..." if isinstance(node.ctx, ast.Store) else name)
+
+    def _reached(self, node: ast.AST, full: str, written: str) -> None:
+        """A name that stands for ``full``: refused modules' and functions' names, and the
+        reflective ones when not called."""
+        rule = _module_refusal(full)
+        if rule:
+            self.flag(node, rule, written)
+        elif full in NAME_CALLS and id(node) not in self.called:
+            self.flag(node, "reflection", f"{written} used as a value")
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        attr, store = node.attr, isinstance(node.ctx, (ast.Store, ast.Del))
+        written = _dotted(node) or attr
+        if _is_dunder(attr):
+            if store or attr not in READABLE_DUNDERS:
+                self.flag(node, "dunder", written)
+        elif attr in INTERNALS:
+            self.flag(node, "dunder", written)
+        elif _is_private(attr) and attr not in PUBLIC_UNDERSCORED and \
+                self.resolved(node) not in PUBLIC_UNDERSCORED_FUNCTIONS and \
+                not self.on_self(node.value):
+            self.flag(node, "private", written)
+        else:
+            full = self.resolved(node)
+            if full is not None:
+                self._reached(node, full, written)
+                if store:
+                    self._assigned_into(node, full, written)
+                    return self.generic_visit(node)
+            if store:
+                self._stored_attribute(node, written)
+        if isinstance(node.value, ast.Call) and attr in NAMESPACE_READS:
+            self.namespace_reads.add(id(node.value))
+        self.generic_visit(node)
+
+    def _assigned_into(self, node: ast.AST, full: str, written: str) -> None:
+        """An attribute store into something imported: only the few a script may set."""
+        if _under(full, ASSIGNABLE) is None:
+            self.flag(node, "patch", f"{written} = ...")
+
+    def _stored_attribute(self, node: ast.Attribute, written: str) -> None:
+        """An attribute store on a value: never on ``type(...)``, never a method or Keras state
+        (``model.get_config = ...``) unless on the script's own plain objects."""
+        base = node.value
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and \
+                base.func.id in ("type", "super"):
+            self.flag(node, "patch", f"{base.func.id}(...).{node.attr} = ...")
+        elif node.attr in KERAS_ATTRIBUTES and not self.on_self(node.value):
+            self.flag(node, "patch", f"{written} = ...")
+
+    def _namespace_call(self, node: ast.Call) -> str:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in NAMESPACES and func.id not in self.imports:
+            return func.id
+        return ""
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        name = isinstance(node.value, ast.Call) and self._namespace_call(node.value)
+        if name:
+            key = self.folded(node.slice)
+            self.public_name(node, key, f"{name}()[{key!r}]" if key is not None
+                             else f"{name}()[...]")
+            if isinstance(node.ctx, ast.Load):
+                self.namespace_reads.add(id(node.value))
+            else:
+                self.flag(node, "reflection", f"{name}()[...] = ...")
+        self.generic_visit(node)
+
+    # --- calls -----------------------------------------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, ast.Name) and func.id in BUILTINS and func.id not in self.imports:
-            self.flag(node, f"{func.id}(...)", "runs code built at run time")
-        elif isinstance(func, ast.Name) and func.id in ("getattr", "setattr", "delattr", "hasattr",
-                                                        "vars"):
-            self._reflective(node, func.id)
-        elif self.resolved(func) == "importlib.import_module":  # a literal name is an import
-            name = _folded(node.args[0]) if node.args else None
-            if name is None or name.split(".")[0] in MODULES:
-                self.flag(node, f"importlib.import_module({name or '...'})",
-                          "imports what reaches inside Python")
+        self.called.add(id(func))
+        name = func.id if isinstance(func, ast.Name) and func.id not in self.imports else None
+        full = self.resolved(func)
+        if name in DYNAMIC:
+            self.flag(node, "dynamic", f"{name}(...)")
+        elif name in REFLECTIVE:
+            self._reflective(node, name)
+        elif name in NAMESPACES:
+            if id(node) not in self.namespace_reads or (
+                    node.args and self.resolved(node.args[0]) is not None):
+                inside = (_dotted(node.args[0]) or "...") if node.args else ""
+                self.flag(node, "reflection", f"{name}({inside}) used as a value")
+        if name in ("print", "len", "sorted", "list", "dict"):  # they only read a namespace
+            self.namespace_reads.update(id(arg) for arg in node.args)
+        elif full is not None:
+            self._library_call(node, full)
+        if isinstance(func, ast.Attribute):
+            self._method_call(node, func)
+        for keyword, safe in (("safe_mode", True), ("allow_pickle", False)):  # loads pickles
+            value = next((k.value for k in node.keywords if k.arg == keyword), None)
+            if value is not None and not (isinstance(value, ast.Constant) and value.value is safe):
+                self.flag(node, "module", f"{_dotted(func) or '...'}(..., {keyword}=...)")
+        if name == "print":
+            target = next((k.value for k in node.keywords if k.arg == "file"), None)
+            if target is not None:
+                self._wrote(node, self._file_of(target), node.args)
+        for arg in node.args:
+            text = self.folded(arg)
+            if text is not None and text.endswith(COMPILED_SUFFIXES):
+                self.flag(node, "compiled", f"{_dotted(func) or '...'}({text!r})")
         self.generic_visit(node)
 
     def _reflective(self, node: ast.Call, name: str) -> None:
         args = node.args
-        attribute = _folded(args[1]) if len(args) > 1 else None
-        if attribute is not None and (attribute in INTERNALS or
-                                      (name in ("setattr", "delattr") and attribute in IDENTITY)):
-            self.flag(node, f"{name}(..., {attribute!r})", "reaches into Python's internals")
-        elif name in ("setattr", "delattr", "vars") and args and self._guarded(args[0]):
-            self.flag(node, f"{name}({_dotted(args[0]) or '...'}, ...)",
-                      "changes the grader's, Python's or Keras' own code")
+        what = f"{name}({_dotted(args[0]) if args and _dotted(args[0]) else '...'}, "
+        text = self.folded(args[1]) if len(args) > 1 else None
+        self.public_name(node, text, what + (f"{text!r})" if text is not None else "...)"),
+                         store=name in ("setattr", "delattr"))
+        if name in ("setattr", "delattr") and args:
+            full = self.resolved(args[0])
+            if full is not None and _under(full + "." + (text or ""), ASSIGNABLE) is None:
+                self.flag(node, "patch", what + "...)")
+            elif isinstance(args[0], ast.Call) and getattr(args[0].func, "id", "") == "type":
+                self.flag(node, "patch", what + "...)")
+            elif text in KERAS_ATTRIBUTES and not self.on_self(args[0]):
+                self.flag(node, "patch", what + f"{text!r}, ...)")
 
-    def _guarded(self, node: ast.AST) -> str | None:
-        """The guarded object ``node`` is part of (a module, or a class or function imported
-        from one: ``keras.Model.fit``, ``os.environ["X"]``), or None (the script's own objects,
-        and what a call returned)."""
-        while isinstance(node, ast.Subscript):
-            node = node.value
-        full = self.resolved(node)
-        if full is None or full.split(".")[0] not in GUARDED:
-            return None
-        if any(full == ok or full.startswith(ok + ".") for ok in ASSIGNABLE):
-            return None
-        return full
+    def _library_call(self, node: ast.Call, full: str) -> None:
+        """Calls of an imported name that are refused by their arguments."""
+        if full in ("operator.attrgetter", "operator.methodcaller"):
+            names = node.args if full == "operator.attrgetter" else node.args[:1]
+            for arg in names or [None]:
+                text = self.folded(arg)
+                self.public_name(node, text, f"{full}({text!r})" if text is not None
+                                 else f"{full}(...)")
+        elif full == "importlib.import_module":
+            text = self.folded(node.args[0]) if node.args else None
+            if text is None or len(node.args) > 1:
+                self.flag(node, "reflection", "importlib.import_module(...)")
+            else:
+                self._import(node, text)
+        elif full in MOVERS:
+            self._moved(node, node.args[1:2] + [k.value for k in node.keywords if k.arg == "dst"])
 
-    def _assigned(self, target: ast.AST) -> None:
-        if isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self._assigned(element)
-        elif isinstance(target, ast.Starred):
-            self._assigned(target.value)
-        elif isinstance(target, (ast.Attribute, ast.Subscript)) and self._guarded(target):
-            self.flag(target, _dotted(target) or self._guarded(target) or "",
-                      "changes the grader's, Python's or Keras' own code")
+    def _method_call(self, node: ast.Call, func: ast.Attribute) -> None:
+        """``x.write(...)`` and the notebook shell's magics: what they write is code."""
+        if func.attr in WRITERS:
+            self._wrote(node, self._file_of(func.value), node.args)
+        elif func.attr in PATH_MOVERS and self._file_of(func.value) is not None:
+            self._moved(node, node.args[:1])
+        elif func.attr == "run_cell_magic":
+            magic = self.folded(node.args[0]) if node.args else None
+            line = self.folded(node.args[1]) if len(node.args) > 1 else None
+            body = self.folded(node.args[2]) if len(node.args) > 2 else None
+            if magic == "writefile" and line is not None and line.split():
+                self._wrote(node, line.split()[-1], node.args[2:3])
+            elif None in (magic, line, body):
+                self.flag(node, "dynamic", "run_cell_magic(...)")
+        elif func.attr == "run_line_magic":
+            magic = self.folded(node.args[0]) if node.args else None
+            line = self.folded(node.args[1]) if len(node.args) > 1 else None
+            if magic is None or line is None:
+                self.flag(node, "dynamic", "run_line_magic(...)")
+            elif magic in ("time", "timeit"):
+                self._code(node, line, "")
+
+    def _file_of(self, node: ast.AST) -> str | None:
+        """The literal file name ``node`` is open on (``open("x.py", "w")``, ``Path("x.py")``,
+        a name bound by ``with open(...) as f``), else None."""
+        if isinstance(node, ast.Name):
+            return self.files.get(node.id)
+        if isinstance(node, ast.Call) and node.args and (
+                self.resolved(node.func) in OPENERS or
+                isinstance(node.func, ast.Name) and node.func.id in ("open", "Path")):
+            return self.folded(node.args[0])
+        return None
+
+    def _wrote(self, node: ast.AST, file: str | None, contents) -> None:
+        """What a script writes to ``file`` (None: a name the grader cannot read) is audited as
+        code; a Python file must be written from readable text."""
+        name = file or "a file"
+        if file is not None and file.endswith(COMPILED_SUFFIXES):
+            self.flag(node, "compiled", f"writes {file}")
+            return
+        texts = [self.folded(arg) for arg in contents]
+        for text in texts:
+            if text is not None:
+                self._code(node, text, name)
+        if file is not None and file.endswith(SOURCE_SUFFIXES):
+            if None in texts or not texts:
+                self.flag(node, "written", f"writes {file}")
+            elif "/" not in file.strip("./"):
+                self.written.add(file.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+
+    def _moved(self, node: ast.AST, targets) -> None:
+        for target in targets:
+            text = self.folded(target)
+            if text is not None and text.endswith(SOURCE_SUFFIXES):
+                self.flag(node, "written", f"makes {text}")
+
+    def _code(self, node: ast.AST, text: str, file: str) -> None:
+        """Audit ``text`` as code written at ``node`` (text that is no Python is not code)."""
+        if self.depth >= 3:
+            self.flag(node, "dynamic", "code that writes code that writes code")
+            return
+        inner = _audit_tree(text.encode("utf-8", errors="replace"), depth=self.depth + 1)
+        if inner is None:
+            return
+        for finding in inner.findings:
+            self.findings.append(Finding(getattr(node, "lineno", 0) or 0, finding.rule,
+                                         finding.what, finding.file or file,
+                                         finding.file_line or finding.lineno))
+        self.imported += [(getattr(node, "lineno", 0) or 0, module, optional)
+                          for _, module, optional in inner.imported]
+
+    # --- assignments -----------------------------------------------------------------------
 
     def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        alias = self.resolved(node.value)  # ``M = keras.Model``: M stands for keras.Model
+        text = self.folded(node.value)
+        file = self._opened(node.value)
         for target in node.targets:
-            self._assigned(target)
-        alias = self.resolved(node.value)  # ``M = keras.Model``: M is guarded as keras.Model is
-        for target in node.targets:
+            self.visit(target)
             if isinstance(target, ast.Name):
-                if alias is not None:
-                    self.imports[target.id] = alias
-                else:
-                    self.imports.pop(target.id, None)
-        self.generic_visit(node)
+                self._bind(target.id, alias, text, file)
+
+    def _opened(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Call):
+            return self._file_of(node)
+        return None
+
+    def _bind(self, name: str, alias: str | None, text: str | None, file: str | None) -> None:
+        for table, value in ((self.imports, alias), (self.strings, text), (self.files, file)):
+            if value is None:
+                table.pop(name, None)
+            else:
+                table[name] = value
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+            if isinstance(item.optional_vars, ast.Name):
+                self._bind(item.optional_vars.id, None, None, self._opened(item.context_expr))
+            elif item.optional_vars is not None:
+                self.visit(item.optional_vars)
+        for statement in node.body:
+            self.visit(statement)
+
+    visit_AsyncWith = visit_With
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self._assigned(node.target)
         self.generic_visit(node)
+        if isinstance(node.target, ast.Name):
+            self.strings.pop(node.target.id, None)
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        self._assigned(node.target)
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.generic_visit(node)
-
-    def visit_Delete(self, node: ast.Delete) -> None:
-        for target in node.targets:
-            self._assigned(target)
-        self.generic_visit(node)
+        self._bind(node.target.id, self.resolved(node.value), self.folded(node.value),
+                   self._opened(node.value))
 
 
-def audit(source: str, first_line: int = 1) -> tuple[Finding, ...]:
-    """Every place in ``source`` (from line ``first_line`` on) that reaches where a submission
-    may not. A source that does not parse has no findings: the syntax check reports it."""
+@dataclass(frozen=True)
+class _Read:
+    findings: tuple[Finding, ...]
+    imported: tuple[tuple[int, str, bool], ...] = ()
+    written: frozenset[str] = field(default_factory=frozenset)
+
+
+def _audit_tree(source: str | bytes, depth: int = 0) -> _Read | None:
+    """The audit of ``source``; None when it is no Python (the syntax check reports that).
+    Bytes are read as Python reads a file, by its coding declaration."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return ()
-    auditor = _Auditor()
+    except (SyntaxError, ValueError, RecursionError, MemoryError, UnicodeError, LookupError):
+        return None
+    auditor = _Auditor(depth)
     try:
         auditor.visit(tree)
     except RecursionError:
-        return (Finding(0, "deeply nested code", "is nested too deeply to be read"),)
-    return tuple(f for f in auditor.findings if f.lineno >= first_line or f.lineno == 0)
+        return _Read((Finding(0, "dynamic", "code nested too deeply to be read"),))
+    return _Read(tuple(auditor.findings), tuple(auditor.imported), frozenset(auditor.written))
+
+
+def audit(source: str | bytes, first_line: int = 1) -> tuple[Finding, ...]:
+    """Every place in ``source`` (from line ``first_line`` on) that a solution does not need."""
+    read = _audit_tree(source)
+    if read is None:
+        return ()
+    return tuple(f for f in read.findings if f.lineno >= first_line or f.lineno == 0)
+
+
+# --- what a submission hands in beside its graded file ---------------------------------------
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` (a dotted name) can be found where the grader runs, without running
+    any code: its top level, and one level below a namespace package (``google.colab``)."""
+    top, _, rest = module.partition(".")
+    if not top or top in sys.builtin_module_names or top in sys.stdlib_module_names:
+        return bool(top)
+    here = {"", os.getcwd(), os.path.realpath(os.getcwd())}
+    path = [p for p in sys.path if p not in here]
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(top, path)
+        if spec is not None and spec.origin is None and rest and spec.submodule_search_locations:
+            spec = importlib.machinery.PathFinder.find_spec(
+                f"{top}.{rest.split('.')[0]}", list(spec.submodule_search_locations))
+    except (ImportError, ValueError, OSError):
+        return False
+    return spec is not None
+
+
+def _archive_with_code(data: bytes) -> bool:
+    """Whether ``data`` is a zip archive holding Python code (importable from ``sys.path``
+    whatever the file's name)."""
+    if not data.startswith(b"PK") and b"PK\x05\x06" not in data[-65_600:]:
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(n.endswith(SOURCE_SUFFIXES + COMPILED_SUFFIXES) for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+        return False
+
+
+def _helper_modules(helpers: dict[str, bytes]) -> set[str]:
+    """The top-level module names the files handed in provide (``helper.py``, ``pkg/...``)."""
+    names = set()
+    for name in helpers:
+        first = name.split("/")[0]
+        names.add(first[: -len(".py")] if "/" not in name and first.endswith(".py") else first)
+    return names
+
+
+def _sentence(where: str, finding: Finding) -> str:
+    return f"{where} has `{finding.what}`: {finding.why}"
 
 
 def tampering(source: str, helpers: dict[str, bytes] | None = None) -> str:
     """Why what the submission reports cannot be believed: its first finding, placed the way
     the student sees it (a notebook's cell, a helper module's name); "" when there is none."""
+    helpers = helpers or {}
+    for name in sorted(helpers):
+        kind = ("a compiled module or path file" if name.endswith(COMPILED_SUFFIXES) else
+                "an archive holding code" if _archive_with_code(helpers[name]) else "")
+        if kind:
+            return (f"{inert(name, 80)} beside the submission is {kind}: "
+                    f"{WHY['compiled']}")
     notebook = is_notebook(source)  # its first line is the grader's own support code
-    for finding in audit(source, first_line=2 if notebook else 1):
-        return f"{describe_line(source, finding.lineno)} {finding.why} (`{finding.what}`)"
-    for name, data in sorted((helpers or {}).items()):
-        if not name.endswith(".py"):
-            continue
-        for finding in audit(data.decode("utf-8", errors="replace")):
-            return f"line {finding.lineno} of {name} {finding.why} (`{finding.what}`)"
+    reads = [("", _audit_tree(source.encode("utf-8")), 2 if notebook else 1)]
+    reads += [(name, _audit_tree(helpers[name]), 1) for name in sorted(helpers)
+              if name.endswith(SOURCE_SUFFIXES)]
+    for name, read, first_line in reads:
+        for finding in (read.findings if read else ()):
+            if finding.lineno < first_line and finding.lineno != 0:
+                continue
+            where = describe_line(source, finding.lineno) if not name else \
+                f"line {finding.lineno} of {inert(name, 80)}"
+            if finding.file:
+                where = f"line {finding.file_line} of {inert(finding.file, 80)}, written at {where},"
+            return _sentence(where, finding)
+    known = _helper_modules(helpers).union(*(r.written for _, r, _ in reads if r))
+    for name, read, first_line in reads:
+        for lineno, module, optional in (read.imported if read else ()):
+            if lineno < first_line or module.split(".")[0] in known or _installed(module) or (
+                    optional and _under(module, PLATFORM_MODULES)):
+                continue
+            where = describe_line(source, lineno) if not name else \
+                f"line {lineno} of {inert(name, 80)}"
+            return _sentence(where, Finding(lineno, "unknown-module", f"import {module}"))
     return ""

@@ -14,6 +14,9 @@ MAX_BYTES = 2 * 1024 * 1024  # of code: a script, or the script a notebook's cod
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a whole .ipynb, stored outputs (images) included
 ASSIGNMENT_STEM = "sentiment_classifier"
 SUFFIXES = (".py", ".ipynb")
+# Code Python loads that is no source the grader can read (compiled modules, extension modules,
+# path files): refused beside a submission, which may hold only .py/.ipynb code and data.
+COMPILED_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd", ".pth", ".dll", ".dylib")
 MAX_FOLDER_BYTES = 20 * 2**20
 SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", "__MACOSX"}
 
