@@ -457,6 +457,12 @@ class _Auditor(ast.NodeVisitor):
                 self.flag(node, "reflection", f"{name}()[...] = ...")
         self.generic_visit(node)
 
+    def visit_Compare(self, node: ast.Compare) -> None:
+        for op, right in zip(node.ops, node.comparators):  # ``"model" in globals()`` reads keys
+            if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, ast.Call):
+                self.namespace_reads.add(id(right))
+        self.generic_visit(node)
+
     # --- calls -----------------------------------------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> None:

@@ -1,104 +1,304 @@
-"""The source audit (``grader/audit.py``): what a submission may not reach, read before it runs.
+"""The source audit (``grader/audit.py``): an allow-list of what a solution writes.
 
-Pure tests: every rule on a line of its own, no finding in any honest file the project holds,
-and any text at all is read without an exception (hypothesis).
+Pure tests: each rule with an honest and a hostile case, no finding in any honest file the
+project holds, code written to files audited as code, compiled files beside a submission
+refused, and any text or notebook at all read without an exception (hypothesis).
 """
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from grader.audit import audit, tampering
-from grader.sources import notebook_to_script, read_submission
+from grader.audit import WHY, audit, tampering
+from grader.sources import SourceError, notebook_to_script, read_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
-HONEST = sorted([*TESTS.glob("corpus/pass_*.py"), *TESTS.glob("corpus/fail_*.py"),
-                 *TESTS.glob("students/*"), *TESTS.glob("bonus/*.py"),
-                 ROOT / "solution" / "sentiment_classifier.py",
-                 ROOT / "assignment" / "sentiment_classifier.py"])
+HONEST = sorted({*TESTS.glob("corpus/pass_*.py"), *TESTS.glob("corpus/fail_*.py"),
+                 *TESTS.glob("students/*.py"), *TESTS.glob("students/*.ipynb"),
+                 *TESTS.glob("bonus/*.py"), *TESTS.glob("similarity_class/*.py"),
+                 *TESTS.glob("similarity_class/*.ipynb"), *ROOT.glob("assignment/*.py"),
+                 *ROOT.glob("assignment/*.ipynb"), *ROOT.glob("solution/*.py"),
+                 *ROOT.glob("solution/*.ipynb")})
 
 
-@pytest.mark.parametrize("code, what", [
-    ("import keras\nkeras.Model.compile.__closure__", "keras.Model.compile.__closure__"),
-    ("f = 1\nf.__code__", "f.__code__"),
-    ("cell.cell_contents = 3", "cell.cell_contents"),
-    ("import sys\nsys.modules['grader.sandbox.channel']", "sys.modules"),
-    ("from sys import modules", "sys.modules"),
-    ("import sys as s\ns._getframe(1)", "s._getframe"),
-    ("import gc\ngc.get_referrers(x)", "gc.get_referrers"),
-    ("import ctypes", "ctypes"),
-    ("import importlib.util\nimportlib.util.find_spec('grader')", "importlib.util.find_spec"),
-    ("import importlib\nimportlib.import_module('grader.sandbox')",
-     "importlib.import_module(grader.sandbox)"),
-    ("import importlib\nimportlib.import_module(name)", "importlib.import_module(...)"),
-    ("from inspect import currentframe", "inspect"),
-    ("import grader.sandbox.probe", "grader.sandbox.probe"),
-    ("exec('x = 1')", "exec(...)"),
-    ("eval(text)", "eval(...)"),
-    ("__import__('os')", "__import__(...)"),
-    ("class D: pass\nD.__name__ = 'Dense'", "D.__name__"),
-    ("x.__class__ = y", "x.__class__"),
-    ("import json\njson.JSONEncoder.encode = f", "json.JSONEncoder.encode"),
-    ("from tensorflow.keras.layers import Dense as D\nD.get_config = f", "D.get_config"),
-    ("import keras\nM = keras.Model\nM.fit = f", "M.fit"),
-    ("import keras\nsetattr(keras.Model, 'fit', f)", "setattr(keras.Model, ...)"),
-    ("import json\nvars(json)['dumps'] = f", "vars(json, ...)"),
-    ("getattr(f, '__clo' + 'sure__')", "getattr(..., '__closure__')"),
-    ("import tensorflow as tf\ndel tf.keras.Model.fit", "tf.keras.Model.fit"),
-])
-def test_each_rule_flags_its_construct(code, what):
-    found = audit(code)
-    assert found and found[0].what == what, found
+def rules(code: str) -> list[str]:
+    return [f.rule for f in audit(code)]
 
 
-@pytest.mark.parametrize("code", [
-    "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'",
-    "import sys\nsys.stdout = open('log.txt', 'w')",
-    "import numpy as np\nnp.float = float",
-    "import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 100",
-    "import gc\ngc.collect()",
-    "print(type(model).__name__, model.__class__.__name__)",
-    "if __name__ == '__main__':\n    main()",
-    "model.stop_training = True\nmodel.compile(loss='binary_crossentropy')",
-    "config = vars(parser.parse_args())\nopt = getattr(keras.optimizers, name)()",
-    "from types import SimpleNamespace\nimport pickle\npickle.dump(history.history, f)",
-    "print('never use __closure__ or sys.modules')",
-    "import importlib\nimport helpers\nimportlib.reload(helpers)\nimportlib.import_module('numpy')",
-    "class Scale(keras.layers.Layer):\n    def get_config(self):\n"
-    "        return {**super().get_config()}",
-])
-def test_ordinary_code_is_not_flagged(code):
-    assert audit(code) == ()
+# Each rule: (id, honest code a solution may write, hostile code it refuses, what is named).
+RULES = [
+    ("dunder-attribute", "print(type(model).__name__, model.__class__.__name__)\n"
+                         "super().__init__(**kwargs)",
+     "import keras\nkeras.Model.compile.__closure__", "keras.Model.compile.__closure__"),
+    ("dunder-store", "x = model.__class__", "x.__class__ = y", "x.__class__"),
+    ("dunder-name", "if __name__ == '__main__':\n    main()", "__builtins__['exec']",
+     "__builtins__"),
+    ("class-body", "class Scale(keras.layers.Layer):\n    def __init__(self, **kw):\n"
+                   "        super().__init__(**kw)\n    def __call__(self, x):\n        return x",
+     "class D(Dense):\n    __module__ = 'keras.src.layers.core.dense'",
+     "__module__ = ..."),
+    ("class-qualname", "class D(Dense):\n    pass", "class D(Dense):\n    __qualname__ = 'Dense'",
+     "__qualname__ = ..."),
+    ("dunder-method", "class Data:\n    def __len__(self):\n        return 3",
+     "class M(keras.Model):\n    def __getattribute__(self, name):\n        return 1",
+     "def __getattribute__"),
+    ("frame-internals", "history.history['loss']", "import sys\nsys.exc_info()[2].tb_frame",
+     "sys.exc_info"),
+    ("private-attribute", "class Own:\n    def __init__(self):\n        self._cache = {}",
+     "model._compile_config = fake", "model._compile_config"),
+    ("private-on-library-subclass", "class L(keras.layers.Layer):\n    def call(self, x):\n"
+                                    "        return x",
+     "class L(keras.layers.Layer):\n    def call(self, x):\n        self._tracker = None",
+     "self._tracker"),
+    ("getattr-literal", "getattr(layer, 'rate', None)\nhasattr(model, 'history')",
+     "getattr(f, ''.join(['__clo', 'sure__']))", "getattr(f, ...)"),
+    ("getattr-variable", "getattr(layer, 'kernel_regularizer')",
+     "name = input()\ngetattr(model, name)", "getattr(model, ...)"),
+    ("getattr-fstring", "getattr(layer, f'units')", "getattr(model, f'{a}{b}')",
+     "getattr(model, ...)"),
+    ("getattr-dunder-literal", "getattr(layer, 'units')", "getattr(f, '__clo' + 'sure__')",
+     "getattr(f, '__closure__')"),
+    ("reduce-getattr", "import functools\nfunctools.reduce(lambda a, b: a + b, [1, 2])",
+     "import functools\nfunctools.reduce(getattr, ['__closure__'], f)",
+     "getattr used as a value"),
+    ("exec-alias", "print(model.summary())", "e = exec\ne('x = 1')", "exec used as a value"),
+    ("exec-call", "result = model.evaluate(X, y)", "exec('x = 1')", "exec(...)"),
+    ("globals", "if 'model' in globals():\n    pass\nm = globals()['model']",
+     "globals()['__buil' + 'tins__']", "globals()['__builtins__']"),
+    ("globals-variable", "m = globals().get('model')", "globals()[name]", "globals()[...]"),
+    ("vars", "print(vars(args))\nfor k, v in vars(args).items():\n    pass",
+     "d = vars(model)\nd['fit'] = f", "vars(model) used as a value"),
+    ("attrgetter", "import operator\noperator.attrgetter('units')(layer)",
+     "import operator\noperator.attrgetter('__closure__')(f)",
+     "operator.attrgetter('__closure__')"),
+    ("attrgetter-alias", "from operator import attrgetter\nattrgetter('name')(layer)",
+     "from operator import attrgetter as a\nx = a(name)", "operator.attrgetter(...)"),
+    ("methodcaller", "import operator\noperator.methodcaller('summary')(model)",
+     "import operator\noperator.methodcaller('_get_config')(model)",
+     "operator.methodcaller('_get_config')"),
+    ("private-module", "from tensorflow.keras.layers import Dense",
+     "from keras.src.saving import serialization_lib", "import keras.src.saving"),
+    ("tensorflow-python", "import tensorflow as tf\ntf.keras.layers.Dense(8)",
+     "from tensorflow.python.keras import layers", "import tensorflow.python.keras"),
+    ("underscore-module", "import numpy as np", "import numpy._core", "import numpy._core"),
+    ("import-module", "import importlib\nimportlib.import_module('numpy')",
+     "import importlib\nimportlib.import_module('keras.src.saving.serialization_lib')",
+     "import keras.src.saving.serialization_lib"),
+    ("import-module-variable", "import importlib\nimport helpers\nimportlib.reload(helpers)",
+     "import importlib\nimportlib.import_module(name)", "importlib.import_module(...)"),
+    ("importlib-util", "import importlib", "import importlib.util", "import importlib.util"),
+    ("runpy", "import os", "import runpy\nrunpy.run_path('x.py')", "import runpy"),
+    ("ctypes", "import numpy as np", "import ctypes", "import ctypes"),
+    ("numpy-ctypeslib", "import numpy as np\nnp.zeros(3)", "import numpy as np\nnp.ctypeslib",
+     "np.ctypeslib"),
+    ("inspect", "import math", "from inspect import currentframe", "import inspect"),
+    ("gc", "import gc\ngc.collect()", "import gc\ngc.get_referrers(x)", "gc.get_referrers"),
+    ("threading", "import threading\nthreading.Thread(target=f)",
+     "import threading\nthreading.enumerate()", "threading.enumerate"),
+    ("atexit", "import sys\nsys.exit(0)", "import atexit\natexit.register(f)", "import atexit"),
+    ("sys-modules", "import sys\nprint(sys.version)", "import sys\nsys.modules['grader']",
+     "sys.modules"),
+    ("sys-getframe", "import sys\nsys.stdout.flush()", "import sys as s\ns._getframe(1)",
+     "s._getframe"),
+    ("types", "from types import SimpleNamespace", "import types\ntypes.FunctionType(c, g)",
+     "types.FunctionType"),
+    ("pickle", "import pickle\npickle.dump(history.history, f)", "import pickle\npickle.loads(b)",
+     "pickle.loads"),
+    ("safe-mode", "import keras\nkeras.models.load_model('m.keras')",
+     "import keras\nkeras.models.load_model('m.keras', safe_mode=False)",
+     "keras.models.load_model(..., safe_mode=...)"),
+    ("library-class-store", "import keras\nkeras.utils.set_random_seed(0)",
+     "import keras\nkeras.Model.fit = f", "keras.Model.fit = ..."),
+    ("imported-class-store", "from keras.layers import Dense\nDense(8)",
+     "from keras.layers import Dense\nDense.call = f", "Dense.call = ..."),
+    ("alias-store", "import keras\nM = keras.Model\nm = M()", "import keras\nM = keras.Model\nM.fit = f",
+     "M.fit = ..."),
+    ("type-store", "print(type(model))", "type(model).get_config = f",
+     "type(...).get_config = ..."),
+    ("method-store", "model.stop_training = True\nlayer.trainable = False\n"
+                     "model.optimizer.learning_rate = 0.01",
+     "model.get_config = lambda: {}", "model.get_config = ..."),
+    ("setattr-library", "setattr(layer, 'trainable', False)",
+     "import keras\nsetattr(keras.Model, 'fit', f)", "setattr(keras.Model, ...)"),
+    ("module-store", "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
+                     "import pandas as pd\npd.options.display.max_columns = 9",
+     "import json\njson.dumps = f", "json.dumps = ..."),
+    ("callback-store", "class Stop(keras.callbacks.Callback):\n"
+                       "    def on_epoch_end(self, epoch, logs=None):\n"
+                       "        self.model.stop_training = True",
+     "class Stop(keras.callbacks.Callback):\n    def on_train_begin(self, logs=None):\n"
+     "        self.model.evaluate = f", "self.model.evaluate = ..."),
+    ("time-magic", "get_ipython().run_line_magic('time', 'model.fit(X, y)')",
+     "get_ipython().run_line_magic('time', 'import ctypes')", "import ctypes"),
+    ("writes-compiled", "open('notes.txt', 'w').write('done')",
+     "open('helper.pyc', 'wb').write(data)", "writes helper.pyc"),
+    ("writes-code-unreadably", "open('helpers.py', 'w').write('def f(x):\\n    return x\\n')",
+     "import base64\nopen('forge.py', 'w').write(base64.b64decode(b).decode())",
+     "writes forge.py"),
+    ("renames-to-code", "import os\nos.rename('a.csv', 'b.csv')",
+     "import os\nos.rename('forge.txt', 'forge.py')", "makes forge.py"),
+]
+
+
+@pytest.mark.parametrize("rule, honest, hostile, what", RULES, ids=[r[0] for r in RULES])
+def test_each_rule_allows_the_honest_case_and_names_the_hostile_one(rule, honest, hostile, what):
+    assert audit(honest) == (), audit(honest)
+    found = audit(hostile)
+    assert found and what in [f.what for f in found], found
 
 
 @pytest.mark.parametrize("path", HONEST, ids=[p.name for p in HONEST])
 def test_no_honest_submission_is_flagged(path):
-    source = read_submission(path).source
-    assert tampering(source) == ""
+    assert tampering(read_submission(path).source) == ""
+
+
+def test_the_honest_corpus_is_all_there():
+    """The honest set is the project's corpus, students, bonus, similarity class, assignment and
+    solution: a glob that matched nothing would pass every honest test above."""
+    folders = {p.parent.name for p in HONEST}
+    assert {"corpus", "students", "bonus", "similarity_class", "assignment",
+            "solution"} <= folders and len(HONEST) > 100
+
+
+def _notebook(*cells: tuple[str, str]) -> str:
+    made = [nbformat.v4.new_markdown_cell(text) if kind == "md" else
+            nbformat.v4.new_code_cell(text) for kind, text in cells]
+    return notebook_to_script(nbformat.writes(nbformat.v4.new_notebook(cells=made)))
 
 
 def test_a_notebook_finding_names_its_cell_and_the_support_code_is_not_read():
-    import nbformat
+    source = _notebook(("md", "## Step 3: Build the model"),
+                       ("code", "import sys\nchannel = sys.modules['grader.sandbox.channel']"))
+    assert tampering(source) == ("line 2 of the cell under “Step 3: Build the model” has "
+                                 f"`sys.modules`: {WHY['module']}")
 
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("## Step 3: Build the model"),
-        nbformat.v4.new_code_cell("import sys\nchannel = sys.modules['grader.sandbox.channel']")])
-    source = notebook_to_script(nbformat.writes(notebook))
-    assert tampering(source) == ("line 2 of the cell under “Step 3: Build the model” reaches "
-                                 "into Python's internals (`sys.modules`)")
+
+FORGE = ("import operator\nfrom keras import Model\n"
+         "signer = operator.attrgetter('__closure__')(Model.compile)\n")
+
+
+def test_code_a_notebook_writes_with_writefile_is_audited_as_code():
+    source = _notebook(("md", "## Helpers"), ("code", "%%writefile forge.py\n" + FORGE),
+                       ("code", "import forge"))
+    assert tampering(source) == ("line 3 of forge.py, written at line 1 of the cell under "
+                                 "“Helpers”, has `operator.attrgetter('__closure__')`: "
+                                 f"{WHY['dunder']}")
+
+
+def test_an_honest_writefile_helper_may_be_imported():
+    source = _notebook(("code", "%%writefile helpers.py\ndef width(n):\n    return 2 * n\n"),
+                       ("code", "import helpers\nprint(helpers.width(4))"))
+    assert tampering(source) == ""
+
+
+def test_open_write_of_python_source_is_audited_as_code():
+    code = f"CODE = {FORGE!r}\nwith open('forge.py', 'w') as handle:\n    handle.write(CODE)\n"
+    found = audit(code)
+    assert [(f.lineno, f.file, f.file_line, f.what) for f in found][:1] == [
+        (3, "forge.py", 3, "operator.attrgetter('__closure__')")]
+
+
+def test_a_module_written_unreadably_and_imported_is_refused():
+    code = ("import base64\nname = 'for' + chr(103) + 'e'\n"
+            "open(name + '.py', 'w').write(base64.b64decode(B).decode())\nimport forge\n")
+    assert tampering(code) == f"line 4 has `import forge`: {WHY['unknown-module']}"
+
+
+def test_installed_modules_and_handed_in_helpers_may_be_imported():
+    code = "import numpy\nimport helper\nfrom pkg import part\nimport tensorflow.keras\n"
+    assert tampering(code, {"helper.py": b"X = 1\n", "pkg/part.py": b"Y = 2\n"}) == ""
+    code = "try:\n    import google.colab\nexcept ImportError:\n    pass\n"
+    assert tampering(code) == ""
 
 
 def test_a_helper_module_is_read_too():
     reason = tampering("import helper\n", {"helper.py": b"import ctypes\n", "data.csv": b"1,2"})
-    assert reason == "line 1 of helper.py imports a module that reaches inside Python (`ctypes`)"
+    assert reason == f"line 1 of helper.py has `import ctypes`: {WHY['module']}"
+
+
+def test_a_helper_is_read_with_its_coding_declaration():
+    """Python reads ``# coding: utf-7`` files as UTF-7; so does the audit (``+AAo-`` is a new
+    line that a plain UTF-8 read sees as part of the comment)."""
+    hidden = b"# coding: utf-7\n# +AAo-import ctypes\n"
+    assert "import ctypes" in tampering("import helper\n", {"helper.py": hidden})
+
+
+@pytest.mark.parametrize("name", ["helper.pyc", "fast.cpython-311-x86_64-linux-gnu.so",
+                                  "mod.pyd", "zz.pth", "lib/inner.pyc"])
+def test_a_compiled_file_beside_the_submission_is_refused(name):
+    reason = tampering("print(1)\n", {name: b"\x00\x01", "data.csv": b"1,2"})
+    assert reason == f"{name} beside the submission is a compiled module or path file: " \
+                     f"{WHY['compiled']}"
+
+
+def test_an_archive_holding_code_is_refused_whatever_its_name():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("forge.py", FORGE)
+    reason = tampering("print(1)\n", {"data.csv": buffer.getvalue()})
+    assert reason.startswith("data.csv beside the submission is an archive holding code")
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as archive:
+        archive.writestr("reviews.csv", "1,2\n")
+    assert tampering("print(1)\n", {"reviews.zip": plain.getvalue()}) == ""
+
+
+def test_a_message_is_one_inert_line():
+    reason = tampering("import helper\n", {"he\x1b[31mlper\n.py": b"import ctypes\n"})
+    assert reason and all(ch.isprintable() for ch in reason) and "\x1b" not in reason
+
+
+def test_folding_does_not_grow_without_bound():
+    code = "s = 'ab'\n" + "s = s + s\n" * 40 + "open('x.py', 'w').write(s)\n"
+    assert [f.rule for f in audit(code)] == ["written"]
+
+
+def test_a_mere_mention_in_a_string_is_not_flagged():
+    assert audit("print('never use __closure__, sys.modules or import ctypes')") == ()
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=400))
 def test_any_text_is_read_without_an_exception(text):
     for finding in audit(text):
-        assert finding.lineno >= 0 and len(finding.what) <= 80
+        assert finding.lineno >= 0 and len(finding.what) <= 80 and finding.rule in WHY
+    tampering(text, {"h.py": text.encode("utf-8", errors="replace"), "h.pyc": b""})
+
+
+_PIECES = st.sampled_from(["getattr(", "x", ".", "__closure__", "'", "(", ")", "[", "]", "\n",
+                           "import ", "sys", "open('f.py','w').write(", "exec", "=", ",",
+                           "class C:\n    ", "def __", "globals()", "vars(", " ", "%%writefile a.py\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_code_like_text_is_read_without_an_exception(text):
+    for finding in audit(text):
+        assert finding.rule in WHY
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+                     lambda inner: st.lists(inner, max_size=4) |
+                     st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"cell_type": st.sampled_from(["code", "markdown", "raw"]),
+                                       "source": st.text(max_size=80) | _JSON,
+                                       "metadata": _JSON}), max_size=5), _JSON)
+def test_any_notebook_json_is_read_without_an_exception(cells, metadata):
+    text = json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4,
+                       "nbformat_minor": 5})
+    try:
+        source = notebook_to_script(text)
+    except SourceError:
+        return
+    assert isinstance(tampering(source), str)
