@@ -366,7 +366,7 @@ def warm_up(keras, data, engine: str) -> bool:
         # compiler would hold ~110 MB in every worker, past the 1 GiB a grading aims for.
         _train(json.loads(json.dumps(request)), small, keras, lambda fields: None,
                lambda: False, engine if keras.backend.backend() == "jax" else "keras")
-            _forget(keras)
+        _forget(keras)
     except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
         _forget(keras)
         return False
