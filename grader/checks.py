@@ -181,24 +181,63 @@ def requires_model(check: Check) -> Check:
     return checked
 
 
-def _output_problem(obs: Observation) -> str:
-    """Why binary cross-entropy cannot train this model's output, or ""."""
+# Keras' words when labels and outputs do not fit, with the shapes it received
+_SHAPES = re.compile(r"target\.shape=\(([\w, ]*)\), output\.shape=\(([\w, ]*)\)")
+_MISMATCH = re.compile(r"must have the same (rank|shape)|Dimensions must be equal"
+                       r"|label value of (\d+) which is outside the valid range of \[0, (\d+)\)")
+# The exercise's own fix, whatever the mismatch was
+_SHEET_FIX = ("for this exercise, end the model with one sigmoid unit, "
+              "Dense(1, activation='sigmoid'), and compile with loss='binary_crossentropy': it "
+              "takes the 0/1 labels as they are")
+
+
+def _dims(shape: str) -> list[str]:
+    return [part.strip() for part in shape.split(",") if part.strip()]
+
+
+def _label_problem(obs: Observation, message: str) -> tuple[str, str] | None:
+    """(what does not fit, how to fix it) when Keras refused the labels for the loss and the
+    output the script used, worded from the loss, the output and the label shape observed;
+    None when ``message`` is no such refusal."""
+    found = _MISMATCH.search(message or "")
+    if not found:
+        return None
+    loss = (obs.compile.loss if obs.compile else None) or "the loss"
     output = _output(obs) if obs.model else None
-    if output is None or output[1].units in (1, None):
-        return ""
-    units, activation = output[1].units, _output_activation(obs)
-    return (f"the model outputs {units} values per review (Dense({units}) with {activation}), "
-            "but binary cross-entropy compares one probability per review with its 0/1 label, "
-            "so Keras cannot train it on the exercise's labels (one-hot labels would make it "
-            "run, as a two-class model)")
+    units = output[1].units if output else None
+    layer = f"Dense({units}) with {_output_activation(obs)}" if units else "the output layer"
+    shapes = _SHAPES.search(message)
+    target = _dims(shapes.group(1)) if shapes else []
+    one_hot = len(target) == 2 and target[1] not in ("1", "None")
+    integers = len(target) == 1
+    if found.group(2):  # sparse categorical cross-entropy met a label beyond its outputs
+        label, classes = found.group(2), found.group(3)
+        problem = (f"loss='{loss}' needs one output per class, but the model has {classes} "
+                   f"({layer}) and a label is {label}")
+    elif loss == "categorical_crossentropy" and integers:
+        problem = ("loss='categorical_crossentropy' expects one-hot labels (one column per "
+                   "class), but the labels are integers; one-hot them with "
+                   f"to_categorical(y, {units or 'num_classes'}), or compile with "
+                   "loss='sparse_categorical_crossentropy', which takes integer labels")
+    elif loss == "binary_crossentropy" and units not in (1, None):
+        problem = (f"the model outputs {units} values per review ({layer}), but binary "
+                   "cross-entropy compares one probability per review with its 0/1 label")
+    elif loss == "binary_crossentropy" and one_hot:
+        problem = (f"the labels are one-hot ({target[1]} columns, from to_categorical), but "
+                   "binary cross-entropy compares one probability per review with its 0/1 label")
+    else:
+        shape = f" (shape ({', '.join(target)}))" if target else ""
+        problem = (f"the labels{shape} do not fit the model's output ({layer}) under "
+                   f"loss='{loss}'")
+    return f"Keras cannot train it as compiled: {problem}", _SHEET_FIX
 
 
-# Keras' words when labels and outputs do not fit (TensorFlow: "rank"; JAX, the retrain: "shape")
-_OUTPUT_MISMATCH = re.compile(r"must have the same (rank|shape)")
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
-_NEEDED = {"tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
-           "numpy": "numpy", "matplotlib": "matplotlib"}  # module -> package; grading needs them
-_PLOTTING = {"seaborn", "plotly", "bokeh", "altair", "plotnine"}
+_GRADING = {"tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
+            "numpy": "numpy", "matplotlib": "matplotlib"}  # module -> package; grading needs them
+# ... and what the grading environment has because notebooks import it by habit
+_NEEDED = {**_GRADING, "pandas": "pandas", "seaborn": "seaborn"}
+_PLOTTING = {"plotly", "bokeh", "altair", "plotnine"}
 _PACKAGES = {"cv2": "opencv-python", "PIL": "Pillow", "yaml": "PyYAML", "skimage": "scikit-image",
              "bs4": "beautifulsoup4", **_NEEDED}
 
@@ -217,12 +256,13 @@ def _missing_module(error) -> tuple[str, str] | None:
         return (f"No module named '{name}': {package} is installed, but it has no module "
                 f"{name[len(top) + 1:]!r}", f"check the spelling of {line}")
     if top in _NEEDED:
+        why = "grading needs" if top in _GRADING else "it is meant to have"
         return (f"No module named '{name}': the grader's environment lacks {package}, which "
-                "grading needs", "tell your instructor: this is the grader's problem, not yours")
+                f"{why}", "tell your instructor: this is the grader's problem, not yours")
     return (f"No module named '{name}': the grader's environment does not have it (package "
             f"{package}); grading does not need it, remove the import",
             f"remove {line} and what uses it"
-            + (" (matplotlib is available for plots)" if top in _PLOTTING else ""))
+            + (" (matplotlib and seaborn are available for plots)" if top in _PLOTTING else ""))
 
 
 def _fmt(number) -> str:
@@ -290,10 +330,10 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
     if missing:
         message, hint = f"{your} stopped{where}: {missing[0]}", missing[1]
         note = f"crashed{at_note} (missing module)"
-    elif _OUTPUT_MISMATCH.search(error.message) and _output_problem(obs):
-        message = f"{your} stopped{where}: {_output_problem(obs)}"
-        hint = "end the model with Dense(1, activation='sigmoid') and keep " \
-               "loss='binary_crossentropy'"
+    elif _label_problem(obs, error.message):
+        problem, hint = _label_problem(obs, error.message)
+        message = f"{your} stopped{where}: {problem}"
+        note = f"crashed{at_note} (labels do not fit the loss)"
     elif error.kind == "network":
         message += ". The sandbox has no network"
         hint = "nothing needs downloading: the exercise makes its data with make_classification"
@@ -752,9 +792,9 @@ def _not_trained(training: TrainingResult | None, obs: Observation) -> CheckResu
                 "timeout": "use a model of the exercise's size (a few hundred units per layer)"}
         note = {"refused": "model refused by the grader",
                 "timeout": "the grader's retrain timed out"}
-        if _OUTPUT_MISMATCH.search(training.message) and _output_problem(obs):
-            return failed(f"the grader could not train your model: {_output_problem(obs)}",
-                          "end the model with Dense(1, activation='sigmoid')",
+        mismatch = _label_problem(obs, training.message)
+        if mismatch:
+            return failed(f"the grader could not train your model: {mismatch[0]}", mismatch[1],
                           note="output does not fit the loss")
         return failed(f"the grader could not train your model: {training.message}",
                       hint.get(training.status, "make sure the model trains when you run "

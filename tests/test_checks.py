@@ -414,8 +414,10 @@ def test_the_untouched_template_scores_zero():
 
 
 @pytest.mark.parametrize("line, module, found, hint", [
-    ("import seaborn as sns", "seaborn", "grading does not need it, remove the import",
-     "remove `import seaborn as sns`"),
+    ("import plotly.express as px", "plotly", "grading does not need it, remove the import",
+     "remove `import plotly.express as px` and what uses it (matplotlib and seaborn are available"),
+    ("import seaborn as sns", "seaborn", "lacks seaborn, which it is meant to have",
+     "tell your instructor"),
     ("from sklearn.model_selections import train_test_split", "sklearn.model_selections",
      "scikit-learn is installed, but it has no module 'model_selections'", "check the spelling"),
     ("import tensorflow as tf", "tensorflow", "lacks tensorflow, which grading needs",
@@ -443,6 +445,47 @@ def test_softmax_output_with_binary_cross_entropy_says_what_was_found_and_the_fi
     assert "ValueError" not in runs.message and "Dense(1, activation='sigmoid')" in runs.hint
     retrain = CHECKS["accuracy"](obs, TrainingResult("failed", f"ValueError: {message}"), RUBRIC)
     assert "outputs 2 values per review" in retrain.message and "ValueError" not in retrain.message
+
+
+_SCCE_RANGE = ("Graph execution error:\n\nDetected at node compile_loss/sparse_categorical_"
+               "crossentropy/SparseSoftmaxCrossEntropyWithLogits\nReceived a label value of 1 "
+               "which is outside the valid range of [0, 1).  Label values: 1 0 1")
+
+
+@pytest.mark.parametrize("loss, output, message, found", [
+    # the lesson's own "Issue in your code": categorical cross-entropy on integer labels
+    ("categorical_crossentropy", dense(2, "softmax", l2=0),
+     "Arguments `target` and `output` must have the same rank (ndim). Received: "
+     "target.shape=(32,), output.shape=(32, 2)",
+     ("loss='categorical_crossentropy' expects one-hot labels", "to_categorical(y, 2)",
+      "loss='sparse_categorical_crossentropy', which takes integer labels")),
+    ("sparse_categorical_crossentropy", dense(1, "sigmoid", l2=0), _SCCE_RANGE,
+     ("loss='sparse_categorical_crossentropy' needs one output per class, but the model has 1 "
+      "(Dense(1) with sigmoid) and a label is 1",)),
+    ("binary_crossentropy", dense(1, "sigmoid", l2=0),
+     "Arguments `target` and `output` must have the same shape. Received: "
+     "target.shape=(32, 2), output.shape=(32, 1)",
+     ("the labels are one-hot (2 columns, from to_categorical)",)),
+    ("mean_squared_error", dense(2, "softmax", l2=0),
+     "Arguments `target` and `output` must have the same rank (ndim). Received: "
+     "target.shape=(32,), output.shape=(32, 2)",
+     ("the labels (shape (32)) do not fit the model's output (Dense(2) with softmax) under "
+      "loss='mean_squared_error'",)),
+], ids=["categorical-integer-labels", "sparse-one-output", "binary-one-hot", "mse-two-outputs"])
+def test_a_label_mismatch_names_the_loss_used_the_output_and_the_fixes(loss, output, message,
+                                                                        found):
+    obs = _crash("history = model.fit(X_train, y_train, epochs=50)", lineno=40,
+                 type_="ValueError", message=message, fits=(), test_accuracies=(),
+                 compile=dataclasses.replace(GOOD_COMPILE, loss=loss, loss_config=loss),
+                 model=ModelInfo(1, "Sequential", REFERENCE_LAYERS[:-1] + (output,), {}))
+    runs = CHECKS["runs"](obs, None, RUBRIC)
+    for words in found:
+        assert words in runs.message, runs.message
+    assert "Keras cannot train it as compiled" in runs.message
+    assert "ValueError" not in runs.message and "binary cross-entropy compares" not in (
+        runs.message if loss != "binary_crossentropy" else "")
+    assert "Dense(1, activation='sigmoid')" in runs.hint and "binary_crossentropy" in runs.hint
+    assert runs.note.endswith("(labels do not fit the loss)")
 
 
 def test_a_notebook_is_called_a_notebook_and_its_place_named_by_its_heading():
