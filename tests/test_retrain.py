@@ -154,6 +154,8 @@ RMSPROP_CENTERED = {"class_name": "RMSprop", "module": "keras.optimizers",
 LOGITS = {"class_name": "BinaryCrossentropy", "module": "keras.losses",
           "config": {"from_logits": True, "label_smoothing": 0.1}}
 L1L2 = {"class_name": "L1L2", "module": "keras.regularizers", "config": {"l1": 1e-4, "l2": 1e-3}}
+SATURATING = {"class_name": "RandomNormal", "module": "keras.initializers", "config": {"stddev": 1.0}}
+SGD = {"class_name": "SGD", "module": "keras.optimizers", "config": {"learning_rate": 0.001}}
 
 
 @pytest.mark.parametrize("layers, loss, optimizer", [
@@ -169,7 +171,13 @@ L1L2 = {"class_name": "L1L2", "module": "keras.regularizers", "config": {"l1": 1
       _layer("Dense", units=8, activation="silu"), _layer("Dense", units=1)), LOGITS, RMSPROP_CENTERED),
     ((_layer("Dense", units=32, activation="sigmoid"), _layer("Dense", units=1, activation="sigmoid")),
      "binary_crossentropy", ADAM_AMSGRAD),
-], ids=["sheet-l2-adam", "tanh-elu-selu-l1l2-nesterov", "logits-smoothing-rmsprop", "amsgrad"])
+    # saturated from the start: both engines must learn from the sigmoid's logits, as
+    # TensorFlow-Keras does (test_updates checks the NumPy path against TensorFlow itself)
+    ((_layer("Dense", units=32, activation="relu"),
+      _layer("Dense", units=1, activation="sigmoid", kernel_initializer=SATURATING)),
+     {**LOGITS, "config": {"from_logits": True}}, SGD),
+], ids=["sheet-l2-adam", "tanh-elu-selu-l1l2-nesterov", "logits-smoothing-rmsprop", "amsgrad",
+        "saturated-sigmoid-from-logits-anyway"])
 def test_the_numpy_path_trains_exactly_what_keras_trains(trainer, monkeypatch, layers, loss, optimizer):
     """Without dropout both draw nothing during training, so the curves must agree to rounding."""
     request = _request(*layers, loss=loss, epochs=3)
