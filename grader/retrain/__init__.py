@@ -5,9 +5,3 @@ process that rebuilds an allowed model from its config (``allowlist``) and train
 grader's own data with the rubric's seed. Nothing here trusts the sandbox's events: they reach it
 only as configs that ``allowlist`` checks class by class and value by value.
 """
-
-from grader.retrain.client import (ResultCache, Retrainer, TrainerProcess, TrainingResult,
-                                   default_cache_dir, library_versions, request_key)
-
-__all__ = ["ResultCache", "Retrainer", "TrainerProcess", "TrainingResult", "default_cache_dir",
-           "library_versions", "request_key"]
