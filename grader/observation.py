@@ -82,6 +82,12 @@ class FitCall:
     model_uid: int | None = None
     dropout_rates: tuple[float, ...] = ()  # the trained model's Dropout-family rates, in order
     x_rows: int | None = None  # how many rows fit's x held (None: not an array)
+    steps: int | None = None  # the training steps the call ran (fast mode: of its shortened run)
+
+    @property
+    def trained(self) -> bool:
+        """Did this call run a training step (or is that unknown)?"""
+        return self.steps != 0
 
     @property
     def validates(self) -> bool:
@@ -143,7 +149,8 @@ class Observation:
     tampered: str = ""  # why the sandbox's evidence cannot be believed ("" when it can)
     data_calls: tuple[dict, ...] = ()
     split_calls: tuple[dict, ...] = ()
-    model: ModelInfo | None = None
+    model: ModelInfo | None = None  # the graded model (see ``graded_uid``)
+    graded: str = ""  # which model is graded and why ("`model`, trained and then evaluated ...")
     compile: CompileInfo | None = None
     fits: tuple[FitCall, ...] = ()  # the graded model's
     all_fits: tuple[FitCall, ...] = ()  # every model's, in order (a comparison of Dropout rates)
@@ -443,6 +450,7 @@ def _fit(kwargs, model: ModelInfo | None = None) -> FitCall:
                             if layer.kind in DROPOUT_LAYERS and layer.rate is not None)
         if model else (),
         x_rows=_count(kwargs.get("x_rows")),
+        steps=_int(kwargs.get("steps")),
     )
 
 
@@ -511,6 +519,55 @@ def _figure(event: dict) -> Figure | None:
     return Figure(title=title, png=data, plotted=keys)
 
 
+def _names(end: dict | None) -> dict[int, str]:
+    """The end event's module-level names of models, uid -> name (``model`` first)."""
+    names: dict[int, str] = {}
+    entries = _dict(end).get("names")
+    for entry in entries[:100] if isinstance(entries, list) else ():
+        uid, name = _int(_dict(entry).get("uid")), _dict(entry).get("name")
+        if uid is not None and isinstance(name, str) and name.isidentifier() and len(name) <= 60 \
+                and (uid not in names or name == "model"):
+            names[uid] = name
+    return names
+
+
+def graded_uid(events, name_of) -> tuple[int | None, str]:
+    """The model the checks judge, and why: the one the script trained (a fit that ran a
+    training step) and then evaluated on the test split, else the last one trained; among
+    several, the module-level ``model`` if it is one, else the last trained. (None, "") when
+    nothing was trained (the caller then takes the module-level ``model``, as the end names it)."""
+    trained: list[int] = []
+    evaluated: set[int] = set()
+    for event in events:
+        kind = event.get("event")
+        if kind == "fit" and _int(event.get("steps")) != 0:
+            uid = _int(_dict(event.get("model")).get("uid"))
+            if uid is not None:
+                trained = [u for u in trained if u != uid] + [uid]
+        elif kind in ("evaluate", "predict"):
+            evaluation = _evaluation(event)
+            if evaluation.on_test_split and evaluation.model_uid in trained:
+                evaluated.add(evaluation.model_uid)
+    for tier, why in (([u for u in trained if u in evaluated],
+                       "trained and then evaluated on the test split"),
+                      (trained, "trained, but never evaluated on the test split afterwards")):
+        if tier:
+            chosen = next((u for u in tier if name_of(u) == "model"), tier[-1])
+            if len(tier) > 1:
+                which = "the module-level `model`" if name_of(chosen) == "model" else "the last"
+                why += f" ({which} of {len(tier)} such models)"
+            return chosen, why
+    return None, ""
+
+
+def _graded_note(model: ModelInfo, name: str | None, why: str) -> str:
+    """"`real`, trained and then evaluated on the test split": which model, and why."""
+    widths = " → ".join(str(layer.units) for layer in model.layers if layer.kind == "Dense")
+    label = f"`{name}`" if name else f"a {model.class_name or 'Keras'} model" + \
+        (f" (Dense {widths})" if widths else "")
+    return inert(f"{label}, {why}" if why else label, 200)
+
+
 # How a run can end before the probe says the student's code starts: the grader's failure.
 _BEFORE_START = {"killed": "ended abruptly", "no_start": "could not start",
                  "timeout": "ran out of time", "memory": "ran out of memory",
@@ -530,22 +587,28 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
                 models[model.uid] = model
                 if event.get("compile") is not None:
                     compiles[model.uid] = _compile(event.get("compile"))
-    graded = None
-    if end is not None and end.get("model") is not None:
-        graded = _model(end.get("model"))
-    if graded is None:
-        last = [e for e in events if e.get("event") in ("compile", "fit")]
-        graded = _model(last[-1].get("model")) if last else None
-    if graded is not None:
-        graded = models.get(graded.uid, graded) if end is None else graded
+    names = _names(end)
+    uid, why = graded_uid(events, names.get)
+    graded = models.get(uid) if uid is not None else None
+    if graded is None:  # nothing was trained: the module-level `model`, as the end describes it
+        if end is not None and end.get("model") is not None:
+            graded = _model(end.get("model"))
+        if graded is None:
+            last = [e for e in events if e.get("event") in ("compile", "fit")]
+            graded = _model(last[-1].get("model")) if last else None
+        if graded is not None:
+            graded = models.get(graded.uid, graded) if end is None else graded
+            why = ("the module-level model" if names.get(graded.uid) == "model" else
+                   "the last model built or compiled") + " (no model was trained)"
     uid = graded.uid if graded else None
     compile_info = compiles.get(uid) if uid is not None else None
-    if end is not None and end.get("compile") is not None:
+    end_model = _model(end.get("model")) if end is not None else None
+    if end_model is not None and end_model.uid == uid and end.get("compile") is not None:
         compile_info = _compile(end.get("compile"))
 
     fit_events = [e for e in events if e.get("event") == "fit"]
-    all_fits = tuple(_fit({**_dict(e.get("kwargs")), "completed": e.get("completed", True)},
-                          _model(e.get("model"))) for e in fit_events)
+    all_fits = tuple(_fit({**_dict(e.get("kwargs")), "completed": e.get("completed", True),
+                           "steps": e.get("steps")}, _model(e.get("model"))) for e in fit_events)
     own_fits = tuple(f for f in all_fits if f.model_uid is not None and f.model_uid == uid)
     fits = own_fits or all_fits
 
@@ -596,7 +659,8 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
         data_calls=tuple(_plain_kwargs(e.get("kwargs")) for e in events if e.get("event") == "data"),
         split_calls=tuple({**_plain_kwargs(e.get("kwargs")), "shapes": _shapes(e.get("shapes"))}
                           for e in events if e.get("event") == "split"),
-        model=graded, compile=compile_info, fits=fits, all_fits=all_fits,
+        model=graded, graded=_graded_note(graded, names.get(uid), why) if graded else "",
+        compile=compile_info, fits=fits, all_fits=all_fits,
         evaluations=evaluations, test_accuracies=tuple(accuracies),
         evaluated=evaluated, stdout=inert(run.stdout, MAX_OUTPUT, multiline=True), source=source,
         stderr_accuracy_lines=inert("\n".join(line for line in run.stderr.splitlines()

@@ -15,8 +15,9 @@ still leaves everything observed up to that moment:
 - ``{"event": "data", "kwargs": {...}}``               each ``make_classification`` call
 - ``{"event": "split", "kwargs": {...}, "shapes": [...]}``  each ``train_test_split`` call
 - ``{"event": "compile", "model": {...}, "compile": {...}}``
-- ``{"event": "fit", "model": {...}, "compile": {...}, "kwargs": {...}, "shortened": bool}``
-  (``kwargs.callback_settings``: ``[{"class", "monitor"}]`` per callback)
+- ``{"event": "fit", "model": {...}, "compile": {...}, "kwargs": {...}, "shortened": bool,
+  "completed": bool, "steps": int | null}``  (``kwargs.callback_settings``: ``[{"class",
+  "monitor"}]`` per callback; ``steps``: the training steps this call ran, null when unknown)
 - ``{"event": "evaluate", "uid", "rows", "on_test_split", "result"}``
 - ``{"event": "predict", "uid", "rows", "accuracy"}``  accuracy when rows are the test split
 - ``{"event": "error", "type", "message", "lineno", "line", "kind"}``
@@ -24,7 +25,10 @@ still leaves everything observed up to that moment:
   script saved (``savefig``) or showed (``plt.show()``, or still open at the end), just before
   ``end``: a base64 PNG (at most ``MAX_FIGURES`` of them, each at most ``MAX_PNG_BYTES``, about
   100 dpi) and the ``History`` keys ("loss", "val_loss", ...) whose values its lines plot
-- ``{"event": "end", "exit_code", "model": {...} | null, "compile": {...} | null}``
+- ``{"event": "end", "exit_code", "model": {...} | null, "compile": {...} | null,
+  "names": [{"uid", "name"}]}``  the module-level ``model`` (else the last model compiled or
+  trained), and the module-level names of the script's models (the observation picks the
+  graded one: see ``observation.graded_uid``)
 - ``{"event": "tamper", "reason"}``   the probe saw its own code, or Keras', changed under it
 
 Everything here is untrusted once student code has started: the parent validates it all. The
@@ -50,6 +54,8 @@ _DATA_ROWS = [None]
 _LAST_MODEL = [None]
 _NEXT_UID = [0]
 _IN_FIT = [0]  # Keras' fit validates through evaluate: those calls are not the student's
+_RECORDED_STEPS = [0]  # the steps fast mode's recorded fit ran (on NumPy, in place of training)
+_TRAINED = {}  # uid -> each model a fit ran a training step of, in the order last trained
 _HISTORIES = []  # what the script's fit calls returned, to recognise plotted training curves
 _FIGURES = {}  # id(figure) -> (figure, event fields), in the order first captured
 MAX_FIGURES, MAX_PNG_BYTES = channel.MAX_FIGURES, channel.MAX_PNG_BYTES
@@ -253,40 +259,63 @@ def _pad_history(history, first, requested):
         pass
 
 
+# Where Keras keeps what describing a model calls: serialization (and what it imports), the
+# registry of custom names, the public names of Keras classes.
+_SERIALIZER_MODULES = ("keras.src.saving.serialization_lib", "keras.src.saving.object_registration",
+                       "keras.src.saving.keras_saveable", "keras.src.api_export",
+                       "keras.src.utils.python_utils", "keras.src.backend.common.global_state",
+                       "keras.saving")
+_NAMESPACES = ("keras", "keras.layers", "keras.regularizers", "keras.initializers",
+               "keras.optimizers", "keras.losses", "keras.models", "keras.callbacks")
+
+
 class _Guard:
     """Notices when the script replaces what the probe's evidence rests on: the probe's own
-    functions, and the Keras methods that build, compile, train and describe a model."""
+    functions, the Keras classes and methods that build, compile, train and describe a model,
+    and the serializer's functions; each by identity and by code (a function's ``__code__``,
+    defaults and closure can be swapped without replacing it)."""
 
     _INSTANCE_METHODS = ("get_config", "get_build_config", "get_compile_config", "call")
-    _FIELDS = frozenset({"emit", "probe", "code", "methods", "functions"})
+    _FIELDS = frozenset({"emit", "probe", "code", "methods", "functions", "classes",
+                         "loaded"})
 
     def __init__(self, keras, emit, functions=()):
+        import importlib
+
         self.emit = emit
         self.probe = {name: value for name, value in globals().items()
                       if callable(value) or isinstance(value, type(sys))}
-        # The code and closures of the functions that describe, sign and send the evidence
-        # (a function's code and its closure's cells can be swapped without replacing it).
         own = [v for v in self.probe.values() if inspect.isfunction(v)] + list(functions)
         own += [v for v in vars(_Guard).values() if inspect.isfunction(v)]
-        self.code = [(f, f.__code__, f.__closure__, _cells(f)) for f in own]
+        namespaces = [importlib.import_module(name) for name in _NAMESPACES]
         classes = {keras.Model, keras.Sequential, keras.layers.Layer}
-        for namespace in (keras.layers, keras.regularizers, keras.initializers, keras.optimizers,
-                          keras.losses, keras.models):
+        for namespace in namespaces:
             classes.update(v for v in vars(namespace).values() if isinstance(v, type))
         for cls in list(classes):
             classes.update(base for base in cls.__mro__
                            if base.__module__.startswith(("keras", "tensorflow")))
+        # Every class a loaded Keras module defines (Functional too, which no namespace names),
+        # by identity: a class claiming a Keras module must be one of them.
+        self.loaded = frozenset(name for name in list(sys.modules) if name.startswith("keras"))
+        self.classes = {id(v): v for name in self.loaded for v in list(vars(sys.modules[name]).values())
+                        if isinstance(v, type) and v.__module__ == name}
+        self.classes.update((id(cls), cls) for cls in classes)
         self.methods = {(cls, name): value for cls in classes
                         for name, value in list(vars(cls).items())
                         if callable(value) or isinstance(value, (property, classmethod,
                                                                  staticmethod))}
-        from keras.src.saving import serialization_lib
-
-        self.functions = [(keras.saving, "serialize_keras_object",
-                           keras.saving.serialize_keras_object),
-                          (serialization_lib, "serialize_keras_object",
-                           serialization_lib.serialize_keras_object),
-                          (json, "dumps", json.dumps), (channel, "sign", channel.sign)]
+        # Every function and class the serializer's modules hold, and every class's public
+        # names and the name of its own module (what a config's class_name/module point at).
+        self.functions = [(module, name, value)
+                          for module in map(importlib.import_module, _SERIALIZER_MODULES)
+                          for name, value in list(vars(module).items())
+                          if callable(value) or isinstance(value, type(sys))]
+        self.functions += [(namespace, name, value) for namespace in namespaces
+                           for name, value in list(vars(namespace).items())
+                           if isinstance(value, type)]
+        self.functions += [(sys.modules[cls.__module__], cls.__qualname__, cls) for cls in classes
+                           if "." not in cls.__qualname__ and cls.__module__ in sys.modules]
+        self.functions += [(json, "dumps", json.dumps), (channel, "sign", channel.sign)]
         import hmac
         from json import encoder
 
@@ -298,6 +327,9 @@ class _Guard:
         self.functions.append((os, "write", os.write))
         self.functions += [(_Guard, name, value) for name, value in vars(_Guard).items()
                            if callable(value)]
+        watched = own + [f for _, _, value in self.functions for f in _functions_in(value)]
+        watched += [f for value in self.methods.values() for f in _functions_in(value)]
+        self.code = {id(f): (f, _fingerprint(f)) for f in watched}
 
     def problem(self, model=None):
         """Why the evidence cannot be believed any more, or None."""
@@ -305,20 +337,21 @@ class _Guard:
             if globals().get(name) is not value:
                 return f"the script replaced the grader probe's {name}"
         for owner, name, value in self.functions:
-            if getattr(owner, name, None) is not value:
+            if vars(owner).get(name) is not value:
                 return f"the script replaced {getattr(owner, '__name__', '?')}.{name}"
         for (cls, name), value in self.methods.items():
             if cls.__dict__.get(name) is not value:
                 return f"the script replaced Keras' {cls.__name__}.{name}"
-        for function, code, closure, cells in self.code:
-            if (function.__code__ is not code or function.__closure__ is not closure
-                    or any(a is not b for a, b in zip(_cells(function), cells))):
-                return f"the script rewrote the grader probe's {function.__name__}"
+        for function, fingerprint in self.code.values():
+            if not _same(_fingerprint(function), fingerprint):
+                whose = ("the grader probe's" if fingerprint[0].co_filename == __file__
+                         else f"{fingerprint[0].co_filename.rpartition('site-packages/')[2]}'s")
+                return f"the script rewrote {whose} {fingerprint[0].co_name}"
         if set(vars(self)) != _Guard._FIELDS:
             return "the script changed the grader probe's guard"
         if model is not None:
             for obj in [model, *_all_layers(model)]:
-                impostor = _impostor(type(obj))
+                impostor = _impostor(type(obj), self.classes, self.loaded)
                 if impostor:
                     return impostor
                 own = vars(obj) if hasattr(obj, "__dict__") else {}
@@ -355,18 +388,47 @@ def _cells(function) -> tuple:
     return tuple(held)
 
 
-def _impostor(cls) -> str | None:
-    """Why ``cls`` passes itself off as a Keras class it is not: its module and name lead to
-    another class (a ``Dense`` subclass renamed ``Dense``, say), or None."""
-    module, name = getattr(cls, "__module__", "") or "", getattr(cls, "__qualname__", "") or ""
-    if not module.startswith(("keras", "tensorflow")):
+def _impostor(cls, known: dict, loaded: frozenset) -> str | None:
+    """Why ``cls`` passes itself off as a Keras class it is not, or None. A class whose module
+    is Keras' must be one the guard found there before the script ran (``known``, by id), or
+    live in a Keras module loaded since, under its own name there (a Keras class never renames
+    itself: a class body's ``__module__ = "keras..."`` and ``__qualname__`` are the script's)."""
+    module, name = getattr(cls, "__module__", ""), getattr(cls, "__qualname__", "")
+    if type(module) is not str or type(name) is not str:  # noqa: E721 - subclasses could lie
+        return "a class of the script has a module or name that is not text"
+    if not str.startswith(module, ("keras", "tensorflow")) or known.get(id(cls)) is cls:
         return None
-    found = sys.modules.get(module)
-    for part in name.split("."):
-        found = getattr(found, part, None)
-    if found is None or found is cls:
-        return None
-    return f"a class of the script calls itself Keras' {name[:60]}"
+    if module not in loaded:
+        found = sys.modules.get(module)
+        for part in name.split("."):
+            found = getattr(found, part, None)
+        if found is cls and str.rpartition(name, ".")[2] == type.__dict__["__name__"].__get__(cls):
+            return None
+    return f"a class of the script calls itself Keras' {module[:80]}.{name[:60]}"
+
+
+def _fingerprint(function) -> tuple:
+    """What a function runs with, each part compared by identity: its code, defaults and
+    closure, and what its closure's cells and keyword defaults hold."""
+    kwdefaults = function.__kwdefaults__
+    return (function.__code__, function.__defaults__, kwdefaults, function.__closure__,
+            *_cells(function), *(kwdefaults.values() if kwdefaults else ()))
+
+
+def _same(first: tuple, second: tuple) -> bool:
+    return len(first) == len(second) and all(a is b for a, b in zip(first, second))
+
+
+def _functions_in(value) -> list:
+    """The plain functions behind a class attribute or module global (a property's accessors,
+    a classmethod's function), so their code can be fingerprinted."""
+    if isinstance(value, property):
+        parts = [value.fget, value.fset, value.fdel]
+    elif isinstance(value, (classmethod, staticmethod)):
+        parts = [value.__func__]
+    else:
+        parts = [value]
+    return [part for part in parts if inspect.isfunction(part)]
 
 
 @contextlib.contextmanager
@@ -434,6 +496,7 @@ def _recorded_fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="aut
         for begin, end, data in batches:
             callbacks.on_train_batch_begin(begin)
             step_logs = model.test_function(data)
+            _RECORDED_STEPS[0] += 1
             callbacks.on_train_batch_end(end, step_logs)
             if model.stop_training:
                 break
@@ -499,9 +562,11 @@ def _instrument(full, emit):
     import sklearn.model_selection._split as split_module
 
     make_classification = sklearn.datasets.make_classification
+    guard = []  # made once the wrappers are in place
     train_test_split = sklearn.model_selection.train_test_split
 
     def watched_make_classification(*args, **kwargs):
+        guard[0].check()
         emit("data", kwargs=_scalar_kwargs(_bind(make_classification, args, kwargs)))
         result = make_classification(*args, **kwargs)
         _DATA_ROWS[0] = _rows(result[0]) if isinstance(result, tuple) and result else None
@@ -518,6 +583,7 @@ def _instrument(full, emit):
             tests = result[1::2]
             _TEST_SPLIT.update(rows=_rows(tests[0]), y=tests[-1] if len(tests) > 1 else None,
                                from_data=from_data)
+        guard[0].check()
         emit("split", kwargs=_scalar_kwargs(options), n_arrays=len(arrays), shapes=shapes)
         return result
 
@@ -532,7 +598,6 @@ def _instrument(full, emit):
     recorded_fit = _recorded_fit
     recorded = not full and keras.backend.backend() == "numpy"  # NumPy's Keras cannot train
     describe_model, describe_compile = _describe_model, _describe_compile
-    guard = []  # made once the wrappers are in place
 
     def watched_compile(self, *args, **kwargs):
         result = compile_(self, *args, **kwargs)
@@ -560,15 +625,21 @@ def _instrument(full, emit):
             if record["has_validation_data"] or (bound.get("validation_split") or 0) > 0:
                 bound["validation_steps"] = 1
         history = None
+        before = _RECORDED_STEPS[0] if recorded else _iterations(self)
         _IN_FIT[0] += 1
         try:
             with _eagerly(self, shorten):
                 history = (recorded_fit if recorded else fit)(self, **bound)
         finally:
             _IN_FIT[0] -= 1
+            after = _RECORDED_STEPS[0] if recorded else _iterations(self)
+            steps = after - before if before is not None and after is not None else None
+            if steps != 0:
+                _TRAINED.pop(_uid(self), None)
+                _TRAINED[_uid(self)] = self
             guard[0].check(self)
             emit("fit", model=describe_model(self), compile=describe_compile(self),
-                  kwargs=record, shortened=shorten, completed=history is not None)
+                  kwargs=record, shortened=shorten, completed=history is not None, steps=steps)
         if shorten and history is not None:
             _pad_history(history, first, requested)
         if history is not None:
@@ -583,6 +654,7 @@ def _instrument(full, emit):
         with _eagerly(self, not full):
             batched = _in_one_batch(bound, rows, full)
             result = evaluate(**batched) if batched else evaluate(self, *args, **kwargs)
+        guard[0].check(self)
         emit("evaluate", uid=_uid(self), rows=rows, result=result,
               on_test_split=rows is not None and rows == _TEST_SPLIT["rows"],
               metrics=list(getattr(self, "metrics_names", []) or []))
@@ -602,6 +674,7 @@ def _instrument(full, emit):
                 accuracy = _accuracy_from_predictions(result, _TEST_SPLIT["y"])
             except Exception:  # noqa: BLE001
                 accuracy = None
+        guard[0].check(self)
         emit("predict", uid=_uid(self), rows=rows, accuracy=accuracy)
         return result
 
@@ -754,6 +827,33 @@ def _final_model(namespace, model_class):
     return (with_layers or models or [None])[-1]
 
 
+MAX_TRAINED_CHECKED = 20
+MAX_NAMES = 50
+
+
+def _model_names(namespace, model_class) -> list:
+    """The module-level names the script's models have at the end: ``[{"uid", "name"}]``."""
+    names = []
+    for name, value in list(namespace.items()):
+        try:
+            if isinstance(value, model_class) and isinstance(name, str) and len(names) < MAX_NAMES:
+                names.append({"uid": _uid(value), "name": name[:60]})
+        except Exception:  # noqa: BLE001 - an object that hides its class has no name here
+            continue
+    return names
+
+
+def _iterations(model) -> int | None:
+    """How many training steps ``model``'s optimizer has applied (None: no optimizer yet)."""
+    try:
+        import numpy as np
+
+        optimizer = model.optimizer
+        return None if optimizer is None else int(np.asarray(optimizer.iterations))
+    except Exception:  # noqa: BLE001 - an optimizer the script made may raise anything
+        return None
+
+
 def _run_student(spec, emit, allowed):
     """Run the script as ``__main__``; report what happened; return the exit code."""
     global _SCRIPT
@@ -808,10 +908,13 @@ def _run_student(spec, emit, allowed):
         pass
     try:
         final = _final_model(module.__dict__, model_class)
+        for trained in list(_TRAINED.values())[-MAX_TRAINED_CHECKED:]:
+            guard.check(trained)  # the graded model may be any of them
         guard.check(final)
         emit("end", exit_code=exit_code,
              model=_describe_model(final) if final is not None else None,
-             compile=_describe_compile(final) if final is not None else None)
+             compile=_describe_compile(final) if final is not None else None,
+             names=_model_names(module.__dict__, model_class))
     except BaseException as exc:  # noqa: BLE001
         emit("end", exit_code=exit_code, model=None, compile=None,
              describe_error=f"{type(exc).__name__}: {exc}"[:300])
