@@ -608,7 +608,7 @@ def check_training(obs, training, rubric) -> CheckResult:
         if _stopped(obs):
             return not_reached(obs)
         return failed("model.fit was never called", f"train with {call}")
-    fit = obs.fits[-1]
+    fit = ([f for f in obs.fits if f.trained] or obs.fits)[-1]  # the last that trained
     problems = []
     leak = _trains_on_test_rows(obs, fit)
     if leak:
@@ -624,14 +624,35 @@ def check_training(obs, training, rubric) -> CheckResult:
                             f"{split:g})")
         elif abs(fit.validation_split - split) > 1e-9:
             problems.append(f"validation_split={_fmt(fit.validation_split)} (expected {split:g})")
-    if problems and not fit.completed and _stopped(obs):
+    if (problems or not fit.trained) and not fit.completed and _stopped(obs):
         return not_reached(obs)  # the call raised (a misspelt keyword?): the crash says why
+    if not fit.trained:
+        return failed(_no_training_step(obs, fit) + "".join(f"; {p}" for p in problems),
+                      "let fit train: remove what stops it before its first step (a callback "
+                      f"that raises, epochs=0, no rows), then train with {call}")
     if problems:
         return failed("model.fit was called with " + "; ".join(problems),
                       f"train with {call}")
     held_out = "validation_data" if fit.has_validation_data else f"validation_split={fit.validation_split:g}"
+    known = (f"; fast mode ran its first training step (whether all {epochs} epochs run shows "
+             "with --full)") if obs.shortened else ""
     return passed(f"fit(epochs={epochs}, batch_size={fit.batch_size or batch}, "
-                  f"{held_out})")
+                  f"{held_out}){known}")
+
+
+def _no_training_step(obs: Observation, fit: FitCall) -> str:
+    """Why the graded model's fit trained nothing, and what fast mode does and does not know."""
+    if not fit.completed:
+        why = "it raised before its first step and the script went on (a callback, say)"
+    elif isinstance(fit.epochs, int) and fit.epochs <= 0:
+        why = f"epochs={fit.epochs}"
+    elif fit.x_rows == 0:
+        why = "it was given no rows"
+    else:
+        why = "it returned before its first step"
+    mode = (" (fast mode runs fit up to its first training step, as --full would, and it "
+            "never got there)") if obs.shortened else ""
+    return f"model.fit ran no training step: {why}{mode}"
 
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(\s*%)?")

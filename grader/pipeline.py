@@ -252,6 +252,7 @@ def _info(obs, training, rubric, options, seconds) -> dict:
         "rubric_sha256": rubric.short_hash,
         "data_seed": int(rubric.data["seed"]),
         "mode": "full" if options.full else "fast",
+        "graded_model": obs.graded or None,  # which model the checks judged, and why
         "script_training_shortened": obs.shortened,
         "script_backend": obs.backend or None,
         "script_rerun_because": obs.rerun_because or None,

@@ -119,6 +119,9 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
             f"Figures: {count} captured from your {noun}: {shown}", width)]
     out += bonus_lines(report, marks, width)
     out.append(Text())
+    graded = info.get("graded_model")
+    if isinstance(graded, str) and graded and not report.tampered:
+        out += [Text(part) for part in wrap_code_safe(f"Graded model: {graded}.", width)]
     out.append(Text(f"Score: {report.score:g}/{report.max_score:g}"
                     + ("  (all checks passed)" if report.passed else ""),
                     "bold green" if report.passed else BOLD))
