@@ -8,6 +8,7 @@ The rule and the check are tested on hand-made events in milliseconds; each row'
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import shutil
 from pathlib import Path
 
@@ -124,6 +125,20 @@ def test_a_fit_that_ran_no_training_step_fails_training_in_both_modes():
     assert zero.message.startswith("model.fit ran no training step: epochs=0; epochs=0 (expected")
 
 
+def test_a_crash_in_fit_is_the_runs_checks_not_trainings():
+    """The script stopped in fit (labels Keras cannot train on, say): `runs` says why; the
+    call itself was right, so `training` passes as before."""
+    from grader.observation import ErrorInfo
+
+    crash = ErrorInfo("ValueError", "bad labels", 9, "model.fit(X_train, y_train, epochs=50)",
+                      "exception")
+    raised = FitCall(50, 32, 0.2, False, (), False, steps=0)
+    obs = observation(status="error", error=crash, fits=(raised,), shortened=True)
+    assert CHECKS["training"](obs, GOOD_TRAINING, RUBRIC).passed
+    later = dataclasses.replace(obs, error=dataclasses.replace(crash, line="sys.exit(1)"))
+    assert not CHECKS["training"](later, GOOD_TRAINING, RUBRIC).passed
+
+
 def test_the_fit_judged_is_the_last_that_trained():
     """A correct fit that trained nothing after a wrong one that trained: the wrong one counts."""
     trained = FitCall(5, 32, 0.2, False, (), True, steps=5)
@@ -180,10 +195,10 @@ def test_row_1_the_decoy_is_not_graded_the_trained_model_is(reports):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, reason", [
-    ("class_body_claims_keras", "a class of the script calls itself Keras' "
-                                "keras.src.models.sheet.Sequential"),
-    ("class_body_dense_only", "a class of the script calls itself Keras' "
-                              "keras.src.layers.core.dense.SheetDense"),
+    ("class_body_claims_keras", "a class of the script calls itself Keras' Sequential "
+                                "(keras.src.models.sheet)"),
+    ("class_body_dense_only", "a class of the script calls itself Keras' SheetDense "
+                              "(keras.src.layers.core.dense)"),
     ("setattr_serializer_helper", "the script replaced keras.src.saving.serialization_lib."
                                   "serialize_with_public_class"),
 ])
@@ -215,3 +230,52 @@ def test_every_attempt_is_used():
     used = {"decoy_untrained_model", "class_body_claims_keras", "class_body_dense_only",
             "setattr_serializer_helper", "callback_stops_training"}
     assert {p.stem for p in GRADED.glob("*.py")} == used
+
+
+def _claiming_config():
+    """A get_config with the same free variable as Keras' own (``super()``'s ``__class__``)."""
+    __class__ = None
+
+    def get_config(self):
+        return {"units": 256, "class": __class__}
+
+    return get_config
+
+
+@pytest.mark.slow
+def test_the_guard_sees_code_swapped_inside_the_serializer_and_keras_methods():
+    """A function's code, defaults or closure changed in place (the function object kept) is
+    a rewrite; so is a name added to a Keras module for a class that claims to live there."""
+    import keras
+    from keras.src.saving import serialization_lib
+
+    from grader.sandbox import probe
+
+    guard = probe._Guard(keras, lambda *args, **fields: None)
+    assert guard.problem() is None
+    dense_config = keras.layers.Dense.get_config
+    rewrites = [(serialization_lib.serialize_with_public_class, "__code__",
+                 (lambda cls, inner_config=None: None).__code__),
+                (dense_config, "__code__", _claiming_config().__code__),
+                (serialization_lib.serialize_with_public_class, "__defaults__", (0,))]
+    for function, attribute, value in rewrites:
+        before = getattr(function, attribute)
+        setattr(function, attribute, value)
+        try:
+            assert guard.problem() and "the script rewrote" in guard.problem()
+        finally:
+            setattr(function, attribute, before)
+    assert guard.problem() is None
+
+    class Planted(keras.layers.Dense):
+        pass
+
+    Planted.__module__, Planted.__qualname__ = "keras.src.layers.core.dense", "Planted"
+    module = importlib.import_module("keras.src.layers.core.dense")
+    module.Planted = Planted  # found where it claims to live, yet not Keras' own
+    try:
+        assert probe._impostor(Planted, guard.classes, guard.loaded) == (
+            "a class of the script calls itself Keras' Planted (keras.src.layers.core.dense)")
+    finally:
+        del module.Planted
+    assert probe._impostor(keras.layers.Dense, guard.classes, guard.loaded) is None

@@ -343,7 +343,7 @@ class _Guard:
             if cls.__dict__.get(name) is not value:
                 return f"the script replaced Keras' {cls.__name__}.{name}"
         for function, fingerprint in self.code.values():
-            if not _same(_fingerprint(function), fingerprint):
+            if _changed(function, fingerprint):
                 whose = ("the grader probe's" if fingerprint[0].co_filename == __file__
                          else f"{fingerprint[0].co_filename.rpartition('site-packages/')[2]}'s")
                 return f"the script rewrote {whose} {fingerprint[0].co_name}"
@@ -404,19 +404,26 @@ def _impostor(cls, known: dict, loaded: frozenset) -> str | None:
             found = getattr(found, part, None)
         if found is cls and str.rpartition(name, ".")[2] == type.__dict__["__name__"].__get__(cls):
             return None
-    return f"a class of the script calls itself Keras' {module[:80]}.{name[:60]}"
+    return f"a class of the script calls itself Keras' {name[:60]} ({module[:80]})"
 
 
 def _fingerprint(function) -> tuple:
-    """What a function runs with, each part compared by identity: its code, defaults and
-    closure, and what its closure's cells and keyword defaults hold."""
+    """What a function runs with, each part compared by identity (``_changed``): its code,
+    defaults and closure, and what its closure's cells and keyword defaults hold."""
     kwdefaults = function.__kwdefaults__
     return (function.__code__, function.__defaults__, kwdefaults, function.__closure__,
-            *_cells(function), *(kwdefaults.values() if kwdefaults else ()))
+            (*_cells(function), *(kwdefaults.values() if kwdefaults else ())))
 
 
-def _same(first: tuple, second: tuple) -> bool:
-    return len(first) == len(second) and all(a is b for a, b in zip(first, second))
+def _changed(function, fingerprint: tuple) -> bool:
+    code, defaults, kwdefaults, closure, held = fingerprint
+    if (function.__code__ is not code or function.__defaults__ is not defaults
+            or function.__kwdefaults__ is not kwdefaults or function.__closure__ is not closure):
+        return True
+    if not held:
+        return False
+    now = _fingerprint(function)[4]
+    return len(now) != len(held) or any(a is not b for a, b in zip(now, held))
 
 
 def _functions_in(value) -> list:
