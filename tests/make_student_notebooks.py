@@ -73,11 +73,11 @@ NOTEBOOKS = {
         "hidden_activations output_layer loss training prints_accuracy loss_decreases accuracy\n"
         "# `make_clasification`: stops at step 1",
         data=DATA.replace("make_classification(", "make_clasification(")),
-    "nb_seaborn_plot": steps(
+    "nb_plotly_plot": steps(
         "# expect-fail: runs data split hidden_layers decreasing_widths l2 dropout "
         "hidden_activations output_layer loss training prints_accuracy loss_decreases accuracy\n"
-        "# seaborn imported with the rest",
-        imports=IMPORTS + "\nimport seaborn as sns\nimport matplotlib.pyplot as plt"),
+        "# plotly imported with the rest (the grader's environment does not have it)",
+        imports=IMPORTS + "\nimport plotly.express as px\nimport matplotlib.pyplot as plt"),
     "nb_no_headings_typo_evaluate": steps(
         "# expect-fail: runs prints_accuracy\n# no markdown at all; `model.evalute` in the last cell",
         evaluate="loss, acc = model.evalute(X_test, y_test)\nprint(acc)", headings=False),

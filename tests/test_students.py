@@ -2,7 +2,7 @@
 
 ``tests/students/`` holds notebooks and scripts as students hand them in (tuples and starred or
 multi-line expressions at the end of cells, ``display()``, ``model.summary()``, magics, plots saved
-and shown, typos at each step, a softmax output with binary cross-entropy, a seaborn import).
+and shown, typos at each step, a softmax output with binary cross-entropy, a plotly import).
 Each declares its failed checks in its header, as ``tests/corpus/`` files do (a notebook in its
 first code cell), and is graded once per session by the corpus' machinery (the session's warm
 fork server and retrain cache); the tests below then read what the student would read.
@@ -151,12 +151,13 @@ def test_a_crash_after_the_model_was_finished_still_judges_the_model(cache_dir):
     assert all(by_id[c].passed for c in ("hidden_layers", "l2", "dropout", "output_layer"))
 
 
-@pytest.mark.parametrize("name", ["py_seaborn_import.py", "nb_seaborn_plot.ipynb"])
+@pytest.mark.parametrize("name", ["py_plotly_import.py", "nb_plotly_plot.ipynb"])
 def test_a_missing_module_names_the_package_and_says_grading_does_not_need_it(name, cache_dir):
     runs = checks(graded(name, cache_dir))["runs"]
-    assert "No module named 'seaborn': the grader's environment does not have it (package " \
-           "seaborn); grading does not need it, remove the import" in runs.message
-    assert runs.hint.startswith("remove `import seaborn as sns`")
+    assert "No module named 'plotly': the grader's environment does not have it (package " \
+           "plotly); grading does not need it, remove the import" in runs.message
+    assert runs.hint.startswith("remove `import plotly.express as px`")
+    assert "(matplotlib and seaborn are available for plots)" in runs.hint
 
 
 def test_softmax_with_binary_cross_entropy_says_what_was_found_and_the_fix(cache_dir):

@@ -1,6 +1,6 @@
 # expect-fail: runs data split hidden_layers decreasing_widths l2 dropout hidden_activations output_layer loss training prints_accuracy loss_decreases accuracy
-# seaborn for a nicer plot style: not in the grader's environment.
-import seaborn as sns
+# plotly for an interactive chart: not in the grader's environment.
+import plotly.express as px
 import matplotlib.pyplot as plt
 from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
@@ -8,7 +8,7 @@ from tensorflow.keras.layers import Dense, Dropout
 from tensorflow.keras.models import Sequential
 from tensorflow.keras.regularizers import l2
 
-sns.set_theme()
+px.defaults.template = 'plotly_white'
 X, y = make_classification(n_samples=2000, n_features=500, n_classes=2)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
 model = Sequential([Dense(256, activation='relu', kernel_regularizer=l2(0.001), input_shape=(500,)),
