@@ -29,6 +29,7 @@ a file, counts.
 from __future__ import annotations
 
 import ast
+import re
 import importlib.machinery
 import io
 import os
@@ -145,6 +146,10 @@ MAX_TEXT = 2 * 2**20  # the longest text folded from literals (``s = s + s`` dou
 # Names a notebook's code may import although they are not installed: what Colab provides,
 # looked up only inside ``try``/``except ImportError``.
 PLATFORM_MODULES = frozenset({"google.colab"})
+
+
+# the script writes files itself: only then can an import be of code the audit never read
+_WRITES = re.compile(r"\.write(_text|_bytes)?\s*\(|\bopen\s*\(|%%writefile")
 
 
 @dataclass(frozen=True)
@@ -749,6 +754,11 @@ def tampering(source: str, helpers: dict[str, bytes] | None = None) -> str:
                 where = f"line {finding.file_line} of {inert(finding.file, 80)}, written at {where},"
             return _sentence(where, finding)
     known = _helper_modules(helpers).union(*(r.written for _, r, _ in reads if r))
+    texts = [source.split("\n", 1)[-1] if notebook else source, *(helpers[name].decode("utf-8", "replace") for name in helpers
+                       if name.endswith(SOURCE_SUFFIXES))]
+    if not any(_WRITES.search(text) for text in texts):
+        # a module that is merely not installed fails as a missing module, not as tampering
+        return ""
     for name, read, first_line in reads:
         for lineno, module, optional in (read.imported if read else ()):
             if lineno < first_line or module.split(".")[0] in known or _installed(module) or (

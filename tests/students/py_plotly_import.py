@@ -8,7 +8,7 @@ from tensorflow.keras.layers import Dense, Dropout
 from tensorflow.keras.models import Sequential
 from tensorflow.keras.regularizers import l2
 
-px.defaults.template = 'plotly_white'
+print(px.colors.qualitative.Plotly[:3])
 X, y = make_classification(n_samples=2000, n_features=500, n_classes=2)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
 model = Sequential([Dense(256, activation='relu', kernel_regularizer=l2(0.001), input_shape=(500,)),
