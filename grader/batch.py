@@ -47,6 +47,7 @@ from grader.options import (Parser, add_grading_options, grading_key, load_rubri
                             usage_error)
 from grader.pipeline import GradeOptions
 from grader.report import Report, failure_report, main_reason
+from grader.retrain.settings import setting_problem
 from grader.rubric import Rubric, parse_rubric
 from grader.sources import MAX_FOLDER_BYTES, SKIPPED_DIRS, SUFFIXES, choose_file, folder_files
 from grader.text import csv_cell
@@ -633,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     prog = "python -m grader batch"
     if not args.submissions.is_dir():
         return usage_error(prog, f"no such folder: {args.submissions}")
-    problem = positive(args, "workers", "timeout", "memory_mb")
+    problem = positive(args, "workers", "timeout", "memory_mb") or setting_problem()
     if problem:
         return usage_error(prog, problem)
     if args.workers and args.scheduler:

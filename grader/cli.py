@@ -17,6 +17,7 @@ from grader import __version__
 from grader.options import (EXIT_FAILED, EXIT_PASSED, EXIT_USAGE, Parser, add_grading_options,
                             load_rubric_or_usage, options_from_args, positive, usage_error,
                             with_limits)
+from grader.retrain.settings import setting_problem
 
 __all__ = ["main", "EXIT_PASSED", "EXIT_FAILED", "EXIT_USAGE"]
 
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return usage_error(PROG, f"no such file: {args.submission}")
     if args.submission.suffix not in (".py", ".ipynb"):
         return usage_error(PROG, f"expected a .py or .ipynb file, got {args.submission.name}")
-    problem = positive(args, "timeout", "memory_mb")
+    problem = positive(args, "timeout", "memory_mb") or setting_problem()
     if problem:
         return usage_error(PROG, problem)
     if args.html is not None and (args.html.is_dir() or not args.html.parent.is_dir()):
