@@ -45,12 +45,12 @@ from grader.lane import Lane
 from grader.options import (Parser, add_grading_options, grading_key, load_rubric_or_usage,
                             options_from_args, options_from_json, options_to_json, positive,
                             usage_error)
-from grader.pipeline import GradeOptions
+from grader.pipeline import GRADER_ERROR, GradeOptions, grader_error, guarded
 from grader.report import Report, failure_report, main_reason
 from grader.retrain.settings import setting_problem
 from grader.rubric import Rubric, parse_rubric
 from grader.sources import MAX_FOLDER_BYTES, SKIPPED_DIRS, SUFFIXES, choose_file, folder_files
-from grader.text import csv_cell
+from grader.text import csv_cell, inert
 
 Clock = Callable[[], float]
 
@@ -91,6 +91,22 @@ def _not_a_submission(path: Path) -> str:
     return ""
 
 
+MAX_ID_BYTES = 150  # results files are named after the id (``reports/<id>.html``, temporary
+# ``.<id>.html.<pid>.<thread>.tmp``) and a file name holds at most 255 bytes
+
+
+def student_id(name: str) -> str:
+    """The student id of an entry named ``name`` (a file's stem or a folder's name): the name
+    itself, or for one too long to name the results files, its start and a hash of it."""
+    raw = os.fsencode(name)
+    if len(raw) <= MAX_ID_BYTES:
+        return name
+    short = name[:MAX_ID_BYTES]
+    while len(os.fsencode(short)) > MAX_ID_BYTES - 12:
+        short = short[:-1]
+    return f"{short}~{_digest(raw)[:10]}"
+
+
 def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
     """The submissions in ``folder``, sorted by student id, and the entries that were skipped.
 
@@ -107,7 +123,7 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
             continue
         why = _not_a_submission(path)
         if why:
-            student = path.name if path.is_dir() else path.stem
+            student = student_id(path.name if path.is_dir() else path.stem)
             strays.setdefault(student, []).append((path.name, why))
         elif path.is_dir():
             files = folder_files(path)
@@ -118,11 +134,13 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
             if graded and size > MAX_FOLDER_BYTES:
                 graded, problem = None, (f"the folder holds {size // 2**20} MB; a submission may "
                                          f"hold at most {MAX_FOLDER_BYTES // 2**20} MB")
-            entries.setdefault(path.name, []).append(
-                Submission(path.name, tuple(files), graded, True, note if graded else "", problem))
+            student = student_id(path.name)
+            entries.setdefault(student, []).append(
+                Submission(student, tuple(files), graded, True, note if graded else "", problem))
         else:
-            entries.setdefault(path.stem, []).append(
-                Submission(path.stem, ((path.name, path),), path.name))
+            student = student_id(path.stem)
+            entries.setdefault(student, []).append(
+                Submission(student, ((path.name, path),), path.name))
     for student, found in strays.items():
         if student in entries:
             skipped += [name for name, _ in found]
@@ -198,24 +216,21 @@ def grade_payload(payload: dict, slot: Slot, clock: Clock = time.monotonic) -> d
     rubric = slot.rubric(base64.b64decode(payload["rubric"]))
     files = {name: base64.b64decode(data) for name, data in payload["files"].items()}
     graded = payload["graded"]
-    final = True
-    try:
+    display = inert(payload["display"], 500)
+
+    def make() -> Report:
         with tempfile.TemporaryDirectory(prefix="grader-batch-") as folder:
             path = Path(folder, graded)
             path.write_bytes(files[graded])
             report = slot.grade(path, options, rubric,
                                 extra_files={n: b for n, b in files.items() if n != graded})
-        # the sandbox failed before the script started: graded again on the next run
-        final = report.reason != "grader error"
-        report = dataclasses.replace(report, submission=payload["display"]).to_dict()
-    except Exception as exc:  # noqa: BLE001 - a grader failure costs this submission only
-        report = failure_report(payload["display"], f"the grader failed on this submission "
-                                f"({type(exc).__name__}: {exc})"[:500],
-                                "tell your instructor; it is graded again on the next run", rubric,
-                                note="grader error").to_dict()
-        final = False
-    return {"schema": SCHEMA, "student": payload["student"], "key": payload["key"], "final": final,
-            "report": report, "seconds": round(clock() - started, 2), "worker": slot.name}
+        return dataclasses.replace(report, submission=display)
+
+    report, data = guarded(display, rubric, make, Report.to_dict)
+    # a grader error (also a sandbox that failed before the script started): graded again
+    return {"schema": SCHEMA, "student": payload["student"], "key": payload["key"],
+            "final": report.reason != GRADER_ERROR, "report": data,
+            "seconds": round(clock() - started, 2), "worker": slot.name}
 
 
 _POOL: "queue.SimpleQueue[Slot]" = queue.SimpleQueue()
@@ -333,11 +348,10 @@ def not_graded_record(submission: Submission, key: str, rubric: Rubric) -> dict:
 
 
 def _lost(payload: dict, exc: BaseException, rubric: Rubric) -> dict:
-    message = f"the grading task failed ({type(exc).__name__}: {exc})"[:500]
+    """The record of a task that failed outside ``grade_payload`` (a lost worker, a malformed
+    result): ``grader_error``'s report, not final."""
     return {"schema": SCHEMA, "student": payload["student"], "key": payload["key"], "final": False,
-            "report": failure_report(payload["display"], message,
-                                     "it is graded again on the next run", rubric,
-                                     note="grader error").to_dict(),
+            "report": grader_error(payload["display"], exc, rubric).to_dict(),
             "seconds": None, "worker": None}
 
 
@@ -373,10 +387,19 @@ def valid_result(result: dict, student: str) -> bool:
 def feedback_files(report: dict) -> dict[str, str]:
     """What the student is sent, by suffix: ``.txt`` (exactly the terminal report they would
     see) and ``.html`` (the HTML report: the same, with curves, architecture and figures)."""
+    return _feedback(Report.from_dict(report))
+
+
+def _feedback(report: Report) -> dict[str, str]:
     from grader.reporters import html, terminal
 
-    as_report = Report.from_dict(report)
-    return {".txt": terminal.render(as_report) + "\n", ".html": html.render(as_report)}
+    return {".txt": terminal.render(report) + "\n", ".html": html.render(report)}
+
+
+def _json(record: dict) -> str:
+    """A record as JSON: every character past ASCII escaped, so that the file holds no control
+    or bidi character even where the student id (a file name) has some."""
+    return json.dumps(record, indent=2, ensure_ascii=True, sort_keys=True, allow_nan=False) + "\n"
 
 
 class Results:
@@ -384,9 +407,13 @@ class Results:
 
     Per student: ``reports/<id>.json`` (the record: the JSON report and the resume key),
     ``reports/<id>.txt`` and ``.html`` (the feedback to send), ``gradescope/<id>/results.json``.
+    A report that cannot be formatted is that student's grader error (``guarded``), not final.
     """
 
-    def __init__(self, folder: Path, clock: Clock = time.monotonic):
+    def __init__(self, folder: Path, clock: Clock = time.monotonic, rubric: Rubric | None = None):
+        from grader.rubric import DEFAULT_RUBRIC, load_rubric
+
+        self.rubric = rubric or load_rubric(DEFAULT_RUBRIC)
         self.folder = Path(folder)
         self.reports = self.folder / "reports"
         self.records: dict[str, dict] = {}
@@ -407,21 +434,18 @@ class Results:
                 found[path.stem] = record
         return found
 
-    def add(self, student: str, record: dict) -> None:
-        """Write one student's record and feedback files (the record last: it marks them done)."""
-        from grader.reporters import gradescope
-
-        self._write_feedback(student, record)
-        atomic_write(self.folder / "gradescope" / student / "results.json",
-                     gradescope.render(record["report"]) + "\n")
-        text = json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-        atomic_write(self.reports / f"{student}.json", text)
+    def add(self, student: str, record: dict) -> dict:
+        """Write one student's record and feedback files (the record last: it marks them done);
+        the record as written."""
+        record = self._write_feedback(student, record)
+        atomic_write(self.reports / f"{student}.json", _json(record))
         self.records[student] = record
+        return record
 
     def keep(self, student: str, record: dict) -> None:
         """Reuse an earlier record (writing its feedback files if an older grader did not)."""
         if not (self.reports / f"{student}.txt").exists():
-            self._write_feedback(student, record)
+            record = self._write_feedback(student, record)
         self.records[student] = record
 
     def merge(self, earlier: dict[str, dict], order: list[str]) -> list[str]:
@@ -433,9 +457,25 @@ class Results:
             self.keep(student, earlier[student])
         return taken
 
-    def _write_feedback(self, student: str, record: dict) -> None:
-        for suffix, text in feedback_files(record["report"]).items():
-            atomic_write(self.reports / f"{student}{suffix}", text)
+    def _write_feedback(self, student: str, record: dict) -> dict:
+        """Write the feedback files and Gradescope's results.json; the record, with the grader
+        error's report instead when its report cannot be formatted."""
+        from grader.reporters import gradescope
+
+        def files(report: Report) -> tuple[dict, dict[Path, str]]:
+            data = report.to_dict()
+            out = {self.reports / f"{student}{suffix}": text
+                   for suffix, text in _feedback(report).items()}
+            out[self.folder / "gradescope" / student / "results.json"] = \
+                gradescope.render(data) + "\n"
+            return data, out
+
+        report, (data, out) = guarded(inert(student, 200), self.rubric,
+                                      lambda: Report.from_dict(record["report"]), files)
+        for path, text in out.items():
+            atomic_write(path, text)
+        return {**record, "report": data,
+                "final": bool(record.get("final")) and report.reason != GRADER_ERROR}
 
     def write_tables(self, order: list[str], force: bool = False) -> None:
         """Rewrite grades.csv and timings.csv (at most once a second unless ``force``)."""
@@ -569,7 +609,7 @@ class Progress:
             self._bar.update(self._task, completed=self.done, failures=self.failures)
         else:
             report = record["report"]
-            self.console.print(f"{student}: {report['score']:g}/{report['max_score']:g}  "
+            self.console.print(f"{inert(student, 200)}: {report['score']:g}/{report['max_score']:g}  "
                                f"{self.line()}", highlight=False, markup=False, soft_wrap=True)
 
     def finish(self) -> None:
@@ -647,8 +687,8 @@ def main(argv: list[str] | None = None) -> int:
         known = {s.student for s in find_submissions(args.submissions)[0]}
         unknown = sorted(set(args.only) - known)
         if unknown:
-            return usage_error(prog, f"--only: no submission in {args.submissions} for "
-                                     f"{', '.join(unknown)}")
+            return usage_error(prog, f"--only: no submission in {inert(args.submissions)} for "
+                                     f"{', '.join(inert(name, 200) for name in unknown)}")
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -681,7 +721,7 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
 
     started = clock()
     submissions, skipped = find_submissions(folder)
-    results = Results(out, clock)
+    results = Results(out, clock, rubric)
     earlier = results.load()
     order = [s.student for s in submissions]
     selected = set(only) if only else None
@@ -714,7 +754,8 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
                         (skipped, "skipped, beside a submission of the same id")):
         if names and not quiet:
             err.print(f"{what} (not a .py, .ipynb or a folder, or a symbolic link): "
-                      f"{', '.join(names)}", highlight=False, markup=False, soft_wrap=True)
+                      f"{', '.join(inert(name, 200) for name in names)}", highlight=False,
+                      markup=False, soft_wrap=True)
     in_run = len(submissions) - len(kept) if selected is None else len(selected)
     progress = Progress(in_run, len(reused), workers=min(workers, len(payloads) or 1),
                         console=err, quiet=quiet, clock=clock)
@@ -725,7 +766,7 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
             result = _lost(by_student[student], ValueError("the worker's result is malformed"),
                            rubric)
         result["note"] = notes.get(student, "")
-        results.add(student, result)
+        result = results.add(student, result)
         results.write_tables(order)
         now.append(student)
         progress.update(student, result)

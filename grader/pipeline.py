@@ -1,6 +1,9 @@
 """Grade one submission: read it, run it in the sandbox, observe, retrain, check, score.
 
 ``grade()`` is the library entry point the CLI, the batch command and nbgrader all call.
+``guarded`` is the one catch-all every path uses (``grade`` itself, the CLI, batch workers and
+callbacks, nbgrader, Gradescope): a failure of the grader's own code on one submission becomes that
+submission's report ("grader error: ..."), never a traceback that stops the others.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from grader import __version__
 from grader.audit import tampering
@@ -24,9 +27,44 @@ from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission, submission_noun
 from grader.retrain import allowlist
 from grader.retrain.client import ResultCache, Retrainer, TrainingResult, library_versions
+from grader.text import inert
 
 Status = Callable[[str], None]
 MAX_SPECULATIONS = 8  # retrains started before the script ends (a script may compile in a loop)
+GRADER_ERROR = "grader error"  # a report's reason when the grader failed: batch regrades it
+T = TypeVar("T")
+
+
+def grader_error(submission: str, exc: BaseException, rubric: Rubric) -> Report:
+    """The report of a submission the grader's own code failed on: every check 0, the first
+    saying "grader error: <what failed>" (inert, short); its reason ``GRADER_ERROR`` marks it
+    as not final, so the next batch run grades it again."""
+    from grader.report import failure_report
+
+    reason = inert(f"{type(exc).__name__}: {exc}", 200)
+    return failure_report(inert(submission, 500), f"{GRADER_ERROR}: {reason}",
+                          "tell your instructor; it is graded again on the next run", rubric,
+                          note=GRADER_ERROR)
+
+
+def _same(report: Report) -> Report:
+    return report
+
+
+def guarded(submission: str, rubric: Rubric, make: Callable[[], Report],
+            show: Callable[[Report], T] = _same) -> tuple[Report, T]:
+    """``make()`` (grade, or read back a report) and ``show`` of it (format it, write it); when
+    either raises, ``grader_error``'s report for ``submission`` and ``show`` of that instead.
+
+    The one catch-all of every path, so that one submission can never stop the others or crash
+    the grader. Ctrl-C (``KeyboardInterrupt``) and ``SystemExit`` still go through.
+    """
+    try:
+        report = make()
+        return report, show(report)
+    except Exception as exc:  # noqa: BLE001 - the grader's failure costs this submission only
+        report = grader_error(submission, exc, rubric)
+        return report, show(report)
 
 
 @dataclass(frozen=True)
@@ -112,14 +150,20 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         runner: runs the script in a sandbox; same signature as ``sandbox.run_script``.
         extra_files: more files for the sandbox's work directory (a student's helper modules).
     """
-    status = on_status or (lambda text: None)
     rubric = rubric or load_rubric(options.rubric_path)
+    return guarded(str(path), rubric, lambda: _grade(
+        Path(path), options, on_status or (lambda text: None), rubric, retrainer, runner,
+        extra_files))[0]
+
+
+def _grade(path: Path, options: GradeOptions, status: Status, rubric: Rubric,
+           retrainer: Retrainer | None, runner: Callable[..., SandboxRun],
+           extra_files: dict[str, bytes] | None) -> Report:
     own_retrainer = retrainer is None
     if own_retrainer:
         cache_dir = cache_directory(options)
         retrainer = Retrainer(rubric, ResultCache(cache_dir) if cache_dir else None)
     started = time.monotonic()
-    path = Path(path)
     try:
         obs = _observe(path, options, rubric, retrainer, status, runner, extra_files)
         training = None
@@ -132,11 +176,19 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
     finally:
         if own_retrainer:
             retrainer.close()
+    return report_of(str(path), obs, training, rubric, options, time.monotonic() - started)
+
+
+def report_of(submission: str, obs: Observation, training: TrainingResult | None,
+              rubric: Rubric, options: GradeOptions = GradeOptions(),
+              seconds: float = 0.0) -> Report:
+    """The report on what the sandbox observed and the trusted retrain gave: the checks, the
+    bonus challenges, the metrics and the architecture (the grader's work after the sandbox)."""
     results = run_checks(obs, training, rubric)
     return build_report(
-        str(path), results, rubric, not_started=is_not_started(obs), tampered=obs.tampered,
+        submission, results, rubric, not_started=is_not_started(obs), tampered=obs.tampered,
         metrics=_metrics(obs, training, rubric),
-        info=_info(obs, training, rubric, options, time.monotonic() - started),
+        info=_info(obs, training, rubric, options, seconds),
         architecture=summarize_architecture(obs), bonuses=run_bonuses(obs),
         history=history_of(training),
         figures=() if obs.tampered else obs.figures,  # forged evidence earns no bonus either

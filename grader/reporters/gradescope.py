@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 
 from grader.report import bonus_summary, main_reason
+from grader.reporters import shown_dict
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 HINTS_TEST = "How to fix the failed checks"
@@ -34,7 +35,7 @@ def _overview(report: dict) -> str:
     if report.get("not_started"):
         lines.append("Not started: this is still the starter template.")
     accuracy = metrics.get("test_accuracy")
-    if accuracy is not None:
+    if isinstance(accuracy, (int, float)):
         lines.append(f"Grader's test accuracy: {accuracy:.4f} (needs > "
                      f"{metrics.get('accuracy_threshold')})")
     if bonus_summary(report):
@@ -55,6 +56,7 @@ def results(report: dict, *, visibility: str = "visible", hints: str | None = No
         execution_time: seconds the grading took, if known.
     """
     hints = hints or visibility
+    report = shown_dict(report)
     for name, value in (("visibility", visibility), ("hints", hints)):
         if value not in VISIBILITIES:
             raise ValueError(f"{name} must be one of {VISIBILITIES}. Received: {name}={value!r}")

@@ -16,6 +16,7 @@ import binascii
 import math
 
 from grader.report import Report, main_reason, retrain_engine
+from grader.reporters import shown
 from grader.reporters.page import architecture_html, escape, page
 from grader.reporters.svg import line_chart
 from grader.similarity import describe
@@ -208,6 +209,7 @@ def _footer(report: Report) -> str:
 
 def render(report: Report) -> str:
     """The whole page for one report."""
+    report = shown(report)
     body = "".join((_header(report), _checklist(report), _accuracy(report), _curves(report),
                     _architecture(report), _figures(report), _bonus(report), _footer(report)))
     return page(f"Grader report: {report.score:g}/{report.max_score:g}", body, _CSS)

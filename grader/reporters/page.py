@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import html
 import math
-import unicodedata
 from typing import Mapping, Sequence
 
 from grader.similarity import ArchitectureView
+from grader.text import inert
 
 BASE_CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1400px;
@@ -45,17 +45,13 @@ pre{background:#fafafa;border:1px solid #e0e0e6;padding:8px;overflow:auto;max-he
 # What a page may load: its own inline styles and data: images; no script, no network at all.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-_BIDI = {0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
-
-
-def clean(text: str, limit: int | None = None) -> str:
-    """Untrusted text made safe to show: control, format (bidi) and surrogate characters become
-    U+FFFD one for one (positions stay valid), then cut to ``limit``. Not yet escaped."""
-    text = "".join(
-        "\ufffd" if (ord(c) in _BIDI or (unicodedata.category(c) in ("Cc", "Cf", "Cs")
-                                          and c not in "\n\t")) else c
-        for c in str(text))
-    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+def clean(text, limit: int | None = None) -> str:
+    """Untrusted text made safe to show (``grader.text.inert``): control, format (bidi),
+    surrogate and unassigned characters become U+FFFD one for one (positions stay valid), then
+    cut to ``limit``. Not yet escaped."""
+    text = inert(text, 1 << 30) if not isinstance(text, str) else text
+    return inert(text, max(1, len(text)) if limit is None else limit, multiline=True,
+                 replacement="\ufffd")
 
 
 def escape(text, limit: int | None = 200) -> str:
@@ -91,8 +87,9 @@ def architecture_html(view: ArchitectureView, rare: set[str], widest: int,
             (f'<span class="rare">{escape(c.text, 60)}</span>' if c.key in rare
              else escape(c.text, 60))
             for c in layer.choices if c.text]
-        if layer.kind == "Dense" and layer.units:
-            share = math.log2(layer.units + 1) / math.log2(widest + 1)
+        units = layer.units if isinstance(layer.units, int) else 0
+        if layer.kind == "Dense" and units > 0:  # a negative or zero width is drawn as other
+            share = math.log2(units + 1) / math.log2(max(widest, units, 1) + 1)
             style, css = f"width:{30 + 70 * min(1.0, share):.0f}%", "dense"
         else:
             style, css = "width:45%", "drop" if "Dropout" in layer.kind else "other"

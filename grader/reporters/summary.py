@@ -7,11 +7,15 @@ for ``summary.txt``). Matplotlib is imported only by ``plot``.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from pathlib import Path
 
 from rich.text import Text
+
+from grader.reporters import shown_dict
+from grader.text import inert
 
 TOP = 5
 BUCKETS = 10
@@ -19,22 +23,24 @@ BUCKETS = 10
 
 def summarize(records: list[dict]) -> dict:
     """Figures for the summary (plain data: written as ``summary.json``)."""
+    records = [{**r, "student": inert(r.get("student"), 200), "report": shown_dict(r.get("report")),
+                "seconds": _number(r.get("seconds"))} for r in records]
     reports = [r["report"] for r in records]
-    scores = [float(r["score"]) for r in reports]
-    max_score = max((float(r["max_score"]) for r in reports), default=100.0)
+    scores = [r["score"] for r in reports]
+    max_score = max((r["max_score"] for r in reports), default=100.0)
     buckets = Counter(_bucket(s, max_score) for s in scores)
     integral = all(float(c["max_score"]).is_integer() for r in reports for c in r["checks"])
     failed = Counter(c["id"] for r in reports for c in r["checks"] if not c["passed"])
-    accuracies = [r["metrics"].get("test_accuracy") for r in reports]
+    accuracies = [_number(r["metrics"].get("test_accuracy")) for r in reports]
     accuracies = [a for a in accuracies if a is not None]
-    threshold = next((r["metrics"].get("accuracy_threshold") for r in reports
-                      if r["metrics"].get("accuracy_threshold") is not None), None)
-    slowest = sorted(records, key=lambda r: (-float(r.get("seconds") or 0), r["student"]))[:TOP]
+    threshold = next((_number(r["metrics"].get("accuracy_threshold")) for r in reports
+                      if _number(r["metrics"].get("accuracy_threshold")) is not None), None)
+    slowest = sorted(records, key=lambda r: (-(r["seconds"] or 0), r["student"]))[:TOP]
     did_not_run = [r["student"] for r in records if _runs_failed(r["report"])]
     return {
         "submissions": len(records),
         "max_score": max_score,
-        "mean": round(statistics.fmean(scores), 2) if scores else None,
+        "mean": _mean(scores, 2),
         "median": statistics.median(scores) if scores else None,
         "min": min(scores, default=None),
         "max": max(scores, default=None),
@@ -48,15 +54,31 @@ def summarize(records: list[dict]) -> dict:
                     for r in slowest],
         "did_not_run": did_not_run,
         "accuracy": {"graded": len(accuracies), "threshold": threshold,
-                     "mean": round(statistics.fmean(accuracies), 4) if accuracies else None,
+                     "mean": _mean(accuracies, 4),
                      "below_threshold": sum(1 for a in accuracies
                                             if threshold is not None and a <= threshold)},
     }
 
 
+def _number(value) -> float | None:
+    """A finite number of a record (read back from disk), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def _bucket(score: float, max_score: float) -> int:
     """Ten equal buckets; the last one holds its upper end (full marks) too."""
-    return min(int(score * BUCKETS // max_score), BUCKETS - 1) if max_score > 0 else 0
+    share = score / max_score * BUCKETS if max_score > 0 else 0.0
+    return max(0, min(int(share), BUCKETS - 1)) if math.isfinite(share) else 0
+
+
+def _mean(values: list[float], digits: int) -> float | None:
+    """The rounded mean, or None without values (or when they overflow a float's range)."""
+    try:
+        return round(statistics.fmean(values), digits) if values else None
+    except OverflowError:
+        return None
 
 
 def _bucket_label(bucket: int, max_score: float, integral: bool) -> str:
@@ -85,8 +107,8 @@ def _runs_message(report: dict) -> str:
 
 
 def plain(text: str, style: str = "") -> Text:
-    """One summary line (styled on a terminal)."""
-    return Text(text, style)
+    """One summary line (styled on a terminal), inert: it may name students (file names)."""
+    return Text(inert(text, 20000), style)
 
 
 def lines(summary: dict, *, graded_now: int, reused: int, seconds: float,
@@ -97,7 +119,7 @@ def lines(summary: dict, *, graded_now: int, reused: int, seconds: float,
                 f"earlier run ({seconds:.0f} s, {workers})", "bold")]
     if not n:
         return out
-    out.append(Text(f"Scores: mean {summary['mean']:g}, median {summary['median']:g}, "
+    out.append(Text(f"Scores: mean {summary['mean'] or 0:g}, median {summary['median']:g}, "
                     f"min {summary['min']:g}, max {summary['max']:g}; "
                     f"{summary['full_marks']} with full marks"))
     widest = max(summary["distribution"].values()) or 1
@@ -118,7 +140,7 @@ def lines(summary: dict, *, graded_now: int, reused: int, seconds: float,
                         + (" ..." if len(summary["did_not_run"]) > 20 else ""), "red"))
     accuracy = summary["accuracy"]
     if accuracy["graded"]:
-        out.append(Text(f"Grader's accuracy: mean {accuracy['mean']:.4f} over "
+        out.append(Text(f"Grader's accuracy: mean {accuracy['mean'] or 0:.4f} over "
                         f"{accuracy['graded']} retrained models; {accuracy['below_threshold']} at "
                         f"or below the threshold {accuracy['threshold']}"))
     return out
@@ -139,12 +161,12 @@ def plot(records: list[dict], path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    reports = [r["report"] for r in records]
-    scores = [float(r["score"]) for r in reports]
-    accuracies = [r["metrics"]["test_accuracy"] for r in reports
-                  if r["metrics"].get("test_accuracy") is not None]
-    threshold = next((r["metrics"].get("accuracy_threshold") for r in reports), None)
-    max_score = max((float(r["max_score"]) for r in reports), default=100.0)
+    reports = [shown_dict(r.get("report")) for r in records]
+    scores = [r["score"] for r in reports]
+    accuracies = [a for a in (_number(r["metrics"].get("test_accuracy")) for r in reports)
+                  if a is not None]
+    threshold = next((_number(r["metrics"].get("accuracy_threshold")) for r in reports), None)
+    max_score = max((r["max_score"] for r in reports), default=100.0)
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.hist(scores, bins=[max_score * i / 20 for i in range(21)], color="#4c72b0",
               edgecolor="white")

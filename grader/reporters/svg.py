@@ -22,10 +22,13 @@ def _finite(value) -> bool:
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """About ``count`` round tick values (1, 2 or 5 times a power of ten) covering low..high."""
+    """About ``count`` round tick values (1, 2 or 5 times a power of ten) covering low..high;
+    just the two ends when the span is too large or too small for round steps."""
     if not high > low:
         low, high = low - 0.5, high + 0.5
     raw = (high - low) / max(1, count)
+    if not (math.isfinite(raw) and raw > 0 and raw > abs(high) * 1e-12):
+        return [low, high] if high > low else [low, low + 1.0]
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.floor(low / step) * step
@@ -63,6 +66,10 @@ def line_chart(series: Mapping[str, Sequence], title: str, *, x_label: str = "ep
     plot_w, plot_h = width - left - right, height - top - bottom
     y_ticks = nice_ticks(min(points), max(points))
     y_low, y_high = y_ticks[0], y_ticks[-1]
+    if not (math.isfinite(y_high - y_low) and y_high > y_low):  # values near the float limits
+        y_low, y_high = min(points), max(points)
+        if not (math.isfinite(y_high - y_low) and y_high > y_low):
+            y_low, y_high = 0.0, 1.0
     x_ticks = [t for t in nice_ticks(1, max(epochs, 2)) if 1 <= t <= max(epochs, 2)
                and t == int(t)] or [1]
 

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from grader.checks import own_accuracy
 from grader.report import Report, retrain_engine
+from grader.reporters import shown as _shown
 
 FANCY = {"pass": "✓", "fail": "✗", "hint": "→", "dot": "·", "todo": "○"}
 PLAIN = {"pass": "[x]", "fail": "[ ]", "hint": "->", "dot": "|", "todo": "[ ]"}
@@ -76,8 +77,15 @@ def wrap_code_safe(text: str, width: int) -> list[str]:
     return out + [line] if line or not out else out
 
 
+def _number(value) -> float | None:
+    """A number the report holds, else None (it may have been read back from JSON)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
+
+
 def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> list[Text]:
     """The report as styled lines (``Text.plain`` of each is the plain report)."""
+    report = _shown(report)
     info, metrics = report.info, report.metrics
     noun = "notebook" if report.submission.endswith(".ipynb") else "script"
     out = [Text.assemble((f"Sentiment classifier grader {info.get('grader_version', '')}", BOLD),
@@ -88,7 +96,7 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     if report.not_started:
         out += [Text("Not started: this is still the starter template. Fill in the TODOs in steps "
                      "1-6, then grade it again.", HINT), Text()]
-    label_width = max(len(c.id) for c in report.checks) + 2
+    label_width = max((len(c.id) for c in report.checks), default=4) + 2
     indent = " " * (len(marks["pass"]) + 1 + label_width)
     first_with = {}  # (message, hint) -> the first failed check that says it
     for check in report.checks:
@@ -112,7 +120,8 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     if report.figures:
         shown = "; ".join(
             (f"“{f.get('title')}”" if f.get("title") else "untitled")
-            + (f" (plots {', '.join(f.get('plotted'))})" if f.get("plotted") else "")
+            + (f" (plots {', '.join(map(str, f.get('plotted')))})"
+               if isinstance(f.get("plotted"), list) and f.get("plotted") else "")
             for f in report.figures)
         count = len(report.figures)
         out += [Text()] + [Text(part) for part in wrap_code_safe(
@@ -125,19 +134,20 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     out.append(Text(f"Score: {report.score:g}/{report.max_score:g}"
                     + ("  (all checks passed)" if report.passed else ""),
                     "bold green" if report.passed else BOLD))
-    accuracy, threshold = metrics.get("test_accuracy"), metrics.get("accuracy_threshold")
-    if isinstance(accuracy, (int, float)):
+    accuracy, threshold = _number(metrics.get("test_accuracy")), metrics.get("accuracy_threshold")
+    if accuracy is not None:
         flag = "  (borderline: within 0.02 of the threshold)" if metrics.get("borderline") else ""
         cached = ", cached" if metrics.get("train_cached") else ""
         needs = f"needs > {threshold:g}; " if isinstance(threshold, (int, float)) else ""
-        trials = metrics.get("trial_accuracies") or []
+        trials = metrics.get("trial_accuracies")
+        trials = trials if isinstance(trials, list) else []
         runs = (f"the median of the grader's {len(trials)} runs on its own data seeds, spread "
-                f"{metrics.get('accuracy_spread') or 0:.4f}" if len(trials) > 1
+                f"{_number(metrics.get('accuracy_spread')) or 0:.4f}" if len(trials) > 1
                 else "the grader's own run on its own data")
         out.append(Text.assemble(f"Grader's test accuracy: {accuracy:.4f} ({needs}{runs}{cached})",
                                  (flag, HINT)))
-    own = metrics.get("script_accuracy")
-    if isinstance(own, (int, float)):
+    own = _number(metrics.get("script_accuracy"))
+    if own is not None:
         if info.get("mode") == "full":
             said = (f"Your {noun}'s own test accuracy: {own:.4f}. It differs from the grader's "
                     "because the data, the seed and the weight initialisation differ.")
@@ -147,15 +157,15 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
         else:
             said = ""
         out += [Text(part) for part in wrap_code_safe(said, width)] if said else []
-    missing = info.get("missing_protections") or []
-    if missing:
+    missing = info.get("missing_protections")
+    if isinstance(missing, list) and missing:
         out.append(Text("Note: this machine could not apply these sandbox protections: "
-                        + ", ".join(missing), HINT))
+                        + ", ".join(map(str, missing)), HINT))
     engine = retrain_engine(info)
     retrain = f" {marks['dot']} retrained with {engine}" if engine else ""
     out.append(Text(f"TensorFlow {info.get('tensorflow')} {marks['dot']} Keras {info.get('keras')}{retrain} "
                     f"{marks['dot']} rubric {info.get('rubric_sha256')} {marks['dot']} data seed "
-                    f"{info.get('data_seed')} {marks['dot']} {info.get('seconds') or 0:.1f} s", DIM))
+                    f"{info.get('data_seed')} {marks['dot']} {_number(info.get('seconds')) or 0:.1f} s", DIM))
     return out
 
 
@@ -171,7 +181,7 @@ def bonus_lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDT
     if not report.bonus:
         return []
     out = [Text(), Text(bonus_heading(report), BOLD)]
-    label_width = max(len(b.id) for b in report.bonus) + 2
+    label_width = max((len(b.id) for b in report.bonus), default=4) + 2
     indent = " " * (len(marks["pass"]) + 1 + label_width)
     for bonus in report.bonus:
         mark = Text(marks["pass"], PASS) if bonus.done else Text(marks["todo"], DIM)
@@ -206,18 +216,26 @@ def encodable(text: str, encoding: str | None) -> str:
         return text.encode("ascii", errors="replace").decode("ascii")
 
 
-def show(report: Report, console: Console) -> None:
-    """Print the report on ``console`` (styled on a terminal, plain elsewhere).
+def styled(report: Report, console: Console) -> list[Text]:
+    """The report's lines as ``console`` shows them (styled on a terminal, plain elsewhere).
 
     On a console that cannot encode the marks and arrows (cp1252), they become ASCII.
     """
     width = min(WIDTH, console.width) if console.is_terminal else WIDTH
     encoding = getattr(console.file, "encoding", None)
     marks = marks_for(console.file)
-    for line in lines(report, marks, width):
-        if marks is PLAIN:
-            line = Text(encodable(line.plain, encoding), line.style)
+    return [Text(encodable(line.plain, encoding), line.style) if marks is PLAIN else line
+            for line in lines(report, marks, width)]
+
+
+def print_lines(styled_lines: list[Text], console: Console) -> None:
+    for line in styled_lines:
         console.print(line, soft_wrap=True)
+
+
+def show(report: Report, console: Console) -> None:
+    """Print the report on ``console`` (``styled``)."""
+    print_lines(styled(report, console), console)
 
 
 class StatusLine:
