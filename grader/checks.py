@@ -658,50 +658,90 @@ def _no_training_step(obs: Observation, fit: FitCall) -> str:
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(\s*%)?")
 _KERAS_LOG = re.compile(r"━|/step|^Epoch \d+/\d+|\[=+")
+# The caps on the grader's own reading of a run's output (see ``_printed``).
+MAX_LINE_SCANNED = 500  # characters of one output line
+MAX_CANDIDATES = 10_000  # printed numbers that could be the accuracy, looked at in order
+MAX_TYPED_PER_NUMBER = 16  # typed texts holding one number; more: that number counts as typed
+MAX_SOURCE_PARSED = 512 * 1024  # characters of source parsed; a longer one is only searched
 
 
-def _source_literals(source: str) -> set[float]:
+def _every_number(source: str) -> frozenset[str]:
+    """Every number written anywhere in ``source``, as written (one regular-expression pass)."""
+    return frozenset(match.group(1) for match in _NUMBER.finditer(source))
+
+
+@functools.lru_cache(maxsize=8)
+def _source_literals(source: str) -> frozenset[float]:
+    """The numeric literals of the source (one pass of the tokenizer; past
+    ``MAX_SOURCE_PARSED``, every number written in it)."""
     values = set()
+    if len(source) > MAX_SOURCE_PARSED:
+        return frozenset(float(text) for text in _every_number(source))
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type == tokenize.NUMBER:
                 try:
                     values.add(float(token.string.replace("_", "")))
-                except ValueError:
+                except (ValueError, OverflowError):
                     pass
-    except (tokenize.TokenError, SyntaxError, IndentationError):
+    except (tokenize.TokenError, SyntaxError, IndentationError, RecursionError, MemoryError):
         pass
-    return values
+    return frozenset(values)
 
 
 @dataclass(frozen=True)
 class _Written:
     """What a script prints exactly as its source writes it, not as its run computed it."""
 
-    texts: tuple[str, ...]  # lines of its string literals that hold words and a number
+    # number as written ("0.85") -> (offset in the text, text) for each line of a string
+    # literal that holds words and that number, longest texts first, at most
+    # MAX_TYPED_PER_NUMBER of them
+    texts: dict
     numbers: frozenset[float]  # numbers handed to print (or to an f-string) as literals
+    everywhere: frozenset[str]  # numbers typed in more texts than that: typed wherever printed
 
 
+@functools.lru_cache(maxsize=8)
 def _written(source: str) -> _Written:
     """``print("Test accuracy: 0.5")`` and ``print("Test accuracy:", 0.5)`` print what the
-    source says: the number is not an accuracy the script measured."""
+    source says: the number is not an accuracy the script measured. One walk of the syntax tree,
+    each literal line indexed by the numbers it holds (linear in the source). A source longer
+    than ``MAX_SOURCE_PARSED`` is not parsed: every number written in it counts as typed."""
     import ast
 
+    if len(source) > MAX_SOURCE_PARSED:
+        return _Written({}, frozenset(), _every_number(source))
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return _Written((), frozenset())
-    texts, numbers = set(), set()
+        return _Written({}, frozenset(), frozenset())
+    lines, numbers = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            texts.update(line for line in node.value.splitlines()
-                         if re.search(r"\d", line) and re.search(r"[^\W\d_]", line))
+            lines.update(line for line in node.value.splitlines()
+                         if len(line) <= MAX_LINE_SCANNED and re.search(r"\d", line)
+                         and re.search(r"[^\W\d_]", line))
         values = (node.args if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                   and node.func.id == "print" else
                   [node.value] if isinstance(node, ast.FormattedValue) else [])
         numbers.update(float(v.value) for v in values if isinstance(v, ast.Constant)
-                       and isinstance(v.value, (int, float)) and not isinstance(v.value, bool))
-    return _Written(tuple(sorted(texts, key=len, reverse=True)), frozenset(numbers))
+                       and isinstance(v.value, (int, float)) and not isinstance(v.value, bool)
+                       and not (isinstance(v.value, int) and abs(v.value) >= 2**53))
+    texts: dict[str, list] = {}
+    for line in sorted(lines, key=lambda text: (-len(text), text)):
+        for match in _NUMBER.finditer(line):
+            texts.setdefault(match.group(1), []).append((match.start(1), line))
+    everywhere = frozenset(k for k, v in texts.items() if len(v) > MAX_TYPED_PER_NUMBER)
+    return _Written({k: tuple(v) for k, v in texts.items() if k not in everywhere},
+                    frozenset(numbers), everywhere)
+
+
+def _typed(line: str, match: re.Match, written: _Written) -> bool:
+    """Is this printed number part of a line of a string literal printed as typed?"""
+    token, at = match.group(1), match.start(1)
+    return token in written.everywhere or any(
+        at >= offset and line.startswith(text, at - offset)
+        for offset, text in written.texts.get(token, ()))
 
 
 def _matches(printed: float, decimals: int, accuracy: float) -> bool:
@@ -711,34 +751,57 @@ def _matches(printed: float, decimals: int, accuracy: float) -> bool:
     return abs(printed - accuracy) <= max(step / 2, 1e-6) or 0 <= accuracy - printed < step
 
 
+def _shows(value: float, text: str, percent: bool, about_accuracy: bool, accuracies):
+    """The accuracy a printed number shows (at whatever precision it is printed), else None."""
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text.lower() else 0
+    for accuracy in accuracies:
+        # Matched at whatever precision it is printed: a shortened run's accuracy can be
+        # a round 0.5 ("0.5", "50%", "50.0"); a bare integer counts only as a percentage.
+        as_fraction = not percent and value <= 1 and decimals >= 1 and \
+            _matches(value, decimals, accuracy)
+        as_percent = (percent or (1 < value <= 100 and (decimals >= 1 or about_accuracy))) \
+            and _matches(value, decimals, accuracy * 100)
+        if as_fraction or as_percent:
+            return accuracy
+    return None
+
+
 def _printed(stdout: str, accuracies, source: str = "") -> tuple[str, float] | None:
-    """The first printed token that shows one of ``accuracies`` and that accuracy, or None."""
+    """The first printed token that shows one of ``accuracies`` and that accuracy, or None.
+
+    Linear in the output and the source, with caps: each line is read up to its first
+    ``MAX_LINE_SCANNED`` (500) characters, the first ``MAX_CANDIDATES`` (10,000) numbers that
+    could show an accuracy are looked at and no more, and a number typed in more than
+    ``MAX_TYPED_PER_NUMBER`` (16) lines of string literals counts as typed wherever it is
+    printed. (The output itself is capped at 1 MiB per stream by the observation.)
+    """
     literals, written = _source_literals(source), _written(source)
+    candidates = 0
     for line in stdout.splitlines():
+        line = line[:MAX_LINE_SCANNED]
         if _KERAS_LOG.search(line):
             continue
         about_accuracy = "acc" in line.lower()
-        for text in written.texts:  # the numbers in them were typed, not measured
-            line = line.replace(text, " " * len(text))
         for match in _NUMBER.finditer(line):
             text, percent = match.group(1), bool(match.group(2))
-            value = float(text)
-            decimals = len(text.split(".")[1]) if "." in text and "e" not in text.lower() else 0
+            try:
+                value = float(text)
+            except OverflowError:
+                continue
             # a literal of the source printed back (a Dropout rate, as 0.5 or 50%) is not the
             # accuracy, unless its line says it is; a percentage is not the literal 50 (epochs)
             if not about_accuracy and (value / 100 if percent else value) in literals:
                 continue
             if value in written.numbers:
                 continue
-            for accuracy in accuracies:
-                # Matched at whatever precision it is printed: a shortened run's accuracy can be
-                # a round 0.5 ("0.5", "50%", "50.0"); a bare integer counts only as a percentage.
-                as_fraction = not percent and value <= 1 and decimals >= 1 and \
-                    _matches(value, decimals, accuracy)
-                as_percent = (percent or (1 < value <= 100 and (decimals >= 1 or about_accuracy))) \
-                    and _matches(value, decimals, accuracy * 100)
-                if as_fraction or as_percent:
-                    return match.group(0).strip(), accuracy
+            accuracy = _shows(value, text, percent, about_accuracy, accuracies)
+            if accuracy is None:
+                continue
+            candidates += 1
+            if candidates > MAX_CANDIDATES:
+                return None
+            if not _typed(line, match, written):  # the numbers in typed texts were not measured
+                return match.group(0).strip(), accuracy
     return None
 
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from grader import __version__
+from grader.text import inert
 from grader.options import (EXIT_FAILED, EXIT_PASSED, EXIT_USAGE, Parser, add_grading_options,
                             load_rubric_or_usage, options_from_args, positive, usage_error,
                             with_limits)
@@ -104,33 +105,45 @@ def main(argv: list[str] | None = None) -> int:
         return module.main(argv[1:])
     args = _parser().parse_args(argv)
     if not args.submission.is_file():
-        return usage_error(PROG, f"no such file: {args.submission}")
+        return usage_error(PROG, f"no such file: {inert(args.submission)}")
     if args.submission.suffix not in (".py", ".ipynb"):
-        return usage_error(PROG, f"expected a .py or .ipynb file, got {args.submission.name}")
+        return usage_error(PROG, f"expected a .py or .ipynb file, got "
+                                 f"{inert(args.submission.name)}")
     problem = positive(args, "timeout", "memory_mb") or setting_problem()
     if problem:
         return usage_error(PROG, problem)
     if args.html is not None and (args.html.is_dir() or not args.html.parent.is_dir()):
         where = "is a folder" if args.html.is_dir() else "is in a folder that does not exist"
-        return usage_error(PROG, f"--html {args.html} {where}: name a file in an existing folder")
+        return usage_error(PROG, f"--html {inert(args.html)} {where}: name a file in an existing "
+                                 "folder")
     rubric = load_rubric_or_usage(PROG, args.rubric)
     if isinstance(rubric, int):
         return rubric
 
-    from grader.pipeline import grade
-    from grader.reporters import json as json_reporter, terminal
+    from grader.pipeline import grade, guarded
+    from grader.reporters import html as html_reporter, json as json_reporter, terminal
 
     options = options_from_args(args)
     status = terminal.StatusLine()
     lane = None
     _interrupt_on_termination()
+    out = terminal.console_for(sys.stdout)
+
+    def make():
+        if lane is not None:
+            return lane.grade(args.submission, options, rubric, on_status=status)
+        return grade(args.submission, options, on_status=status,
+                     rubric=with_limits(rubric, options))
+
+    def show(report):  # every output is formatted before any is written
+        page = html_reporter.render(report) if args.html is not None else None
+        text = json_reporter.render(report) if args.format == "json" else \
+            terminal.styled(report, out)
+        return page, text
+
     try:
         lane = _daemon_lane(rubric, status) if not args.no_daemon else None
-        if lane is not None:
-            report = lane.grade(args.submission, options, rubric, on_status=status)
-        else:
-            report = grade(args.submission, options, on_status=status,
-                           rubric=with_limits(rubric, options))
+        report, (page, text) = guarded(str(args.submission), rubric, make, show)
     except KeyboardInterrupt:
         status.clear()
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -139,19 +152,19 @@ def main(argv: list[str] | None = None) -> int:
         status.clear()
         if lane is not None:
             lane.close()
-    if args.html is not None:
+    if page is not None:
         from grader.files import atomic_write
-        from grader.reporters import html as html_reporter
 
         try:
-            atomic_write(args.html, html_reporter.render(report))
+            atomic_write(args.html, page)
         except OSError as exc:
-            return usage_error(PROG, f"cannot write --html {args.html}: {exc.strerror or exc}")
+            return usage_error(PROG, f"cannot write --html {inert(args.html)}: "
+                                     f"{exc.strerror or exc}")
     try:
-        if args.format == "json":
-            print(json_reporter.render(report))
+        if isinstance(text, str):
+            print(text)
         else:
-            terminal.show(report, terminal.console_for(sys.stdout))
+            terminal.print_lines(text, out)
         sys.stdout.flush()
     except BrokenPipeError:  # `python -m grader ... | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

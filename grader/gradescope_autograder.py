@@ -331,10 +331,6 @@ def grade_submission(submission: Path, rubric, settings: dict):
             path = Path(temporary) / Path(graded).name
             path.write_bytes((folder / graded).read_bytes())
             return grade(path, options, rubric=rubric, retrainer=retrainer, extra_files=extra)
-    except Exception as exc:  # noqa: BLE001 - a grader failure is a proper result with a message
-        return failure_report(graded, f"the grader failed on this submission ({type(exc).__name__}: "
-                              f"{exc})"[:500], "tell your instructor: they can regrade it", rubric,
-                              note="grader error")
     finally:
         retrainer.close()
 
@@ -358,11 +354,17 @@ def run(root: Path, clock: Callable[[], float] = time.monotonic) -> dict:
         atomic_write(results_path, json.dumps(data, indent=2) + "\n")
         print(data["output"])
         return data
-    report = grade_submission(Path(root) / "submission", rubric, settings)
-    data = gradescope.results(report.to_dict(), visibility=settings["visibility"],
-                              hints=settings["hints"], execution_time=clock() - started)
+    from grader.pipeline import guarded
+
+    _, (data, text) = guarded(
+        "(your submission)", rubric,
+        lambda: grade_submission(Path(root) / "submission", rubric, settings),
+        lambda report: (gradescope.results(report.to_dict(), visibility=settings["visibility"],
+                                           hints=settings["hints"],
+                                           execution_time=clock() - started),
+                        terminal.render(report)))
     atomic_write(results_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    print(terminal.render(report))  # Gradescope shows stdout to instructors only
+    print(text)  # Gradescope shows stdout to instructors only
     return data
 
 

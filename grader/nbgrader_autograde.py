@@ -42,11 +42,12 @@ from traitlets import Bool, Float, Integer, Unicode
 from grader.checks import CHECK_IDS
 from grader.lane import Lane
 from grader.make_notebook import regenerate_command
-from grader.pipeline import GradeOptions
+from grader.pipeline import GradeOptions, guarded
 from grader.report import Report, ScoredCheck, bonus_summary, failure_report, main_reason
-from grader.reporters import html as html_reporter
+from grader.reporters import html as html_reporter, shown
 from grader.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric
 from grader.sources import SourceError, helper_files
+from grader.text import inert
 
 _LANES = {True: Lane(warm=True), False: Lane(warm=False)}
 for _lane in _LANES.values():
@@ -99,8 +100,9 @@ def check_outputs(check: ScoredCheck, not_started: bool = False, first_line: str
 
 
 def unknown_cell_outputs(grade_id: str) -> list:
-    message = (f"graded cell {grade_id!r} is not one of the grader's checks ({', '.join(CHECK_IDS)}); "
-               "the grader never runs test code in a kernel, so it scores 0")
+    message = (f"graded cell {inert(repr(grade_id), 100)} is not one of the grader's checks "
+               f"({', '.join(CHECK_IDS)}); the grader never runs test code in a kernel, so it "
+               "scores 0")
     return [nbformat.v4.new_output("error", ename="NotACheck", evalue=message, traceback=[message])]
 
 
@@ -179,28 +181,47 @@ class GradeInSandbox(Preprocessor):
             self.log.error("%s", exc)  # one line before nbgrader's traceback
             raise
         folder = resources.get("metadata", {}).get("path")
-        report = self.grade_notebook(nb, info.get("notebook") or "submission", rubric,
-                                     Path(folder) if folder else None)
-        checks = {check.id: check for check in report.checks}
-        html_name = report_name(info.get("notebook") or "submission")
-        resources.setdefault("outputs", {})[html_name] = html_reporter.render(report).encode()
-        first = headline(report, html_name)
-        for cell in nb.cells:
-            grade_id = graded_check_id(cell)
-            if grade_id is None:
-                continue
-            if grade_id in checks:
-                cell.outputs = check_outputs(checks[grade_id], report.not_started, first)
-                first = ""
-            else:
-                self.log.warning("Cell %r is not one of the grader's checks: it scores 0", grade_id)
-                cell.outputs = unknown_cell_outputs(grade_id)
-            cell.execution_count = None
+        notebook = info.get("notebook") or "submission"
+        html_name = report_name(notebook)
+        report, (page, outputs) = guarded(
+            f"{notebook}.ipynb", rubric,
+            lambda: self.grade_notebook(nb, notebook, rubric, Path(folder) if folder else None),
+            lambda r: (html_reporter.render(r).encode(), graded_outputs(nb, r, html_name)))
+        resources.setdefault("outputs", {})[html_name] = page
+        for index, cell in enumerate(nb.cells):
+            if index in outputs:
+                cell.outputs = outputs[index]
+                cell.execution_count = None
+        unknown = [graded_check_id(nb.cells[i]) for i in outputs
+                   if graded_check_id(nb.cells[i]) not in {c.id for c in report.checks}]
+        for grade_id in unknown:
+            self.log.warning("Cell %r is not one of the grader's checks: it scores 0",
+                             inert(grade_id, 100))
         accuracy = report.metrics.get("test_accuracy")
         self.log.info("Graded %s/%s in the sandbox: %g/%g (grader's test accuracy %s)",
-                      info.get("student", "?"), info.get("notebook", "?"), report.score,
-                      report.max_score, "none" if accuracy is None else f"{accuracy:.4f}")
+                      inert(info.get("student", "?"), 200), inert(notebook, 200), report.score,
+                      report.max_score, f"{accuracy:.4f}" if isinstance(accuracy, float)
+                      else "none")
         return nb, resources
+
+
+def graded_outputs(nb, report: Report, html_name: str) -> dict[int, list]:
+    """The outputs of each graded cell (by index): its check's verdict, the first one led by
+    the report's headline; a graded cell that is no check scores 0."""
+    report = shown(report)
+    checks = {check.id: check for check in report.checks}
+    first = headline(report, inert(html_name, 300))
+    outputs = {}
+    for index, cell in enumerate(nb.cells):
+        grade_id = graded_check_id(cell)
+        if grade_id is None:
+            continue
+        if grade_id in checks:
+            outputs[index] = check_outputs(checks[grade_id], report.not_started, first)
+            first = ""
+        else:
+            outputs[index] = unknown_cell_outputs(grade_id)
+    return outputs
 
 
 def autograde_preprocessors() -> list:

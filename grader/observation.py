@@ -19,6 +19,7 @@ from grader.text import MAX_OUTPUT, inert
 
 MAX_CONFIG_DEPTH = 48  # a Sequential in a functional model in a Sequential is about 12 deep
 MAX_LAYERS = 1000
+MAX_UNITS = 1_000_000  # a Dense width (or an input width) past this is not read as one
 
 DROPOUT_LAYERS = {"Dropout", "AlphaDropout", "GaussianDropout", "SpatialDropout1D",
                   "SpatialDropout2D", "SpatialDropout3D"}
@@ -235,6 +236,14 @@ def _int(value) -> int | None:
     return int(number) if number is not None and number == int(number) else None
 
 
+def _units(value) -> int | None:
+    """A layer's or an input's width: a whole number from 1 to ``MAX_UNITS``, else None
+    (negative, zero, huge, fractional, NaN, a bool or not a number: a script can set
+    ``layer.units = -1`` on a layer Keras has not built yet)."""
+    number = _int(value)
+    return number if number is not None and 1 <= number <= MAX_UNITS else None
+
+
 def _str(value, limit=200) -> str:
     return inert(value, limit) if isinstance(value, str) else ""
 
@@ -309,7 +318,7 @@ def _layer(entry: dict) -> Layer:
     if kind == "Dense":
         kernel_l2, kernel_l1 = _regularizer(config.get("kernel_regularizer"))
         bias_l2, _ = _regularizer(config.get("bias_regularizer"))
-        return Layer(kind, name, units=_int(config.get("units")),
+        return Layer(kind, name, units=_units(config.get("units")),
                      activation=activation_name(config.get("activation")),
                      kernel_l2=kernel_l2, kernel_l1=kernel_l1, bias_l2=bias_l2)
     if kind == "Activation":
@@ -339,8 +348,8 @@ def _flatten(entries, out: list[Layer], problems: list[str], dims: list[int], de
             continue
         if kind == "InputLayer":
             shape = config.get("batch_shape") or config.get("batch_input_shape")
-            if isinstance(shape, list) and shape and _int(shape[-1]):
-                dims.append(_int(shape[-1]))
+            if isinstance(shape, list) and shape and _units(shape[-1]):
+                dims.append(_units(shape[-1]))
             continue
         if kind in RUNS_CODE:
             problems.append(f"a {kind} layer runs arbitrary code, so the grader will not rebuild it")
@@ -348,9 +357,14 @@ def _flatten(entries, out: list[Layer], problems: list[str], dims: list[int], de
             problems.append(f"the layer {kind!r} is your own class, so the grader cannot rebuild it "
                             "from its config")
         shape = config.get("batch_shape") or config.get("batch_input_shape")
-        if isinstance(shape, list) and shape and _int(shape[-1]):
-            dims.append(_int(shape[-1]))
-        out.append(_layer(entry))
+        if isinstance(shape, list) and shape and _units(shape[-1]):
+            dims.append(_units(shape[-1]))
+        layer = _layer(entry)
+        if kind == "Dense" and layer.units is None:
+            problems.append(f"its Dense layer {layer.name or len(out)!r} has "
+                            f"units={_plain(config.get('units'), 40)!r}; a Dense layer needs a "
+                            f"whole number of units from 1 to {MAX_UNITS:,}")
+        out.append(layer)
 
 
 def _model(info: dict) -> ModelInfo | None:
