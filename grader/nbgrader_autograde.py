@@ -67,6 +67,7 @@ def report_name(notebook: str) -> str:
 def headline(report: Report, html_name: str = "") -> str:
     """The first graded cell's first lines: the score and its main reason, in a few words; the
     bonus challenges done (shown, not in the gradebook); where the full HTML report is."""
+    report, html_name = shown(report), inert(html_name, 300)
     reason = main_reason(report.to_dict())
     if report.passed:
         lines = [f"Grader: {report.score:g}/{report.max_score:g}, every check passed."]
@@ -210,7 +211,7 @@ def graded_outputs(nb, report: Report, html_name: str) -> dict[int, list]:
     the report's headline; a graded cell that is no check scores 0."""
     report = shown(report)
     checks = {check.id: check for check in report.checks}
-    first = headline(report, inert(html_name, 300))
+    first = headline(report, html_name)
     outputs = {}
     for index, cell in enumerate(nb.cells):
         grade_id = graded_check_id(cell)
