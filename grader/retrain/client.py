@@ -133,8 +133,9 @@ def spawn_worker(setup: dict) -> tuple[subprocess.Popen, str]:
     tmp = tempfile.mkdtemp(prefix="grader-retrain-")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
            "PYTHONPATH": root, "TMPDIR": tmp,
-           "GRADER_RETRAIN_BACKEND": str(setup.get("backend") or retrain_settings()["backend"]),
-           "GRADER_RETRAIN_ENGINE": str(setup.get("engine") or retrain_settings()["engine"])}
+           **{f"GRADER_RETRAIN_{key.upper()}": str(value) for key, value in {
+               **retrain_settings(), **{k: setup[k] for k in ("backend", "engine") if setup.get(k)}
+           }.items()}}
     process = subprocess.Popen(
         [sys.executable, "-m", "grader.retrain.worker", json.dumps(setup)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
