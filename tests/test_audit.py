@@ -302,3 +302,88 @@ def test_any_notebook_json_is_read_without_an_exception(cells, metadata):
     except SourceError:
         return
     assert isinstance(tampering(source), str)
+
+
+# --- end to end: the real grading path reports the audit's findings -----------------------------
+
+SOLUTION = ROOT / "solution" / "sentiment_classifier.py"
+# Row 3's attempt (issue 23): reach the probe's signer through the closures of what it wrapped,
+# then end the process before the probe can say anything more. Written as a helper's code.
+SIGNER = '''import operator
+import os
+import keras
+cells = operator.attrgetter("__closure__")(keras.Model.compile) or ()
+print("reached", len(cells), "cells")
+'''
+
+
+def _solution_with(code: str, epochs: int = 2) -> str:
+    """The reference solution, trained briefly, then ``code``."""
+    return SOLUTION.read_text().replace("epochs=50", f"epochs={epochs}") + "\n" + code
+
+
+def _assert_tampered(report, *named: str) -> None:
+    from grader.checks import FROM_THE_CHANNEL
+
+    assert report.tampered and all(word in report.tampered for word in named), report.tampered
+    channel = [c for c in report.checks if c.id in FROM_THE_CHANNEL]
+    assert channel and all(not c.passed and c.score == 0 and c.message.startswith("not counted")
+                           and named[0] in c.message for c in channel), channel
+    assert report.score <= sum(c.max_score for c in report.checks if c.id not in FROM_THE_CHANNEL)
+
+
+@pytest.mark.slow
+def test_row_3_attrgetter_of_a_closure_is_tampered_and_named(tmp_path):
+    from grader.pipeline import GradeOptions, grade
+
+    script = tmp_path / "sentiment_classifier.py"
+    script.write_text(_solution_with(SIGNER + "os._exit(0)\n"))
+    line = script.read_text().splitlines().index(
+        'cells = operator.attrgetter("__closure__")(keras.Model.compile) or ()') + 1
+    report = grade(script, GradeOptions(use_cache=False))
+    _assert_tampered(report, f"line {line} ", "operator.attrgetter('__closure__')")
+
+
+@pytest.mark.slow
+def test_row_5_a_writefile_module_then_imported_is_tampered_and_named(tmp_path):
+    from grader.pipeline import GradeOptions, grade
+
+    cells = [nbformat.v4.new_markdown_cell("## Build the model"),
+             nbformat.v4.new_code_cell(_solution_with("")),
+             nbformat.v4.new_markdown_cell("## Helpers"),
+             nbformat.v4.new_code_cell("%%writefile forge.py\n" + SIGNER),
+             nbformat.v4.new_code_cell("import forge")]
+    path = tmp_path / "sentiment_classifier.ipynb"
+    path.write_text(nbformat.writes(nbformat.v4.new_notebook(cells=cells)))
+    report = grade(path, GradeOptions(use_cache=False))
+    _assert_tampered(report, "line 4 of forge.py, written at line 1 of the cell under “Helpers”",
+                     "operator.attrgetter('__closure__')")
+
+
+@pytest.mark.slow
+def test_row_6_a_compiled_helper_in_a_batch_folder_is_tampered_in_grades_csv(tmp_path):
+    import csv
+    import py_compile
+
+    from rich.console import Console
+
+    from grader import batch
+    from grader.pipeline import GradeOptions
+    from grader.rubric import load_rubric
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    (subs / "mallory").mkdir(parents=True)
+    source = tmp_path / "helper.py"
+    source.write_text(SIGNER)
+    py_compile.compile(str(source), cfile=str(subs / "mallory" / "helper.pyc"), doraise=True)
+    (subs / "mallory" / "sentiment_classifier.py").write_text(_solution_with("import helper\n"))
+    console = Console(file=io.StringIO(), width=200)
+    assert batch.run_batch(subs, out, load_rubric(), GradeOptions(use_cache=False), workers=1,
+                           console=console) == batch.EXIT_DONE
+    with open(out / "grades.csv", newline="") as handle:
+        row = next(csv.DictReader(handle))
+    assert row["student"] == "mallory" and "tampered" in row["note"], row
+    report = json.loads((out / "reports" / "mallory.json").read_text())["report"]
+    assert report["tampered"] and report["tampered_reason"].startswith(
+        "helper.pyc beside the submission is a compiled module or path file")
+    assert float(row["score"]) <= 10, row
