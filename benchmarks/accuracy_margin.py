@@ -10,6 +10,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from grader.core.request import RetrainRequest
 from grader.observation import observe
 from grader.pipeline import training_request
 from grader.rubric import load_rubric
@@ -25,7 +26,7 @@ def main() -> int:
     rubric = load_rubric()
     source = Path(args.file).read_text()
     request = training_request(observe(run_script(Path(args.file).name, source.encode())), rubric)
-    if not isinstance(request, dict):
+    if not isinstance(request, RetrainRequest):
         print(f"cannot retrain {args.file}: {request}")
         return 1
     threshold = float(rubric.exercise["accuracy_threshold"])
@@ -34,7 +35,7 @@ def main() -> int:
         seeded = dataclasses.replace(rubric, data=dataclasses.replace(rubric.data, seed=seed))
         worker = TrainerProcess(seeded)
         try:
-            result = worker.wait(worker.submit({**request, "seed": seed}), 600)
+            result = worker.wait(worker.submit(dataclasses.replace(request, seed=seed)), 600)
         finally:
             worker.close()
         accuracies.append(result.test_accuracy)

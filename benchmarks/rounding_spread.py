@@ -25,7 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from grader.core.request import RetrainRequest  # noqa: E402
 from grader.retrain import mlp, worker  # noqa: E402
+from grader.retrain.data import classification_data  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 
 SHEET = {"class_name": "Sequential", "module": "keras", "config": {"name": "sheet", "layers": [
@@ -40,12 +42,12 @@ SHEET = {"class_name": "Sequential", "module": "keras", "config": {"name": "shee
 ]}}
 
 
-def request(seed: int) -> dict:
+def request(seed: int) -> RetrainRequest:
     """The retrain request for the reference model on the grader's data and ``seed``."""
-    return {"model_config": SHEET, "loss": "binary_crossentropy",
-            "optimizer": {"class_name": "Adam", "module": "keras.optimizers",
-                          "config": {"learning_rate": 0.001}},
-            "n_features": 500, "seed": seed, "batch_size": 32, "epochs": 50}
+    return RetrainRequest(model_config=SHEET, loss="binary_crossentropy",
+                          optimizer={"class_name": "Adam", "module": "keras.optimizers",
+                                     "config": {"learning_rate": 0.001}},
+                          n_features=500, seed=seed, batch_size=32, epochs=50)
 
 
 def test_accuracy(keras, data, seed: int, permutation=None) -> float:
@@ -67,7 +69,7 @@ def tensorflow_accuracies(seeds: list[int]) -> list[float]:
     """Child process: the reference model's test accuracy per seed on the TensorFlow path."""
     keras, _ = worker._setup_keras("tensorflow")
     rubric = load_rubric()
-    data = worker.make_data(dict(rubric.data), dict(rubric.exercise))
+    data = classification_data(dict(rubric.data), dict(rubric.exercise))
     accuracies = []
     for seed in seeds:
         result = worker._train(request(seed), data, keras, lambda fields: None, lambda: False,
@@ -95,7 +97,7 @@ def pairs(args, seeds: list[int]):
 
     keras, _ = worker._setup_keras("jax")
     rubric = load_rubric()
-    data = worker.make_data(dict(rubric.data), dict(rubric.exercise))
+    data = classification_data(dict(rubric.data), dict(rubric.exercise))
     permutation = np.random.default_rng(0).permutation(500)
     for seed in seeds:
         plain, permuted = (test_accuracy(keras, data, seed, p) for p in (None, permutation))

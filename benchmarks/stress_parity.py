@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import stress_configs  # noqa: E402
-from grader.checks import CHECKS  # noqa: E402
+from grader.exercise import get as get_exercise  # noqa: E402
+from grader.core.request import RetrainRequest  # noqa: E402
 from grader.retrain.client import ResultCache, Retrainer, TrainingResult  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 
@@ -81,10 +82,10 @@ def jobs(configs, seeds: int, rubric) -> tuple[dict, list[dict]]:
     for config in configs:
         observed[config.name] = obs = observation(config, keras)
         request = training_request(obs, rubric)
-        if not isinstance(request, dict):
+        if not isinstance(request, RetrainRequest):
             raise SystemExit(f"{config.name}: the grader would not retrain it: {request}")
         for each in trial_requests(request, seeds):
-            out.append({"key": f"{config.name}|{each['data']['seed']}", "request": each})
+            out.append({"key": f"{config.name}|{each.data['seed']}", "request": each.to_json()})
     return observed, out
 
 
@@ -96,7 +97,7 @@ def child(variant: str, cache_dir: str) -> int:
     try:
         for job in json.load(sys.stdin):
             started = time.monotonic()
-            result = retrainer.result(job["request"])
+            result = retrainer.result(RetrainRequest.from_json(job["request"]))
             print(json.dumps({"key": job["key"], "result": asdict(result),
                               "wall": round(time.monotonic() - started, 2)}), flush=True)
     finally:
@@ -162,7 +163,8 @@ def retrain_all(job_list: list[dict], variants, processes: int, cache_dir: str |
 
 def verdicts(obs, training: TrainingResult, rubric) -> dict[str, bool]:
     """The grader's pass/fail for each of ``VERDICTS`` on this retrain."""
-    return {check: CHECKS[check](obs, training, rubric).passed for check in VERDICTS}
+    checks = get_exercise(rubric.exercise_name).registry.checks
+    return {check: checks[check](obs, training, rubric).passed for check in VERDICTS}
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,12 @@ it refuses the rest, naming the line:
 - no private module (``keras.src``, ``tensorflow.python``, any part starting with ``_``), no
   reflection or code-loading module (``importlib`` beyond ``import_module`` of a literal public
   name and ``reload``, ``runpy``, ``ctypes``, ``inspect``, ``pickle.load``, ...);
-- no assignment into a library's modules or classes, nor into the methods and Keras state of
-  any object (``model.get_config = ...``, ``type(model).fit = ...``);
+- an attribute of a library's module or class is set only to data written in the script
+  (``px.defaults.template = "plotly_white"``: literals, containers of them, a name bound once to
+  one, a library's capitalised constant), and never in the libraries the evidence is made with
+  (Keras, TensorFlow, scikit-learn, NumPy, ``json``, ``hmac``, ``os``, ...); no object's Keras
+  method or state (``model.compile = ...``, ``type(model).get_config = ...``), whatever the value,
+  except on the script's own plain objects; ``model.trainable = False`` is configuration;
 - code the script writes to a file (``%%writefile``, ``open(...).write``) is audited as code,
   and a file named as Python code must be written from text the grader can read;
 - a module imported must be installed, handed in beside the submission or written so.
@@ -54,7 +58,8 @@ WHY = {
               "exercise needs",
     "private-module": "a library's private modules are its internals; a solution imports only "
                       "public ones",
-    "patch": "a solution uses Keras and its libraries as they are and never replaces their "
+    "patch": "a solution uses Keras and its libraries as they are: it may set their public "
+             "settings to data (px.defaults.template = 'plotly_white'), but never replaces their "
              "functions, classes or a model's methods",
     "written": "a file named as Python code must be written from text the grader can read",
     "compiled": "a submission may hold only .py and .ipynb code (and data), never compiled "
@@ -115,19 +120,41 @@ REFUSED_NAMES = frozenset({
 # passed around as values (``functools.reduce(operator.attrgetter, ...)``).
 NAME_CALLS = frozenset({"operator.attrgetter", "operator.methodcaller",
                         "importlib.import_module"})
-# Attribute stores into a library that a solution may make.
+# Attribute stores into a library that a solution may make whatever the value (``sys.stdout =
+# buffer``, ``np.float = float``, ``pd.options.display.float_format = "{:.2f}".format``).
 ASSIGNABLE = frozenset({"sys.stdout", "sys.stderr", "sys.stdin", "sys.argv", "sys.path",
                         "os.environ", "numpy.float", "numpy.int", "numpy.bool", "numpy.object",
                         "numpy.str", "pandas.options", "matplotlib.rcParams"})
-# A model's, layer's or serializer's methods and Keras state: never assigned on any object.
+# Libraries the evidence is made with (the model and its serializer, the data and split calls,
+# the signed channel): nothing in them is set, not even to data, but for ``ASSIGNABLE``.
+SEALED = frozenset({"keras", "tensorflow", "tf_keras", "sklearn", "numpy", "json", "hmac",
+                    "hashlib", "os", "sys", "io", "builtins", "grader"})
+# A model's, layer's, optimizer's, loss's, metric's or variable's public methods (every one
+# Keras has: tests/test_audit.py checks it against the installed Keras), its Keras state, and
+# what the serializer and the signed lines are written with: never assigned on any object but
+# the script's own plain ones, whatever the value.
 KERAS_ATTRIBUTES = frozenset({
-    "fit", "evaluate", "predict", "compile", "call", "build", "get_config", "from_config",
-    "get_compile_config", "compile_from_config", "get_build_config", "build_from_config",
-    "to_json", "summary", "save", "save_weights", "load_weights", "train_step", "test_step",
-    "predict_step", "train_on_batch", "test_on_batch", "predict_on_batch", "compute_loss",
-    "compute_metrics", "get_weights", "set_weights", "count_params", "add", "pop", "layers",
-    "loss", "optimizer", "metrics", "compiled_loss", "compiled_metrics", "get_layer",
-    "serialize", "deserialize", "dumps", "dump", "loads", "load", "encode", "default",
+    "add", "add_loss", "add_metric", "add_optimizer_variables", "add_variable",
+    "add_variable_from_reference", "add_weight", "apply", "apply_gradients", "assign",
+    "assign_add", "assign_sub", "build", "build_from_config", "call", "clone", "compile",
+    "compile_from_config", "compiled_loss", "compute_loss", "compute_mask", "compute_metrics",
+    "compute_output_shape", "compute_output_spec", "count_params", "enable_lora", "evaluate",
+    "exclude_from_weight_decay", "export", "finalize_variable_values", "fit", "from_config",
+    "get_build_config", "get_compile_config", "get_config", "get_layer", "get_metrics_result",
+    "get_quantization_layer_structure", "get_state_tree", "get_weights", "load_own_variables",
+    "load_weights", "loss", "make_predict_function", "make_test_function",
+    "make_train_function", "numpy", "pop", "predict", "predict_on_batch", "predict_step",
+    "quantize", "quantized_build", "quantized_call", "rematerialized_call", "reset_metrics",
+    "reset_state", "result", "save", "save_own_variables", "save_weights", "scale_loss",
+    "set_state_tree", "set_weights", "stateless_apply", "stateless_call",
+    "stateless_compute_loss", "stateless_reset_state", "stateless_result",
+    "stateless_update_state", "summary", "symbolic_call", "test_on_batch", "test_step",
+    "to_json", "train_on_batch", "train_step", "update_state", "update_step",
+    # Keras state the observation reads, and the functions a model is made with
+    "layers", "optimizer", "metrics", "compiled_metrics", "train_function", "test_function",
+    "predict_function",
+    # the serializer's and the channel's writers, and the notebook shell's
+    "serialize", "deserialize", "dumps", "dump", "loads", "load", "encode",
     "iterencode", "write", "flush", "run_cell_magic", "run_line_magic", "system", "getoutput",
 })
 # Calls by bare name that reach code or a namespace by a name held in data.
@@ -233,6 +260,8 @@ class _Auditor(ast.NodeVisitor):
         self.in_class_body: list[bool] = [False]
         self.self_names: list[str | None] = [None]
         self.optional_import = 0  # depth of try blocks that catch ImportError
+        self.constants: dict[str, int] = {}  # name -> line of its one binding, to data
+        self.stored: dict[int, ast.AST | None] = {}  # id of an attribute stored -> its value
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -248,6 +277,40 @@ class _Auditor(ast.NodeVisitor):
         if head not in self.imports:
             return None
         return self.imports[head] + ("." + rest if rest else "")
+
+    def stands_for(self, node: ast.AST) -> str | None:
+        """What ``node`` names in a library: ``resolved``, or the module an
+        ``importlib.import_module`` of a literal name returns."""
+        if isinstance(node, ast.Call) and self.resolved(node.func) == "importlib.import_module" \
+                and len(node.args) == 1 and not node.keywords:
+            return self.folded(node.args[0])
+        return self.resolved(node)
+
+    def data(self, node: ast.AST | None) -> bool:
+        """Whether ``node`` is always plain data written in the script, which nothing can call:
+        literals, containers and operators of them, a name bound once (at module level, before)
+        to one, a library's capitalised constant (``logging.ERROR``)."""
+        if node is None:
+            return False
+        if isinstance(node, (ast.Constant, ast.JoinedStr)):
+            return True
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return all(self.data(e) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return None not in node.keys and all(map(self.data, (*node.keys, *node.values)))
+        if isinstance(node, ast.UnaryOp):
+            return self.data(node.operand)
+        if isinstance(node, ast.BinOp):
+            return self.data(node.left) and self.data(node.right)
+        if isinstance(node, ast.BoolOp):
+            return all(map(self.data, node.values))
+        if isinstance(node, ast.IfExp):
+            return self.data(node.body) and self.data(node.orelse)
+        if isinstance(node, ast.Name):
+            return self.constants.get(node.id, node.lineno) < node.lineno
+        full = self.resolved(node) if isinstance(node, ast.Attribute) else None
+        return full is not None and re.fullmatch(r"[A-Z][A-Z0-9_]+", full.rsplit(".", 1)[-1]) \
+            is not None
 
     def folded(self, node: ast.AST | None) -> str | None:
         """The text an expression always is (literals, ``+`` of them, names given one), else
@@ -418,31 +481,30 @@ class _Auditor(ast.NodeVisitor):
             full = self.resolved(node)
             if full is not None:
                 self._reached(node, full, written)
-                if store:
-                    self._assigned_into(node, full, written)
-                    return self.generic_visit(node)
             if store:
-                self._stored_attribute(node, written)
+                self._store(node, node.value, attr, self.stored.get(id(node)), f"{written} = ...")
         if isinstance(node.value, ast.Call) and attr in NAMESPACE_READS:
             self.namespace_reads.add(id(node.value))
         self.generic_visit(node)
 
-    def _assigned_into(self, node: ast.AST, full: str, written: str) -> None:
-        """An attribute store into something imported: only the few a script may set."""
-        if _under(full, ASSIGNABLE) is None:
-            self.flag(node, "patch", f"{written} = ...")
-
-    def _stored_attribute(self, node: ast.Attribute, written: str) -> None:
-        """An attribute store on a value: never on ``type(...)``, never a method or Keras state
-        (``model.get_config = ...``) unless on the script's own plain objects."""
-        base = node.value
+    def _store(self, node: ast.AST, target: ast.AST, attr: str, value: ast.AST | None,
+               written: str) -> None:
+        """``target.attr = value`` (``value`` None: unknown, or a delete). Never on
+        ``type(...)``/``super()``; never an object's Keras method or state but on the script's
+        own plain objects; into a library's module or class, data only and never in ``SEALED``
+        (``ASSIGNABLE`` aside)."""
+        base = target
         while isinstance(base, ast.Attribute):
             base = base.value
+        full = self.stands_for(target)
         if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and \
                 base.func.id in ("type", "super"):
-            self.flag(node, "patch", f"{base.func.id}(...).{node.attr} = ...")
-        elif node.attr in KERAS_ATTRIBUTES and not self.on_self(node.value):
-            self.flag(node, "patch", f"{written} = ...")
+            self.flag(node, "patch", f"{base.func.id}(...).{attr} = ...")
+        elif attr in KERAS_ATTRIBUTES and not self.on_self(target):
+            self.flag(node, "patch", written)
+        elif full is not None and _under(f"{full}.{attr}", ASSIGNABLE) is None and (
+                _under(full, SEALED) or not self.data(value)):
+            self.flag(node, "patch", written)
 
     def _namespace_call(self, node: ast.Call) -> str:
         func = node.func
@@ -510,14 +572,9 @@ class _Auditor(ast.NodeVisitor):
         text = self.folded(args[1]) if len(args) > 1 else None
         self.public_name(node, text, what + (f"{text!r})" if text is not None else "...)"),
                          store=name in ("setattr", "delattr"))
-        if name in ("setattr", "delattr") and args:
-            full = self.resolved(args[0])
-            if full is not None and _under(full + "." + (text or ""), ASSIGNABLE) is None:
-                self.flag(node, "patch", what + "...)")
-            elif isinstance(args[0], ast.Call) and getattr(args[0].func, "id", "") == "type":
-                self.flag(node, "patch", what + "...)")
-            elif text in KERAS_ATTRIBUTES and not self.on_self(args[0]):
-                self.flag(node, "patch", what + f"{text!r}, ...)")
+        if name in ("setattr", "delattr") and args and text is not None:
+            value = args[2] if name == "setattr" and len(args) > 2 else None
+            self._store(node, args[0], text, value, what + f"{text!r}, ...)")
 
     def _library_call(self, node: ast.Call, full: str) -> None:
         """Calls of an imported name that are refused by their arguments."""
@@ -611,7 +668,8 @@ class _Auditor(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
-        alias = self.resolved(node.value)  # ``M = keras.Model``: M stands for keras.Model
+        self.stored.update((id(t), node.value) for t in node.targets if isinstance(t, ast.Attribute))
+        alias = self.stands_for(node.value)  # ``M = keras.Model``: M stands for keras.Model
         text = self.folded(node.value)
         file = self._opened(node.value)
         for target in node.targets:
@@ -644,13 +702,20 @@ class _Auditor(ast.NodeVisitor):
     visit_AsyncWith = visit_With
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.stored[id(node.target)] = node.value  # ``+= data`` keeps data data
         self.generic_visit(node)
         if isinstance(node.target, ast.Name):
             self.strings.pop(node.target.id, None)
 
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.stored[id(node.target)] = node.value if node.value is not None else ast.Constant(None)
+        self.generic_visit(node)
+        if isinstance(node.target, ast.Name):
+            self._bind(node.target.id, None, None, None)
+
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.generic_visit(node)
-        self._bind(node.target.id, self.resolved(node.value), self.folded(node.value),
+        self._bind(node.target.id, self.stands_for(node.value), self.folded(node.value),
                    self._opened(node.value))
 
 
@@ -659,6 +724,38 @@ class _Read:
     findings: tuple[Finding, ...]
     imported: tuple[tuple[int, str, bool], ...] = ()
     written: frozenset[str] = field(default_factory=frozenset)
+
+
+def _bound(node: ast.AST) -> list[str]:
+    """The names ``node`` binds (an assignment's, a parameter's, an import's, ...)."""
+    if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+        return [node.id]
+    if isinstance(node, ast.arg):
+        return [node.arg]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [a.asname or a.name.split(".")[0] for a in node.names]
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return list(node.names)
+    if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+        return [node.name] if node.name else []
+    if isinstance(node, ast.MatchMapping):
+        return [node.rest] if node.rest else []
+    return []
+
+
+def _constants(tree: ast.Module, auditor: _Auditor) -> dict[str, int]:
+    """Names the whole source binds once, at module level, to data (``WIDTH = 800``): the
+    line of that binding."""
+    count: dict[str, int] = {}
+    for node in ast.walk(tree):
+        for name in _bound(node):
+            count[name] = count.get(name, 0) + 1
+    return {s.targets[0].id: s.lineno for s in tree.body
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and
+            isinstance(s.targets[0], ast.Name) and count[s.targets[0].id] == 1 and
+            auditor.data(s.value)}
 
 
 def _audit_tree(source: str | bytes, depth: int = 0) -> _Read | None:
@@ -670,6 +767,7 @@ def _audit_tree(source: str | bytes, depth: int = 0) -> _Read | None:
         return None
     auditor = _Auditor(depth)
     try:
+        auditor.constants = _constants(tree, auditor)
         auditor.visit(tree)
     except RecursionError:
         return _Read((Finding(0, "dynamic", "code nested too deeply to be read"),))

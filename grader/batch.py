@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader import __version__
-from grader.checks import CHECK_IDS
 from grader.files import atomic_write
 from grader.lane import Lane
 from grader.options import (Parser, add_grading_options, grading_key, load_rubric_or_usage,
@@ -48,6 +47,7 @@ from grader.options import (Parser, add_grading_options, grading_key, load_rubri
 from grader.pipeline import GRADER_ERROR, GradeOptions, grader_error, guarded
 from grader.report import Report, failure_report, main_reason
 from grader.retrain.settings import setting_problem
+from grader.exercise import get as get_exercise
 from grader.rubric import Rubric, parse_rubric
 from grader.sources import MAX_FOLDER_BYTES, SKIPPED_DIRS, SUFFIXES, choose_file, folder_files
 from grader.text import csv_cell, inert
@@ -107,8 +107,10 @@ def student_id(name: str) -> str:
     return f"{short}~{_digest(raw)[:10]}"
 
 
-def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
-    """The submissions in ``folder``, sorted by student id, and the entries that were skipped.
+def find_submissions(folder: Path, stem: str | None = None) -> tuple[list[Submission], list[str]]:
+    """The submissions in ``folder``, sorted by student id, and the entries that were skipped;
+    in a student's folder of several files, the one named ``stem`` (default: the default
+    exercise's) is graded.
 
     A top-level entry that is no submission (another kind of file, a symbolic link) is a
     submission with nothing to grade, named by its stem, so that its student gets a row that
@@ -128,7 +130,7 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
         elif path.is_dir():
             files = folder_files(path)
             top = [name for name, _ in files if "/" not in name and name.endswith(SUFFIXES)]
-            graded, note = choose_file(top)
+            graded, note = choose_file(top, stem or get_exercise().stem)
             problem = "" if graded else note
             size = sum(p.stat().st_size for _, p in files)
             if graded and size > MAX_FOLDER_BYTES:
@@ -163,6 +165,10 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _stem(rubric: Rubric) -> str:
+    return get_exercise(rubric.exercise_name).stem
+
+
 def resume_key(submission: Submission, contents: dict[str, bytes], rubric,
                options: GradeOptions) -> str:
     """Content hash of every file, grader version, rubric hash, data seed and grading options."""
@@ -185,7 +191,7 @@ def make_payload(submission: Submission, contents: dict[str, bytes], key: str, r
     return {"schema": SCHEMA, "student": submission.student, "display": submission.display,
             "graded": submission.graded, "key": key,
             "files": {name: base64.b64encode(data).decode() for name, data in contents.items()},
-            "rubric": base64.b64encode(rubric.source).decode(),
+            "rubric": base64.b64encode(rubric.source).decode(), "exercise": rubric.exercise_name,
             "options": options_to_json(options)}
 
 
@@ -200,10 +206,10 @@ class Slot(Lane):
         self.name = name
         self._rubrics: dict[str, Rubric] = {}
 
-    def rubric(self, raw: bytes) -> Rubric:
-        digest = _digest(raw)
+    def rubric(self, raw: bytes, exercise: str | None = None) -> Rubric:
+        digest = _digest(raw + b"\0" + str(exercise).encode())
         if digest not in self._rubrics:
-            self._rubrics[digest] = parse_rubric(raw, "the batch's rubric")
+            self._rubrics[digest] = parse_rubric(raw, "the batch's rubric", exercise)
         return self._rubrics[digest]
 
 
@@ -213,7 +219,7 @@ def grade_payload(payload: dict, slot: Slot, clock: Clock = time.monotonic) -> d
         raise ValueError(f"batch payload schema {payload.get('schema')!r}; expected {SCHEMA}")
     started = clock()
     options = options_from_json(payload["options"])
-    rubric = slot.rubric(base64.b64decode(payload["rubric"]))
+    rubric = slot.rubric(base64.b64decode(payload["rubric"]), payload.get("exercise"))
     files = {name: base64.b64decode(data) for name, data in payload["files"].items()}
     graded = payload["graded"]
     display = inert(payload["display"], 500)
@@ -373,13 +379,14 @@ def save_source(out: Path, submission: Submission, contents: dict[str, bytes]) -
             stale.unlink(missing_ok=True)
 
 
-def valid_result(result: dict, student: str) -> bool:
-    """Is this a result record we can write (from disk or from a worker: validate it)?"""
+def valid_result(result: dict, student: str, rubric: Rubric) -> bool:
+    """Is this a result record we can write (from disk or from a worker: validate it), with a
+    report on the checks of the rubric's exercise?"""
     try:
         report = result["report"]
         return (result.get("schema") == SCHEMA and result.get("student") == student
                 and isinstance(result.get("key"), str) and isinstance(report["score"], (int, float))
-                and [c["id"] for c in report["checks"]] == list(CHECK_IDS))
+                and [c["id"] for c in report["checks"]] == list(rubric.points))
     except (KeyError, TypeError):
         return False
 
@@ -411,9 +418,9 @@ class Results:
     """
 
     def __init__(self, folder: Path, clock: Clock = time.monotonic, rubric: Rubric | None = None):
-        from grader.rubric import DEFAULT_RUBRIC, load_rubric
+        from grader.rubric import load_rubric
 
-        self.rubric = rubric or load_rubric(DEFAULT_RUBRIC)
+        self.rubric = rubric or load_rubric()
         self.folder = Path(folder)
         self.reports = self.folder / "reports"
         self.records: dict[str, dict] = {}
@@ -430,7 +437,7 @@ class Results:
                 record = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            if isinstance(record, dict) and valid_result(record, path.stem):
+            if isinstance(record, dict) and valid_result(record, path.stem, self.rubric):
                 found[path.stem] = record
         return found
 
@@ -483,7 +490,7 @@ class Results:
         if not force and self._written is not None and now - self._written < CSV_INTERVAL_SECONDS:
             return
         rows = [self.records[s] for s in order if s in self.records]
-        atomic_write(self.folder / "grades.csv", grades_csv(rows))
+        atomic_write(self.folder / "grades.csv", grades_csv(rows, tuple(self.rubric.points)))
         atomic_write(self.folder / "timings.csv", timings_csv(rows))
         self._written = now
 
@@ -501,11 +508,12 @@ def csv_note(record: dict) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def grades_csv(records: Iterable[dict]) -> str:
-    """One row per student (in the given order): totals and per-check scores; no timings."""
+def grades_csv(records: Iterable[dict], check_ids: tuple[str, ...]) -> str:
+    """One row per student (in the given order): totals and per-check scores (``check_ids``, the
+    exercise's); no timings."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "submission", "score", "max_score", "passed", *CHECK_IDS,
+    writer.writerow(["student", "submission", "score", "max_score", "passed", *check_ids,
                      "test_accuracy", "note"])
     for record in records:
         report = record["report"]
@@ -514,7 +522,7 @@ def grades_csv(records: Iterable[dict]) -> str:
         writer.writerow([csv_cell(record["student"]), csv_cell(report["submission"]),
                          _number(report["score"]), _number(report["max_score"]),
                          "yes" if report["passed"] else "no",
-                         *(_number(points[c]) for c in CHECK_IDS),
+                         *(_number(points[c]) for c in check_ids),
                          "" if accuracy is None else f"{accuracy:.4f}", csv_cell(csv_note(record))])
     return out.getvalue()
 
@@ -680,11 +688,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers and args.scheduler:
         return usage_error(prog, "--workers and --scheduler exclude each other (the cluster has "
                                  "its own)")
-    rubric = load_rubric_or_usage(prog, args.rubric)
+    rubric = load_rubric_or_usage(prog, args.rubric, args.exercise)
     if isinstance(rubric, int):
         return rubric
     if args.only:
-        known = {s.student for s in find_submissions(args.submissions)[0]}
+        known = {s.student for s in find_submissions(args.submissions, _stem(rubric))[0]}
         unknown = sorted(set(args.only) - known)
         if unknown:
             return usage_error(prog, f"--only: no submission in {inert(args.submissions)} for "
@@ -720,7 +728,7 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
     from grader.reporters.terminal import console_for
 
     started = clock()
-    submissions, skipped = find_submissions(folder)
+    submissions, skipped = find_submissions(folder, _stem(rubric))
     results = Results(out, clock, rubric)
     earlier = results.load()
     order = [s.student for s in submissions]
@@ -762,7 +770,7 @@ def run_batch(folder: Path, out: Path, rubric: Rubric, options: GradeOptions, *,
     by_student = {p["student"]: p for p in payloads}
 
     def done(student: str, result: dict) -> None:
-        if not valid_result(result, student):
+        if not valid_result(result, student, rubric):
             result = _lost(by_student[student], ValueError("the worker's result is malformed"),
                            rubric)
         result["note"] = notes.get(student, "")

@@ -1,8 +1,7 @@
-"""The exercise sheet's bonus challenges: one ``bonus_<id>(observation) -> BonusResult`` each.
+"""The engine's bonus challenges: ``challenge(observation) -> BonusResult`` functions that an
+exercise registers (``Registry.bonus``) under their own names, or calls from its own.
 
-Like ``grader.checks``, the function's name is the challenge's id, ``BONUSES`` lists them in the
-order reports show them and ``BONUS_IDS`` (the rubric's ``[bonus]`` table reads it) derives from
-their names. They work on the ``Observation`` alone (no I/O, no TensorFlow) and never raise for a
+They work on the ``Observation`` alone (no I/O, no TensorFlow) and never raise for a
 student's choice. A message says what was found and, when the challenge is not done, what would
 complete it; a challenge that is *almost* done says what is missing.
 
@@ -12,13 +11,12 @@ add to the score, never to ``max_score``.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import io
 import tokenize
 from dataclasses import dataclass
-from typing import Callable
 
+from grader import exercise
 from grader.checks import printed_accuracy
 from grader.observation import FitCall, Observation
 
@@ -73,7 +71,7 @@ def _quoted(names) -> str:
 
 # ---------------------------------------------------------------- the challenges
 
-def bonus_early_stopping(obs: Observation) -> BonusResult:
+def early_stopping(obs: Observation) -> BonusResult:
     how = "add EarlyStopping(monitor='val_loss', patience=5) to fit's callbacks"
     found = [(fit, callback) for fit in _trained(obs) for callback in fit.callback_settings
              if callback.kind == "EarlyStopping"]
@@ -109,7 +107,7 @@ def _optimizer_schedule(obs: Observation) -> str:
     return ""
 
 
-def bonus_lr_schedule(obs: Observation) -> BonusResult:
+def lr_schedule(obs: Observation) -> BonusResult:
     how = ("add ReduceLROnPlateau or LearningRateScheduler to fit's callbacks, or use "
            "learning_rate=ExponentialDecay(...)")
     used = [c.kind for fit in _trained(obs) for c in fit.callback_settings
@@ -127,7 +125,7 @@ def bonus_lr_schedule(obs: Observation) -> BonusResult:
     return not_done(f"not tried: {how}")
 
 
-def bonus_loss_plot(obs: Observation) -> BonusResult:
+def loss_plot(obs: Observation) -> BonusResult:
     how = "plot history.history['loss'] and ['val_loss'] in one figure"
     both = [f for f in obs.figures if all(key in f.plotted for key in LOSS_KEYS)]
     if both:
@@ -153,7 +151,7 @@ def _rates(rates: tuple[float, ...]) -> str:
     return "/".join(f"{rate:g}" for rate in rates) if rates else "no Dropout"
 
 
-def bonus_dropout_comparison(obs: Observation) -> BonusResult:
+def dropout_comparison(obs: Observation) -> BonusResult:
     how = "train with Dropout 0.2, 0.3 and 0.5 and print each test accuracy"
     models: dict[tuple[float, ...], list[int | None]] = {}
     for fit in _trained(obs):
@@ -178,28 +176,10 @@ def bonus_dropout_comparison(obs: Observation) -> BonusResult:
 
 # ---------------------------------------------------------------- the list
 
-Bonus = Callable[[Observation], BonusResult]
-
-
-def _with_id(bonus: Bonus) -> tuple[str, Bonus]:
-    bonus_id = bonus.__name__.removeprefix("bonus_")
-
-    @functools.wraps(bonus)
-    def run(obs: Observation) -> BonusResult:
-        return dataclasses.replace(bonus(obs), id=bonus_id)
-
-    return bonus_id, run
-
-
-# Every challenge, in the sheet's order: the one definition of the bonus ids.
-BONUSES: dict[str, Bonus] = dict(map(_with_id, (
-    bonus_early_stopping, bonus_lr_schedule, bonus_loss_plot, bonus_dropout_comparison,
-)))
-BONUS_IDS: tuple[str, ...] = tuple(BONUSES)
-
-
-def run_bonuses(obs: Observation) -> list[BonusResult]:
-    """Every challenge, in ``BONUS_IDS`` order; tampered evidence earns none."""
+def run_bonuses(obs: Observation, rubric) -> list[BonusResult]:
+    """Every challenge of the rubric's exercise, in its registry's order; tampered evidence earns
+    none."""
+    bonuses = exercise.get(rubric.exercise_name).registry.bonuses
     if obs.tampered:
-        return [BonusResult(b, False, f"not counted: {obs.tampered}") for b in BONUS_IDS]
-    return [bonus(obs) for bonus in BONUSES.values()]
+        return [BonusResult(b, False, f"not counted: {obs.tampered}") for b in bonuses]
+    return [bonus(obs) for bonus in bonuses.values()]

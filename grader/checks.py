@@ -1,11 +1,12 @@
-"""The exercise's checks: one ``check_<id>(observation, training, rubric)`` per rubric entry.
+"""The engine's checks: what an exercise's registry (``grader.exercise.Registry``) is built from.
 
-The function's name is the check's id: ``CHECKS`` lists the functions in the order reports show
-them, and ``CHECK_IDS`` (the one list of check ids; the rubric, the reports, batch's CSV and the
-nbgrader notebook read it from here) is derived from their names. Each check returns a
-``CheckResult``; none raises for a student's mistake, does I/O or imports TensorFlow. A message says
-what was found and what the exercise asks; the hint says how to fix it; a ``note`` (a few words:
-"crashed at line 12") marks a failure that explains the whole score.
+Each function here takes ``(observation, training, rubric, hints)`` and returns a ``CheckResult``:
+the rubric gives the numbers the exercise asks for, ``Hints`` the words of its sheet. An exercise
+registers a check under its id by calling one of these, or by writing its own from the views
+below. None raises for a student's mistake, does I/O or imports TensorFlow. A message says what was
+found and what the exercise asks; the hint says how to fix it; a ``note`` (a few words: "crashed at
+line 12") marks a failure that explains the whole score. ``run_checks`` runs the registry of the
+rubric's exercise.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tokenize
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from grader import exercise
 from grader.observation import (DROPOUT_LAYERS, FitCall, Layer, Observation, applied_activation,
                                 output_activation)
 from grader.sources import as_written, describe_line, submission_noun
@@ -50,23 +52,34 @@ def failed(message: str, hint: str = "", note: str = "", layers=()) -> CheckResu
     return CheckResult("", False, message, hint, note, tuple(layers))
 
 
-Check = Callable[[Observation, "TrainingResult | None", "Rubric"], CheckResult]
+Check = Callable[[Observation, "TrainingResult | None", "Rubric", "Hints"], CheckResult]
+
+
+@dataclass(frozen=True)
+class Hints:
+    """The words of an exercise's sheet that the engine's checks use in messages and hints."""
+
+    not_started: str  # what to do with the untouched template ("fill in the TODOs of steps 1-6")
+    widths: tuple[int, ...]  # example hidden widths, widest first
+    sample: str  # what one row of the data is ("review")
+    label_fix: str  # the sheet's own fix when labels do not fit the loss and the output
+    data_source: str  # where the data comes from, for a script that tried the network
 
 
 # ---------------------------------------------------------------- shared views of the model
 
-def _dense(obs: Observation) -> list[tuple[int, Layer]]:
+def dense_of(obs: Observation) -> list[tuple[int, Layer]]:
     layers = obs.model.layers if obs.model else ()
     return [(i, layer) for i, layer in enumerate(layers) if layer.kind == "Dense"]
 
 
-def _hidden(obs: Observation) -> list[tuple[int, Layer]]:
+def hidden_of(obs: Observation) -> list[tuple[int, Layer]]:
     """Dense layers before the output layer (the last Dense)."""
-    return _dense(obs)[:-1]
+    return dense_of(obs)[:-1]
 
 
-def _output(obs: Observation) -> tuple[int, Layer] | None:
-    dense = _dense(obs)
+def output_of(obs: Observation) -> tuple[int, Layer] | None:
+    dense = dense_of(obs)
     return dense[-1] if dense else None
 
 
@@ -74,7 +87,11 @@ def _widths(layers) -> str:
     return " → ".join(str(layer.units) for _, layer in layers) or "none"
 
 
-def _your(obs: Observation) -> str:
+def _example(hints: Hints) -> str:
+    return " → ".join(map(str, hints.widths))
+
+
+def yours(obs: Observation) -> str:
     """"your script" or "your notebook"."""
     return f"your {submission_noun(obs.source)}"
 
@@ -128,7 +145,7 @@ def _stage(obs: Observation) -> str:
     return "after evaluating the model"
 
 
-def _stopped(obs: Observation) -> str:
+def stopped(obs: Observation) -> str:
     """Why the rest was not reached ("your script stopped at line 17 while building the
     model"), or "" when the run did not stop early."""
     if obs.status == "completed" or obs.error is None:
@@ -138,24 +155,24 @@ def _stopped(obs: Observation) -> str:
     if obs.error.type == "UnreadableFile":
         return "your file could not be graded, so none of it ran"
     if obs.status == "grader_error":
-        return f"the grader failed before {_your(obs)} started"
+        return f"the grader failed before {yours(obs)} started"
     if obs.error.kind == "syntax" and not obs.wall_seconds:  # found before anything ran
-        return f"{_your(obs)} has a syntax error{at}, so none of it ran"
+        return f"{yours(obs)} has a syntax error{at}, so none of it ran"
     verb = {"timeout": "ran out of time", "memory": "ran out of memory",
             "processes": "started too many processes"}.get(obs.error.kind, "stopped")
-    return f"{_your(obs)} {verb}{at} {_stage(obs)}"
+    return f"{yours(obs)} {verb}{at} {_stage(obs)}"
 
 
 def not_reached(obs: Observation) -> CheckResult:
     """A check about a step the script never reached: it says so, with no fix hint (the crash,
     reported by ``runs``, is what to fix)."""
-    return failed(f"not reached: {_stopped(obs)}")
+    return failed(f"not reached: {stopped(obs)}")
 
 
 def _model_unfinished(obs: Observation) -> bool:
     """The run stopped before the model was finished: not compiled, and the failing line is no
     compile, fit or evaluate of a model built already."""
-    if not _stopped(obs):
+    if not stopped(obs):
         return False
     if obs.model is None or not obs.model.layers:
         return True
@@ -169,14 +186,15 @@ def requires_model(check: Check) -> Check:
     model; failed, saying so, when no model with layers was built."""
 
     @functools.wraps(check)
-    def checked(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+    def checked(obs: Observation, training: TrainingResult | None, rubric: Rubric,
+                *hints: Hints) -> CheckResult:
         if _model_unfinished(obs):
             return not_reached(obs)
         if obs.model is None or not obs.model.layers:
-            return failed(f"{_your(obs)} built no Keras model with layers",
+            return failed(f"{yours(obs)} built no Keras model with layers",
                           "build the model with Sequential() (or the functional API) and add "
                           "its layers")
-        return check(obs, training, rubric)
+        return check(obs, training, rubric, *hints)
 
     return checked
 
@@ -185,27 +203,21 @@ def requires_model(check: Check) -> Check:
 _SHAPES = re.compile(r"target\.shape=\(([\w, ]*)\), output\.shape=\(([\w, ]*)\)")
 _MISMATCH = re.compile(r"must have the same (rank|shape)|Dimensions must be equal"
                        r"|label value of (\d+) which is outside the valid range of \[0, (\d+)\)")
-# The exercise's own fix, whatever the mismatch was
-_SHEET_FIX = ("for this exercise, end the model with one sigmoid unit, "
-              "Dense(1, activation='sigmoid'), and compile with loss='binary_crossentropy': it "
-              "takes the 0/1 labels as they are")
-
-
 def _dims(shape: str) -> list[str]:
     return [part.strip() for part in shape.split(",") if part.strip()]
 
 
-def _label_problem(obs: Observation, message: str) -> tuple[str, str] | None:
+def label_problem(obs: Observation, message: str, hints: Hints) -> tuple[str, str] | None:
     """(what does not fit, how to fix it) when Keras refused the labels for the loss and the
-    output the script used, worded from the loss, the output and the label shape observed;
-    None when ``message`` is no such refusal."""
+    output the script used, worded from the loss, the output and the label shape observed (the
+    fix: the sheet's own); None when ``message`` is no such refusal."""
     found = _MISMATCH.search(message or "")
     if not found:
         return None
     loss = (obs.compile.loss if obs.compile else None) or "the loss"
-    output = _output(obs) if obs.model else None
+    output = output_of(obs) if obs.model else None
     units = output[1].units if output else None
-    layer = f"Dense({units}) with {_output_activation(obs)}" if units else "the output layer"
+    layer = f"Dense({units}) with {output_activation_of(obs)}" if units else "the output layer"
     shapes = _SHAPES.search(message)
     target = _dims(shapes.group(1)) if shapes else []
     one_hot = len(target) == 2 and target[1] not in ("1", "None")
@@ -220,16 +232,17 @@ def _label_problem(obs: Observation, message: str) -> tuple[str, str] | None:
                    f"to_categorical(y, {units or 'num_classes'}), or compile with "
                    "loss='sparse_categorical_crossentropy', which takes integer labels")
     elif loss == "binary_crossentropy" and units not in (1, None):
-        problem = (f"the model outputs {units} values per review ({layer}), but binary "
-                   "cross-entropy compares one probability per review with its 0/1 label")
+        problem = (f"the model outputs {units} values per {hints.sample} ({layer}), but binary "
+                   f"cross-entropy compares one probability per {hints.sample} with its 0/1 label")
     elif loss == "binary_crossentropy" and one_hot:
         problem = (f"the labels are one-hot ({target[1]} columns, from to_categorical), but "
-                   "binary cross-entropy compares one probability per review with its 0/1 label")
+                   f"binary cross-entropy compares one probability per {hints.sample} with its "
+                   "0/1 label")
     else:
         shape = f" (shape ({', '.join(target)}))" if target else ""
         problem = (f"the labels{shape} do not fit the model's output ({layer}) under "
                    f"loss='{loss}'")
-    return f"Keras cannot train it as compiled: {problem}", _SHEET_FIX
+    return f"Keras cannot train it as compiled: {problem}", hints.label_fix
 
 
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -271,12 +284,13 @@ def _fmt(number) -> str:
 
 # ---------------------------------------------------------------- the checks
 
-def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
-    your = _your(obs)
+def runs(obs: Observation, training: TrainingResult | None, rubric: Rubric,
+         hints: Hints) -> CheckResult:
+    your = yours(obs)
     if is_not_started(obs):
         return failed(f"{your} runs, but it is still the starter template: it makes no data "
-                      "and builds no model", "fill in the TODOs of steps 1-6, then grade it "
-                      "again", note="not started")
+                      "and builds no model", f"{hints.not_started}, then grade it again",
+                      note="not started")
     if obs.status == "completed":
         return passed(f"{your} ran to completion in {obs.wall_seconds:.1f} s")
     error = obs.error
@@ -330,13 +344,13 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
     if missing:
         message, hint = f"{your} stopped{where}: {missing[0]}", missing[1]
         note = f"crashed{at_note} (missing module)"
-    elif _label_problem(obs, error.message):
-        problem, hint = _label_problem(obs, error.message)
+    elif label_problem(obs, error.message, hints):
+        problem, hint = label_problem(obs, error.message, hints)
         message = f"{your} stopped{where}: {problem}"
         note = f"crashed{at_note} (labels do not fit the loss)"
     elif error.kind == "network":
         message += ". The sandbox has no network"
-        hint = "nothing needs downloading: the exercise makes its data with make_classification"
+        hint = f"nothing needs downloading: {hints.data_source}"
         note = f"crashed{at_note} (network access)"
     elif error.kind == "filesystem":
         message += f". The sandbox lets {your} write files only in its working directory"
@@ -345,14 +359,15 @@ def check_runs(obs: Observation, training: TrainingResult | None, rubric: Rubric
     return failed(message, hint, note=note)
 
 
-def check_data(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+def data(obs: Observation, training: TrainingResult | None, rubric: Rubric,
+         hints: Hints) -> CheckResult:
     ex = rubric.exercise
     wanted = {"n_samples": int(ex["n_samples"]), "n_features": int(ex["n_features"]),
               "n_classes": int(ex["n_classes"])}
     call = f"make_classification(n_samples={wanted['n_samples']}, n_features={wanted['n_features']}, " \
            f"n_classes={wanted['n_classes']})"
     if not obs.data_calls:
-        if _stopped(obs):
+        if stopped(obs):
             return not_reached(obs)
         return failed("make_classification was never called", f"generate the data with {call}")
     found = obs.data_calls[-1]
@@ -367,13 +382,14 @@ def check_data(obs: Observation, training: TrainingResult | None, rubric: Rubric
                   f"call {call}")
 
 
-def check_split(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
+def split(obs: Observation, training: TrainingResult | None, rubric: Rubric,
+          hints: Hints) -> CheckResult:
     fraction = float(rubric.exercise["test_fraction"])
     total = int(rubric.exercise["n_samples"])
     expected = f"{round(total * (1 - fraction))} / {round(total * fraction)}"
     hint = f"use train_test_split(X, y, test_size={fraction:g})"
     if obs.test_split is None:
-        if _stopped(obs):
+        if stopped(obs):
             return not_reached(obs)
         return failed("train_test_split was never called", hint)
     if obs.split_rows is None:
@@ -388,9 +404,9 @@ def check_split(obs: Observation, training: TrainingResult | None, rubric: Rubri
 
 
 @requires_model
-def check_hidden_layers(obs, training, rubric) -> CheckResult:
+def hidden_layers(obs, training, rubric, hints) -> CheckResult:
     wanted = int(rubric.exercise["min_hidden_layers"])
-    hidden = _hidden(obs)
+    hidden = hidden_of(obs)
     if len(hidden) >= wanted:
         return passed(f"{len(hidden)} hidden Dense layers ({_widths(hidden)})")
     widths = [layer.units or 0 for _, layer in hidden]
@@ -413,7 +429,8 @@ def check_hidden_layers(obs, training, rubric) -> CheckResult:
         fix = f"add Dense({max(1, widths[0] // 2)}) and Dense({max(1, widths[0] // 4)}) " \
               "layers after it, before the output layer"
     else:
-        fix = "add hidden layers such as Dense(256) → Dense(128) → Dense(64) before the output layer"
+        fix = (f"add hidden layers such as {' → '.join(f'Dense({w})' for w in hints.widths)} "
+               "before the output layer")
     noun = "layer" if len(hidden) == 1 else "layers"
     return failed(f"found {len(hidden)} hidden Dense {noun} ({_widths(hidden)}); the exercise "
                   f"asks for at least {wanted} (Dropout, Activation or BatchNormalization "
@@ -421,13 +438,13 @@ def check_hidden_layers(obs, training, rubric) -> CheckResult:
 
 
 @requires_model
-def check_decreasing_widths(obs, training, rubric) -> CheckResult:
-    hidden = _hidden(obs)
+def decreasing_widths(obs, training, rubric, hints) -> CheckResult:
+    hidden = hidden_of(obs)
     widths = [layer.units for _, layer in hidden]
     if len(widths) < 2:
         return failed(f"found {len(widths)} hidden Dense layer{'s' if len(widths) != 1 else ''}"
                       f" ({_widths(hidden)}): too few to show decreasing widths",
-                      "stack hidden layers that get narrower, e.g. 256 → 128 → 64")
+                      f"stack hidden layers that get narrower, e.g. {_example(hints)}")
     bad = [i for i in range(len(widths) - 1)
            if not (isinstance(widths[i], int) and isinstance(widths[i + 1], int)
                    and widths[i + 1] < widths[i])]
@@ -437,13 +454,13 @@ def check_decreasing_widths(obs, training, rubric) -> CheckResult:
     return failed(f"hidden widths are {_widths(hidden)}: {widths[i]} → {widths[i + 1]} does "
                   "not decrease; the exercise asks for each hidden layer to be narrower than "
                   "the one before",
-                  "use strictly decreasing widths, e.g. 256 → 128 → 64",
+                  f"use strictly decreasing widths, e.g. {_example(hints)}",
                   layers=(hidden[i][0], hidden[i + 1][0]))
 
 
 @requires_model
-def check_l2(obs, training, rubric) -> CheckResult:
-    hidden = [layer for _, layer in _hidden(obs)]
+def l2(obs, training, rubric, hints) -> CheckResult:
+    hidden = [layer for _, layer in hidden_of(obs)]
     smallest = float(rubric.exercise.min_l2)
     with_l2 = [layer for layer in hidden if layer.kernel_l2 >= smallest]
     if with_l2:
@@ -451,7 +468,7 @@ def check_l2(obs, training, rubric) -> CheckResult:
         return passed(f"L2 kernel regularization on {len(with_l2)} hidden "
                       f"layer{'s' if len(with_l2) > 1 else ''} ({factors})")
     hint = "add kernel_regularizer=l2(0.001) to your hidden Dense layers"
-    output = _output(obs)
+    output = output_of(obs)
     if any(layer.kernel_l1 > 0 for layer in hidden):
         found = "found only L1 regularization on the hidden layers (L1 drives weights to exactly " \
                 "zero; it is not L2)"
@@ -468,20 +485,21 @@ def check_l2(obs, training, rubric) -> CheckResult:
         found = "found no kernel_regularizer on any hidden Dense layer"
     return failed(f"{found}; the exercise asks for L2 regularization (factor at least "
                   f"{smallest:g}) on the hidden layers' kernels", hint,
-                  layers=[i for i, _ in _hidden(obs)])
+                  layers=[i for i, _ in hidden_of(obs)])
 
 
 @requires_model
-def check_dropout(obs, training, rubric) -> CheckResult:
+def dropout(obs, training, rubric, hints) -> CheckResult:
     layers = obs.model.layers
-    hidden, output = _hidden(obs), _output(obs)
+    hidden, output = hidden_of(obs), output_of(obs)
     first_hidden = hidden[0][0] if hidden else None
     drops = [(i, layer) for i, layer in enumerate(layers) if layer.kind in DROPOUT_LAYERS]
     placed = [(i, layer) for i, layer in drops
               if first_hidden is not None and first_hidden < i < output[0]]
     smallest = float(rubric.exercise.min_dropout)
     good = [layer for _, layer in placed if (layer.rate or 0) >= smallest]
-    hint = "add Dropout(0.3) after a hidden Dense layer (e.g. after the 128-unit layer)"
+    hint = ("add Dropout(0.3) after a hidden Dense layer (e.g. after the "
+            f"{hints.widths[min(1, len(hints.widths) - 1)]}-unit layer)")
     if good:
         rates = ", ".join(f"{layer.rate:g}" for layer in good)
         return passed(f"{len(good)} Dropout layer{'s' if len(good) > 1 else ''} "
@@ -504,8 +522,8 @@ def check_dropout(obs, training, rubric) -> CheckResult:
 
 
 @requires_model
-def check_hidden_activations(obs, training, rubric) -> CheckResult:
-    hidden, output = _hidden(obs), _output(obs)
+def hidden_activations(obs, training, rubric, hints) -> CheckResult:
+    hidden, output = hidden_of(obs), output_of(obs)
     if not hidden:
         return failed("found no hidden Dense layers, so no hidden activations",
                       "give each hidden Dense layer activation='relu'")
@@ -525,66 +543,20 @@ def check_hidden_activations(obs, training, rubric) -> CheckResult:
                   "ReLU/Activation layer)", layers=where)
 
 
-def _output_activation(obs: Observation) -> str:
+def output_activation_of(obs: Observation) -> str:
     return output_activation(obs.model) or "linear"
 
 
-@requires_model
-def check_output_layer(obs, training, rubric) -> CheckResult:
-    index, layer = _output(obs)
-    activation = _output_activation(obs)
-    fix = "end the model with Dense(1, activation='sigmoid')"
-    if layer.units == 1 and activation == "sigmoid":
-        return passed("Dense(1) with sigmoid: one probability per review")
-    found = f"the model ends in Dense({layer.units}) with {activation} activation"
-    if layer.units == 1 and activation == "linear" and obs.compile and obs.compile.from_logits:
-        reason = ("; with from_logits=True this is sound maths, but the exercise asks for a sigmoid "
-                  "output that gives a probability")
-    elif layer.units == 1 and activation == "softmax":
-        reason = "; softmax over a single unit always outputs 1.0, so the model cannot learn"
-    elif layer.units != 1 and activation == "softmax":
-        reason = ("; that is the multi-class recipe. A binary classifier outputs one probability: "
-                  "one unit with sigmoid")
-    else:
-        reason = "; a binary classifier outputs one probability: one unit with sigmoid"
-    return failed(found + reason, fix, layers=[index])
-
-
-def _never_compiled(obs: Observation) -> str:
+def never_compiled(obs: Observation) -> str:
     """Why the graded model has no compile settings; when another model was trained, that the
     graded one came after it (a notebook whose last model cell was run out of order)."""
     trained_before = obs.model is not None and any(
         f.model_uid is not None and f.model_uid != obs.model.uid for f in obs.all_fits)
     if not trained_before:
         return "the model was never compiled"
-    return (f"the model {_your(obs)} ends with was never compiled: it compiled and trained "
+    return (f"the model {yours(obs)} ends with was never compiled: it compiled and trained "
             "another model before building this one (the graded model is the last `model`; a "
             "notebook runs from the top cell to the bottom one)")
-
-
-def check_loss(obs, training, rubric) -> CheckResult:
-    fix = "compile with loss='binary_crossentropy'"
-    if obs.compile is None:
-        if _stopped(obs):
-            return not_reached(obs)
-        return failed(_never_compiled(obs),
-                      "after building the model, call model.compile(optimizer='adam', "
-                      "loss='binary_crossentropy', metrics=['accuracy'])")
-    loss = obs.compile.loss
-    if loss != "binary_crossentropy":
-        found = f"the loss is {loss or 'not set'}"
-        if loss and "categorical" in loss:
-            found += ", the multi-class loss"
-        return failed(found + "; a binary classifier trains with binary "
-                      "cross-entropy", fix)
-    sigmoid = obs.model is not None and _output(obs) is not None and \
-        _output_activation(obs) == "sigmoid"
-    if obs.compile.from_logits and sigmoid:
-        return failed("binary cross-entropy with from_logits=True after a sigmoid output "
-                      "applies the sigmoid twice",
-                      "drop from_logits=True (the sigmoid already gives probabilities)")
-    note = " on logits (from_logits=True)" if obs.compile.from_logits else ""
-    return passed(f"binary cross-entropy{note}")
 
 
 def _trains_on_test_rows(obs: Observation, fit: FitCall) -> str:
@@ -599,13 +571,13 @@ def _trains_on_test_rows(obs: Observation, fit: FitCall) -> str:
             "(the test rows are among them; expected X_train, y_train)")
 
 
-def check_training(obs, training, rubric) -> CheckResult:
+def training(obs, training, rubric, hints) -> CheckResult:
     ex = rubric.exercise
     epochs, batch, split = int(ex["epochs"]), int(ex["batch_size"]), float(ex["validation_split"])
     call = f"model.fit(X_train, y_train, epochs={epochs}, batch_size={batch}, " \
            f"validation_split={split:g})"
     if not obs.fits:
-        if _stopped(obs):
+        if stopped(obs):
             return not_reached(obs)
         return failed("model.fit was never called", f"train with {call}")
     fit = ([f for f in obs.fits if f.trained] or obs.fits)[-1]  # the last that trained
@@ -624,7 +596,7 @@ def check_training(obs, training, rubric) -> CheckResult:
                             f"{split:g})")
         elif abs(fit.validation_split - split) > 1e-9:
             problems.append(f"validation_split={_fmt(fit.validation_split)} (expected {split:g})")
-    if problems and not fit.completed and _stopped(obs):
+    if problems and not fit.completed and stopped(obs):
         return not_reached(obs)  # the call raised (a misspelt keyword?): the crash says why
     crashed_here = not fit.completed and _stage(obs) == "while training the model"
     if not fit.trained and not crashed_here:  # (a crash in fit is the `runs` check's)
@@ -838,10 +810,10 @@ def _evaluated_elsewhere(obs: Observation) -> str:
             f"{test_rows}")
 
 
-def check_prints_accuracy(obs, training, rubric) -> CheckResult:
+def prints_accuracy(obs, training, rubric, hints) -> CheckResult:
     example = "print(f'Test accuracy: {accuracy:.4f}')"
     if not obs.test_accuracies:
-        if _stopped(obs):
+        if stopped(obs):
             return not_reached(obs)
         if obs.evaluated and obs.compile and not obs.compile.has_accuracy_metric:
             return failed("evaluate returned only the loss: the model was compiled without "
@@ -856,19 +828,20 @@ def check_prints_accuracy(obs, training, rubric) -> CheckResult:
         shown = (own_accuracy(accuracy, True) if obs.shortened  # its digits mean nothing
                  else f"printed as {inert(token, 30)}")
         return passed(f"your output shows the test accuracy your evaluation gave ({shown})")
-    if _stopped(obs):
+    if stopped(obs):
         return not_reached(obs)
     shown = ", ".join(own_accuracy(a, obs.shortened) for a in dict.fromkeys(obs.test_accuracies))
     return failed(f"your output does not show the test accuracy (evaluate on the test split "
                   f"gave {shown})", example)
 
 
-def _not_trained(training: TrainingResult | None, obs: Observation) -> CheckResult | None:
+def _not_trained(training: TrainingResult | None, obs: Observation,
+                 hints: Hints) -> CheckResult | None:
     if training is None:
-        if _stopped(obs):
+        if stopped(obs):
             return not_reached(obs)
-        reason = f"{_your(obs)} built no model" if obs.model is None or not obs.model.layers \
-            else _never_compiled(obs)
+        reason = f"{yours(obs)} built no model" if obs.model is None or not obs.model.layers \
+            else never_compiled(obs)
         return failed(f"the grader could not train your model: {reason}",
                       "build and compile the model; the grader then trains it itself",
                       note="no compiled model")
@@ -877,19 +850,19 @@ def _not_trained(training: TrainingResult | None, obs: Observation) -> CheckResu
                 "timeout": "use a model of the exercise's size (a few hundred units per layer)"}
         note = {"refused": "model refused by the grader",
                 "timeout": "the grader's retrain timed out"}
-        mismatch = _label_problem(obs, training.message)
+        mismatch = label_problem(obs, training.message, hints)
         if mismatch:
             return failed(f"the grader could not train your model: {mismatch[0]}", mismatch[1],
                           note="output does not fit the loss")
         return failed(f"the grader could not train your model: {training.message}",
                       hint.get(training.status, "make sure the model trains when you run "
-                      f"{_your(obs)} yourself"),
+                      f"{yours(obs)} yourself"),
                       note=note.get(training.status, "the grader could not retrain the model"))
     return None
 
 
-def check_loss_decreases(obs, training, rubric) -> CheckResult:
-    problem = _not_trained(training, obs)
+def loss_decreases(obs, training, rubric, hints) -> CheckResult:
+    problem = _not_trained(training, obs, hints)
     if problem:
         return problem
     first, last = training.first_loss, training.last_loss
@@ -906,8 +879,8 @@ def check_loss_decreases(obs, training, rubric) -> CheckResult:
                   "check the learning rate, the loss and the output layer")
 
 
-def check_accuracy(obs, training, rubric) -> CheckResult:
-    problem = _not_trained(training, obs)
+def accuracy(obs, training, rubric, hints) -> CheckResult:
+    problem = _not_trained(training, obs, hints)
     if problem:
         return problem
     threshold = float(rubric.exercise["accuracy_threshold"])
@@ -924,38 +897,16 @@ def check_accuracy(obs, training, rubric) -> CheckResult:
                   "learning rate")
 
 
-def _with_id(check: Check) -> tuple[str, Check]:
-    check_id = check.__name__.removeprefix("check_")
-
-    @functools.wraps(check)
-    def run(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> CheckResult:
-        return dataclasses.replace(check(obs, training, rubric), id=check_id)
-
-    return check_id, run
-
-
-# Every check, in the order reports show them: the one definition of the check ids.
-CHECKS: dict[str, Check] = dict(map(_with_id, (
-    check_runs, check_data, check_split, check_hidden_layers, check_decreasing_widths, check_l2,
-    check_dropout, check_hidden_activations, check_output_layer, check_loss, check_training,
-    check_prints_accuracy, check_loss_decreases, check_accuracy,
-)))
-CHECK_IDS: tuple[str, ...] = tuple(CHECKS)
-
-
-# The checks whose evidence comes only from the sandbox's event channel (all but `runs`, which
-# rests on the exit status the supervisor saw itself).
-FROM_THE_CHANNEL = frozenset(CHECK_IDS) - {"runs"}
-
-
 def run_checks(obs: Observation, training: TrainingResult | None, rubric: Rubric) -> list[CheckResult]:
-    """Every check, in ``CHECK_IDS`` order; with tampered evidence, the checks resting on it fail."""
-    results = [check(obs, training, rubric) for check in CHECKS.values()]
+    """Every check of the rubric's exercise, in its registry's order; with tampered evidence, the
+    checks resting on it fail."""
+    checks = exercise.get(rubric.exercise_name).registry.checks.values()
+    results = [check(obs, training, rubric) for check in checks]
     if not obs.tampered:
         return results
-    your = _your(obs)
+    your = yours(obs)
     return [CheckResult(r.id, False, f"not counted: {obs.tampered}, so the grader cannot trust "
                                      f"what {your} reported",
                         f"let {your} build, train and evaluate its model with Keras as it "
                         "is; do not touch the grader or Keras itself", note="tampered")
-            if r.id in FROM_THE_CHANNEL else r for r in results]
+            if check.from_the_channel else r for check, r in zip(checks, results)]

@@ -34,6 +34,8 @@ COMMANDS = {
                                 "grading warm (python -m grader daemon stop|status)"),
     "similarity": ("grader.similarity_command",
                    "list submissions in a batch's results that look alike (code, architecture)"),
+    "exercises": ("grader.exercises_command",
+                  "list the installed exercises (--format json for tools)"),
 }
 
 
@@ -44,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         usage=f"{PROG} [options] SUBMISSION\n       "
               + "\n       ".join(f"{PROG} {name} ..." for name in COMMANDS),
-        description="Grade a sentiment-classifier submission (.py or .ipynb): run it in a sandbox, "
+        description="Grade a submission (.py or .ipynb) of an exercise: run it in a sandbox, "
                     "check the model it builds, retrain it on the grader's data, and score it.",
         epilog=f"instructors' commands (each has its own --help):\n{commands}\n"
                f"  python -m grader.make_notebook --rubric FILE --course DIR\n"
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         where = "is a folder" if args.html.is_dir() else "is in a folder that does not exist"
         return usage_error(PROG, f"--html {inert(args.html)} {where}: name a file in an existing "
                                  "folder")
-    rubric = load_rubric_or_usage(PROG, args.rubric)
+    rubric = load_rubric_or_usage(PROG, args.rubric, args.exercise)
     if isinstance(rubric, int):
         return rubric
 

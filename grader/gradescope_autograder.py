@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader import __version__
+from grader.exercise import get as get_exercise
 from grader.files import atomic_write
 from grader.options import Parser, add_rubric_option, load_rubric_or_usage, positive, usage_error
 from grader.reporters.gradescope import VISIBILITIES
@@ -193,12 +194,13 @@ def _timeout_text(settings: dict, rubric) -> str:
 
 
 def package_readme(settings: dict, rubric) -> str:
+    exercise = get_exercise(rubric.exercise_name)
     return f"""\
-# Gradescope autograder: sentiment classifier (grader {__version__})
+# Gradescope autograder: {exercise.title} (grader {__version__})
 
 Upload this zip as a Gradescope "Programming Assignment" autograder (Configure Autograder →
-Zip file upload, base image: Ubuntu). Students upload `sentiment_classifier.py` or
-`sentiment_classifier.ipynb` (any single `.py`/`.ipynb`; other files, such as helper modules, are
+Zip file upload, base image: Ubuntu). Students upload `{exercise.stem}.py` or
+`{exercise.stem}.ipynb` (any single `.py`/`.ipynb`; other files, such as helper modules, are
 copied beside it into the sandbox).
 
 - Rubric: `rubric.toml` ({rubric.max_score:g} points, hash {rubric.short_hash}, data seed
@@ -227,9 +229,14 @@ copied beside it into the sandbox).
 
 
 def _source_files() -> list[tuple[str, Path]]:
-    files = [(f"sentiment-grader/grader/{path.relative_to(PACKAGE_ROOT).as_posix()}", path)
-             for path in sorted(PACKAGE_ROOT.rglob("*"))
-             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"]
+    """The grader's source and the exercises' packages, as the package holds them."""
+    import exercises
+
+    files = []
+    for root in (PACKAGE_ROOT, Path(exercises.__file__).resolve().parent):
+        files += [(f"sentiment-grader/{root.name}/{path.relative_to(root).as_posix()}", path)
+                  for path in sorted(root.rglob("*"))
+                  if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"]
     if (REPO_ROOT / "pyproject.toml").is_file():
         files.append(("sentiment-grader/pyproject.toml", REPO_ROOT / "pyproject.toml"))
     return files
@@ -242,7 +249,8 @@ def build_package(out: Path, rubric, *, visibility: str = "visible", hints: str 
                 "hints": hints or visibility,
                 "timeout": float(timeout or rubric.limits.timeout_seconds),
                 "memory_mb": int(memory_mb or rubric.limits.memory_mb),
-                "python": f"{sys.version_info.major}.{sys.version_info.minor}"}
+                "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+                "exercise": rubric.exercise_name}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         def add(name: str, data: bytes | str, executable: bool = False) -> None:
@@ -288,16 +296,16 @@ def _sequential_retrainer(rubric):
     return Sequential(rubric, None)
 
 
-def _locate(submission: Path) -> tuple[Path, str | None, str]:
+def _locate(submission: Path, stem: str) -> tuple[Path, str | None, str]:
     """The folder and the file to grade in Gradescope's submission folder, and a note or why not."""
     from grader.sources import SUFFIXES, choose_file, folder_files
 
     files = [name for name, _ in folder_files(submission)] if submission.is_dir() else []
     top = [name for name in files if "/" not in name and name.endswith(SUFFIXES)]
-    graded, note = choose_file(top)
+    graded, note = choose_file(top, stem)
     if graded is None and not top:  # an uploaded folder: one candidate anywhere will do
         deep = [name for name in files if name.endswith(SUFFIXES)]
-        found, deep_note = choose_file(deep)
+        found, deep_note = choose_file(deep, stem)
         if found is not None:
             folder, name = Path(found).parent, Path(found).name
             return submission / folder, name, deep_note
@@ -312,11 +320,11 @@ def grade_submission(submission: Path, rubric, settings: dict):
     from grader.report import failure_report
     from grader.sources import SourceError, helper_files
 
-    folder, graded, note = _locate(submission)
+    stem = get_exercise(rubric.exercise_name).stem
+    folder, graded, note = _locate(submission, stem)
     if graded is None:
         return failure_report("(no file)", f"not graded: {note}",
-                              "upload sentiment_classifier.py or sentiment_classifier.ipynb",
-                              rubric, note="not graded")
+                              f"upload {stem}.py or {stem}.ipynb", rubric, note="not graded")
     try:
         extra = helper_files(folder, graded)
     except SourceError as exc:
@@ -346,7 +354,7 @@ def run(root: Path, clock: Callable[[], float] = time.monotonic) -> dict:
     results_path = Path(root) / "results" / "results.json"
     try:
         settings = json.loads((source / "settings.json").read_text(encoding="utf-8"))
-        rubric = load_rubric(source / "rubric.toml")
+        rubric = load_rubric(source / "rubric.toml", settings.get("exercise"))
     except (OSError, ValueError, RubricError) as exc:
         data = {"score": 0, "output": f"The autograder package is broken ({exc}); tell your "
                                       "instructor.", "output_format": "text",
@@ -397,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         return usage_error(PROG, problem)
     if args.out.suffix != ".zip":
         return usage_error(PROG, f"expected a .zip file to write, got {args.out.name}")
-    rubric = load_rubric_or_usage(PROG, args.rubric)
+    rubric = load_rubric_or_usage(PROG, args.rubric, args.exercise)
     if isinstance(rubric, int):
         return rubric
     try:

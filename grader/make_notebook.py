@@ -1,13 +1,14 @@
-"""Generate the nbgrader source notebook from the template, the reference solution and a rubric.
+"""Generate an exercise's nbgrader source notebook from its template, solution and rubric.
 
-Usage: ``python -m grader.make_notebook [--rubric FILE] [--course DIR] [--check]``
+Usage: ``python -m grader.make_notebook [--exercise NAME] [--rubric FILE] [--course DIR] [--check]``
 
-One source of truth: the notebook is built from ``assignment/sentiment_classifier.py`` (the
-introduction, each step's title and its TODO comments), ``solution/sentiment_classifier.py`` (each
+One source of truth: the notebook is built from the exercise's template in ``assignment/`` (the
+introduction, each step's title and its TODO comments), its solution in ``solution/`` (each
 step's code, between ``### BEGIN SOLUTION`` and ``### END SOLUTION``) and the rubric (one
-autograded ``check("<id>")`` cell per check, with the rubric's points). It is written to
-``DIR/source/sentiment/sentiment_classifier.ipynb`` of the course (default: the current directory
-when it holds an ``nbgrader_config.py``, else the repository's ``nbgrader/``). Edit those files,
+autograded ``check("<id>")`` cell per check, with the rubric's points, after the step the
+exercise's ``steps`` give it). It is written to ``DIR/source/<exercise>/<template>.ipynb`` of the
+course (default: the current directory when it holds an ``nbgrader_config.py``, else the
+repository's ``nbgrader/``), the assignment being named like the exercise. Edit those files,
 never the notebook; ``--check`` exits with 1 when the notebook there is stale (the tests do the
 same for the repository's).
 The template's code lines (``model = Sequential()``) are not copied: in the released notebook each
@@ -22,36 +23,38 @@ import re
 import sys
 from pathlib import Path
 
-from grader.checks import CHECK_IDS
+from grader import exercise as exercises
+from grader.exercise import Exercise
 from grader.files import atomic_write
-from grader.rubric import DEFAULT_RUBRIC, load_rubric
+from grader.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "assignment" / "sentiment_classifier.py"
-SOLUTION = ROOT / "solution" / "sentiment_classifier.py"
-ASSIGNMENT, NOTEBOOK_NAME = "sentiment", "sentiment_classifier.ipynb"
 COURSE = ROOT / "nbgrader"
-NOTEBOOK = COURSE / "source" / ASSIGNMENT / NOTEBOOK_NAME
-
-# Which checks are graded after which step; the rest after the last one.
-STEP_CHECKS = {
-    1: ("data",),
-    2: ("split",),
-    3: ("hidden_layers", "decreasing_widths", "l2", "dropout", "hidden_activations", "output_layer"),
-    4: ("loss",),
-    5: ("training",),
-    6: ("prints_accuracy",),
-}
-FINAL_CHECKS = ("runs", "loss_decreases", "accuracy")
 
 SETUP_CODE = '''\
 # Read-only. Each `check("...")` cell below is one graded item: when your notebook is graded, the
 # grader runs all of it in a sandbox, retrains your model on its own data, and writes the verdict
 # into that cell. For the full report now, save this notebook and run in a terminal:
-#     python -m grader sentiment_classifier.ipynb
+#     {command}
 def check(check_id):
-    print(f"{check_id}: graded by the grader when you submit")
+    print(f"{{check_id}}: graded by the grader when you submit")
 '''
+
+
+def notebook_name(exercise: Exercise) -> str:
+    """The notebook's file name: the template's, as a notebook."""
+    return exercise.template.with_suffix(".ipynb").name
+
+
+def notebook_path(exercise: Exercise, course: Path = COURSE) -> Path:
+    """Where the course keeps the exercise's source notebook (its assignment is its name)."""
+    return course / "source" / exercise.name / notebook_name(exercise)
+
+
+def grade_command(exercise: Exercise, file: str) -> str:
+    """What a student types to grade ``file`` (the default exercise needs no ``--exercise``)."""
+    flag = "" if exercise.name == exercises.default_name() else f" --exercise {exercise.name}"
+    return f"python -m grader{flag} {file}"
 
 _STEP = re.compile(r"^#\s*step\s+(\d+)\b\W*(.*?)\.?\s*$", re.IGNORECASE)
 
@@ -60,7 +63,7 @@ class LayoutError(ValueError):
     """The template or the solution no longer has the expected shape (docstring, imports, steps)."""
 
 
-def _split(text: str, path: Path) -> tuple[str, str, dict[int, list[str]]]:
+def _split(text: str, path: Path, wanted) -> tuple[str, str, dict[int, list[str]]]:
     """A file's docstring, its import block, and its lines per step (header line first)."""
     module = ast.parse(text)
     docstring = ast.get_docstring(module) or ""
@@ -74,8 +77,8 @@ def _split(text: str, path: Path) -> tuple[str, str, dict[int, list[str]]]:
         if match:
             current = steps.setdefault(int(match.group(1)), [])
         (preamble if current is None else current).append(line)
-    if sorted(steps) != sorted(STEP_CHECKS):
-        raise LayoutError(f"{path}: expected '# Step N' comments for steps {sorted(STEP_CHECKS)}. "
+    if sorted(steps) != sorted(wanted):
+        raise LayoutError(f"{path}: expected '# Step N' comments for steps {sorted(wanted)}. "
                           f"Received: steps {sorted(steps)}")
     return docstring, "\n".join(preamble).strip(), steps
 
@@ -92,36 +95,41 @@ def _cell(cell_id: str, cell_type: str, source: str, nbgrader: dict | None = Non
     return cell
 
 
-def _introduction(docstring: str) -> str:
+def _introduction(docstring: str, exercise: Exercise) -> str:
     title, _, rest = docstring.partition("\n")
-    rest = rest.replace("python -m grader sentiment_classifier.py",
-                        "python -m grader sentiment_classifier.ipynb")
+    rest = rest.replace(grade_command(exercise, exercise.template.name),
+                        grade_command(exercise, notebook_name(exercise)))
     return (f"# {title}\n{rest}\n\n"
             "Write your code in the cells marked `# YOUR CODE HERE`. The `check(\"...\")` cells are "
             "graded: they show their verdict in your feedback once your notebook is graded.")
 
 
 def build_notebook(template: str | None = None, solution: str | None = None,
-                   points: dict[str, float] | None = None) -> dict:
-    """The source notebook as JSON-ready data (the arguments default to the repository's files)."""
-    template = TEMPLATE.read_text(encoding="utf-8") if template is None else template
-    solution = SOLUTION.read_text(encoding="utf-8") if solution is None else solution
-    points = dict(load_rubric(DEFAULT_RUBRIC).points) if points is None else points
-    graded = [c for step in STEP_CHECKS.values() for c in step] + list(FINAL_CHECKS)
-    if sorted(graded) != sorted(CHECK_IDS):
-        raise LayoutError(f"STEP_CHECKS and FINAL_CHECKS must name every check once. "
+                   points: dict[str, float] | None = None, exercise: Exercise | None = None) -> dict:
+    """The exercise's (default: the default one's) source notebook as JSON-ready data (the
+    arguments default to its files)."""
+    exercise = exercise or exercises.get()
+    template_path, solution_path = exercise.path(exercise.template), exercise.path(exercise.solution)
+    template = template_path.read_text(encoding="utf-8") if template is None else template
+    solution = solution_path.read_text(encoding="utf-8") if solution is None else solution
+    points = dict(load_rubric(exercise=exercise.name).points) if points is None else points
+    steps, final = exercise.steps, exercise.final_checks
+    graded = [c for step in steps.values() for c in step] + list(final)
+    if sorted(graded) != sorted(exercise.registry.check_ids):
+        raise LayoutError(f"the exercise's steps and final checks must name every check once. "
                           f"Received: {graded}")
-    intro, _, todo_steps = _split(template, TEMPLATE)
-    _, imports, code_steps = _split(solution, SOLUTION)
+    intro, _, todo_steps = _split(template, template_path, steps)
+    _, imports, code_steps = _split(solution, solution_path, steps)
 
     def check_cell(check_id: str) -> dict:
         return _cell(f"{check_id}", "code", f'check("{check_id}")',
                      {"grade": True, "locked": True, "points": points[check_id]})
 
-    cells = [_cell("introduction", "markdown", _introduction(intro)),
+    setup = SETUP_CODE.format(command=grade_command(exercise, notebook_name(exercise)))
+    cells = [_cell("introduction", "markdown", _introduction(intro, exercise)),
              _cell("imports", "code", imports),
-             _cell("setup", "code", SETUP_CODE, {"locked": True})]
-    for number, checks in STEP_CHECKS.items():
+             _cell("setup", "code", setup, {"locked": True})]
+    for number, checks in steps.items():
         header, *todo = todo_steps[number]
         title = _STEP.match(header).group(2)
         comments = "\n".join(line for line in todo if line.lstrip().startswith("#"))
@@ -135,7 +143,7 @@ def build_notebook(template: str | None = None, solution: str | None = None,
                        "## The grader's own run\n\nYour notebook runs to the end; the grader "
                        "retrains your model on its own data: its training loss must fall and its "
                        "test accuracy must clear the threshold."))
-    cells.extend(check_cell(c) for c in FINAL_CHECKS)
+    cells.extend(check_cell(c) for c in final)
     return {
         "cells": cells,
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
@@ -157,11 +165,14 @@ def default_course(cwd: Path | None = None) -> Path:
     return cwd if (cwd / "nbgrader_config.py").is_file() else COURSE
 
 
-def regenerate_command(rubric_path: Path | None, course: str = ".") -> str:
+def regenerate_command(rubric_path: Path | None, course: str = ".",
+                       exercise: str | None = None) -> str:
     """What an instructor runs after changing the rubric (autograde's refusal quotes it)."""
+    name = exercise or exercises.default_name()
+    flag = "" if name == exercises.default_name() else f" --exercise {name}"
     rubric = f" --rubric {rubric_path}" if rubric_path else ""
-    return (f"python -m grader.make_notebook{rubric} --course {course} && "
-            f"nbgrader generate_assignment {ASSIGNMENT} --force")
+    return (f"python -m grader.make_notebook{flag}{rubric} --course {course} && "
+            f"nbgrader generate_assignment {name} --force")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,16 +188,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, metavar="FILE",
                         help="write exactly this file instead (overrides --course)")
     args = parser.parse_args(argv)
-    rubric = load_rubric_or_usage(parser.prog, args.rubric)
+    rubric = load_rubric_or_usage(parser.prog, args.rubric, args.exercise)
     if isinstance(rubric, int):
         return rubric
     course = args.course or default_course()
     if args.course and not args.output and not args.course.is_dir():
         print(f"{parser.prog}: error: no such course folder: {args.course}", file=sys.stderr)
         return EXIT_USAGE
-    output = args.output or course / "source" / ASSIGNMENT / NOTEBOOK_NAME
+    exercise = exercises.get(rubric.exercise_name)
+    output = args.output or notebook_path(exercise, course)
     try:
-        text = render(build_notebook(points=dict(rubric.points)))
+        text = render(build_notebook(points=dict(rubric.points), exercise=exercise))
     except LayoutError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -194,13 +206,14 @@ def main(argv: list[str] | None = None) -> int:
         current = output.read_text(encoding="utf-8") if output.is_file() else ""
         if current != text:
             print(f"{output} is stale: run `python -m grader.make_notebook"
+                  f"{' --exercise ' + args.exercise if args.exercise else ''}"
                   f"{' --rubric ' + str(args.rubric) if args.rubric else ''}"
                   f"{' --course ' + str(args.course) if args.course else ''}`", file=sys.stderr)
             return 1
         return 0
     atomic_write(output, text)
     print(f"wrote {output} ({len(rubric.points)} graded cells, {rubric.max_score:g} points, rubric "
-          f"{rubric.short_hash}); now run `nbgrader generate_assignment {ASSIGNMENT} --force` in "
+          f"{rubric.short_hash}); now run `nbgrader generate_assignment {exercise.name} --force` in "
           f"{course}")
     return 0
 

@@ -39,13 +39,13 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
-from grader.checks import CHECK_IDS
 from grader.lane import Lane
 from grader.make_notebook import regenerate_command
 from grader.pipeline import GradeOptions, guarded
 from grader.report import Report, ScoredCheck, bonus_summary, failure_report, main_reason
 from grader.reporters import html as html_reporter, shown
-from grader.rubric import DEFAULT_RUBRIC, Rubric, RubricError, load_rubric
+from grader.exercise import names as exercise_names
+from grader.rubric import Rubric, RubricError, load_rubric
 from grader.sources import SourceError, helper_files
 from grader.text import inert
 
@@ -100,9 +100,9 @@ def check_outputs(check: ScoredCheck, not_started: bool = False, first_line: str
                                    traceback=lines)]
 
 
-def unknown_cell_outputs(grade_id: str) -> list:
+def unknown_cell_outputs(grade_id: str, check_ids) -> list:
     message = (f"graded cell {inert(repr(grade_id), 100)} is not one of the grader's checks "
-               f"({', '.join(CHECK_IDS)}); the grader never runs test code in a kernel, so it "
+               f"({', '.join(check_ids)}); the grader never runs test code in a kernel, so it "
                "scores 0")
     return [nbformat.v4.new_output("error", ename="NotACheck", evalue=message, traceback=[message])]
 
@@ -124,16 +124,27 @@ class GradeInSandbox(Preprocessor):
                               "(0: the rubric's).").tag(config=True)
     memory_mb = Integer(0, help="Memory limit for the notebook's run (0: the rubric's).").tag(
         config=True)
-    rubric_path = Unicode("", help="A rubric file (default: the grader's).").tag(config=True)
+    rubric_path = Unicode("", help="A rubric file (default: the exercise's own).").tag(config=True)
+    exercise = Unicode("", help="The exercise to grade (default: the one the rubric names, else "
+                                "the installed exercise named like the assignment, else the "
+                                "default one).").tag(config=True)
     cache_dir = Unicode("", help="Where retrain results are cached (default: GRADER_CACHE_DIR "
                                  "or ~/.cache/sentiment-grader).").tag(config=True)
     use_cache = Bool(True, help="Reuse retrain results of identical models.").tag(config=True)
     warm = Bool(True, help="Fork every sandbox from one process that imported TensorFlow once "
                            "(Linux); False: start each cold, exactly like the CLI.").tag(config=True)
 
-    def rubric(self) -> Rubric:
-        """The rubric (``rubric_path``, else the grader's), validated."""
-        return load_rubric(Path(self.rubric_path) if self.rubric_path else DEFAULT_RUBRIC)
+    def exercise_for(self, assignment: str | None) -> str | None:
+        """The exercise to grade: ``exercise`` if set, else the one named like the assignment
+        (a course holds one assignment per exercise), else None (the rubric's or the default)."""
+        if self.exercise:
+            return self.exercise
+        return assignment if assignment in exercise_names() else None
+
+    def rubric(self, assignment: str | None = None) -> Rubric:
+        """The rubric (``rubric_path``, else the exercise's own), validated."""
+        return load_rubric(Path(self.rubric_path) if self.rubric_path else None,
+                           self.exercise_for(assignment))
 
     def check_points(self, nb, rubric: Rubric) -> None:
         """Refuse to grade when the gradebook's points (restored into the notebook's graded cells
@@ -142,15 +153,15 @@ class GradeInSandbox(Preprocessor):
         gradebook = {graded_check_id(cell): float(cell.metadata["nbgrader"].get("points", 0))
                      for cell in nb.cells if graded_check_id(cell) in rubric.points}
         wrong = [f"{c}: {gradebook[c]:g} in the gradebook, {rubric.points[c]:g} in the rubric"
-                 for c in CHECK_IDS if c in gradebook and gradebook[c] != rubric.points[c]]
-        wrong += [f"{c}: no graded cell, {rubric.points[c]:g} in the rubric" for c in CHECK_IDS
+                 for c in rubric.points if c in gradebook and gradebook[c] != rubric.points[c]]
+        wrong += [f"{c}: no graded cell, {rubric.points[c]:g} in the rubric" for c in rubric.points
                   if c not in gradebook and rubric.points[c]]
         if wrong:
             rubric_path = Path(self.rubric_path) if self.rubric_path else None
             raise RubricMismatch(
                 f"the gradebook's points differ from the rubric's ({rubric.name}): "
                 f"{'; '.join(wrong)}. Nothing was graded. Regenerate the assignment from the "
-                f"rubric in the course folder: `{regenerate_command(rubric_path)}`, then run "
+                f"rubric in the course folder: `{regenerate_command(rubric_path, exercise=rubric.exercise_name)}`, then run "
                 "autograde again (with --force for students already autograded)")
 
     def grade_notebook(self, nb, name: str, rubric: Rubric | None = None,
@@ -160,7 +171,8 @@ class GradeInSandbox(Preprocessor):
         options = GradeOptions(timeout=self.timeout or None, memory_mb=self.memory_mb or None,
                                use_cache=self.use_cache,
                                cache_dir=Path(self.cache_dir) if self.cache_dir else None,
-                               rubric_path=Path(self.rubric_path or DEFAULT_RUBRIC))
+                               rubric_path=Path(self.rubric_path) if self.rubric_path else None,
+                               exercise=rubric.exercise_name)
         graded = f"{name}.ipynb"
         try:
             extra = helper_files(folder, graded) if folder else {}
@@ -176,7 +188,7 @@ class GradeInSandbox(Preprocessor):
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
         try:
-            rubric = self.rubric()
+            rubric = self.rubric(info.get("assignment"))
             self.check_points(nb, rubric)
         except (RubricError, RubricMismatch) as exc:
             self.log.error("%s", exc)  # one line before nbgrader's traceback
@@ -221,7 +233,7 @@ def graded_outputs(nb, report: Report, html_name: str) -> dict[int, list]:
             outputs[index] = check_outputs(checks[grade_id], report.not_started, first)
             first = ""
         else:
-            outputs[index] = unknown_cell_outputs(grade_id)
+            outputs[index] = unknown_cell_outputs(grade_id, tuple(checks))
     return outputs
 
 

@@ -59,8 +59,12 @@ def _trials(text: str) -> int:
 
 
 def add_rubric_option(parser: argparse.ArgumentParser) -> None:
+    """``--exercise`` and ``--rubric``: what is graded, and by which rubric."""
+    parser.add_argument("--exercise", metavar="NAME",
+                        help="the exercise to grade (python -m grader exercises lists them; "
+                             "default: the one the rubric names, else the first exercise)")
     parser.add_argument("--rubric", type=Path, metavar="FILE",
-                        help="the rubric (TOML; default: the grader's own grader/rubric.toml)")
+                        help="the rubric (TOML; default: the exercise's own rubric.toml)")
 
 
 def positive(args: argparse.Namespace, *names: str) -> str | None:
@@ -78,12 +82,13 @@ def usage_error(prog: str, message: str) -> int:
     return EXIT_USAGE
 
 
-def load_rubric_or_usage(prog: str, path: Path | None):
-    """The rubric at ``path`` (default: the grader's), or an exit status after a one-line error."""
-    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+def load_rubric_or_usage(prog: str, path: Path | None, exercise: str | None = None):
+    """The rubric at ``path`` (default: the exercise's own), or an exit status after a one-line
+    error (an unknown exercise too)."""
+    from grader.rubric import RubricError, load_rubric
 
     try:
-        return load_rubric(path or DEFAULT_RUBRIC)
+        return load_rubric(path, exercise)
     except RubricError as exc:
         return usage_error(prog, str(exc))
 
@@ -91,12 +96,11 @@ def load_rubric_or_usage(prog: str, path: Path | None):
 def options_from_args(args: argparse.Namespace):
     """The ``GradeOptions`` the shared command-line options describe."""
     from grader.pipeline import GradeOptions
-    from grader.rubric import DEFAULT_RUBRIC
 
     return GradeOptions(timeout=args.timeout, memory_mb=args.memory_mb, full=args.full,
                         trials=args.trials or 1,
                         use_cache=not args.no_cache, cache_dir=args.cache_dir,
-                        rubric_path=args.rubric or DEFAULT_RUBRIC)
+                        rubric_path=args.rubric, exercise=args.exercise)
 
 
 def options_to_json(options) -> dict:

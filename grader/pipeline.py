@@ -19,14 +19,16 @@ from grader import __version__
 from grader.audit import tampering
 from grader.bonus import run_bonuses
 from grader.checks import is_not_started, run_checks
+from grader.core.request import RetrainRequest
+from grader.core.results import TrainingResult
 from grader.options import cache_directory
 from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
 from grader.report import Report, build_report, history_of, summarize_architecture
-from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from grader.rubric import Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission, submission_noun
 from grader.retrain import allowlist
-from grader.retrain.client import ResultCache, Retrainer, TrainingResult, library_versions
+from grader.retrain.client import ResultCache, Retrainer, library_versions
 from grader.text import inert
 
 Status = Callable[[str], None]
@@ -77,7 +79,8 @@ class GradeOptions:
     trials: int = 1
     use_cache: bool = True
     cache_dir: Path | None = None
-    rubric_path: Path = DEFAULT_RUBRIC
+    rubric_path: Path | None = None  # None: the exercise's own rubric
+    exercise: str | None = None  # None: the one the rubric names, else the default exercise
 
 
 def _syntax_error(source: str, filename: str) -> ErrorInfo | None:
@@ -97,7 +100,7 @@ def _writes_confined(obs: Observation) -> bool:
     return not obs.protections or obs.protections.get("landlock_fs", "").startswith("applied")
 
 
-def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult | None:
+def training_request(obs: Observation, rubric: Rubric) -> RetrainRequest | TrainingResult | None:
     """What the trusted trainer should train, a refusal, or None when there is no compiled model."""
     if obs.model is None or not obs.model.layers or obs.compile is None or obs.tampered:
         return None
@@ -116,16 +119,14 @@ def training_request(obs: Observation, rubric: Rubric) -> dict | TrainingResult 
     if weights > limit:
         return TrainingResult("refused", f"the model has {weights:,} weights; the grader "
                                          f"retrains models of at most {limit:,}")
-    return {
-        "model_config": model_config,
-        "max_parameters": limit,
-        "loss": obs.compile.loss_config, "loss_name": obs.compile.loss or "",
-        "from_logits": obs.compile.from_logits, "optimizer": obs.compile.optimizer_config,
-        "output_activation": output_activation(obs.model),
-        "n_features": n_features, "epochs": int(exercise["epochs"]),
-        "batch_size": int(exercise["batch_size"]), "seed": int(rubric.data["seed"]),
-        "data": dict(rubric.data),
-    }
+    return RetrainRequest(
+        model_config=model_config, max_parameters=limit,
+        loss=obs.compile.loss_config, loss_name=obs.compile.loss or "",
+        from_logits=obs.compile.from_logits, optimizer=obs.compile.optimizer_config,
+        output_activation=output_activation(obs.model),
+        n_features=n_features, epochs=int(exercise["epochs"]),
+        batch_size=int(exercise["batch_size"]), seed=int(rubric.data["seed"]),
+        data=dict(rubric.data))
 
 
 _EVENT_STATUS = {"data": "{your} made its data", "split": "{your} split its data",
@@ -150,7 +151,7 @@ def grade(path: Path, options: GradeOptions = GradeOptions(), on_status: Status 
         runner: runs the script in a sandbox; same signature as ``sandbox.run_script``.
         extra_files: more files for the sandbox's work directory (a student's helper modules).
     """
-    rubric = rubric or load_rubric(options.rubric_path)
+    rubric = rubric or load_rubric(options.rubric_path, options.exercise)
     return guarded(str(path), rubric, lambda: _grade(
         Path(path), options, on_status or (lambda text: None), rubric, retrainer, runner,
         extra_files))[0]
@@ -189,22 +190,22 @@ def report_of(submission: str, obs: Observation, training: TrainingResult | None
         submission, results, rubric, not_started=is_not_started(obs), tampered=obs.tampered,
         metrics=_metrics(obs, training, rubric),
         info=_info(obs, training, rubric, options, seconds),
-        architecture=summarize_architecture(obs), bonuses=run_bonuses(obs),
+        architecture=summarize_architecture(obs), bonuses=run_bonuses(obs, rubric),
         history=history_of(training),
         figures=() if obs.tampered else obs.figures,  # forged evidence earns no bonus either
     )
 
 
-def trial_requests(request: dict, trials: int) -> list[dict]:
+def trial_requests(request: RetrainRequest, trials: int) -> list[RetrainRequest]:
     """The request for each of ``trials`` data seeds: the rubric's, then the next ones (data
     and starting weights both change)."""
-    seed, data_seed = int(request["seed"]), int(request["data"]["seed"])
-    return [request] + [{**request, "seed": seed + i, "data": {**request["data"],
-                                                               "seed": data_seed + i}}
+    data = request.data or {}
+    return [request] + [dataclasses.replace(request, seed=request.seed + i,
+                                            data={**data, "seed": int(data["seed"]) + i})
                         for i in range(1, trials)]
 
 
-def _retrain(request: dict, retrainer: Retrainer, trials: int, status: Status,
+def _retrain(request: RetrainRequest, retrainer: Retrainer, trials: int, status: Status,
              trust_cache: bool) -> TrainingResult:
     """The grader's retrain; with several trials, the first one's numbers and curves with the
     median test accuracy of all (a failed trial is the result)."""
@@ -248,7 +249,7 @@ def _observe(path: Path, options: GradeOptions, rubric: Rubric, retrainer: Retra
             # each such event carries the whole model and its compile settings
             request = training_request(observe(SandboxRun((event,), "", "", "exited", 0, 0.0, 0.0)),
                                        rubric)
-            if isinstance(request, dict):
+            if isinstance(request, RetrainRequest):
                 guesses[0] -= 1
                 retrainer.speculate(request)
 

@@ -1,104 +1,20 @@
-"""Scores and the finished report: plain data that every reporter formats."""
+"""Scores and builds the finished report; its data classes are ``grader.core.report``'s."""
 
 from __future__ import annotations
 
 import base64
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 
 from grader.bonus import BonusResult
 from grader.checks import CheckResult
+from grader.core.report import Report, ScoredBonus, ScoredCheck  # noqa: F401 - and their old names
 from grader.observation import Figure, Observation
 from grader.rubric import Rubric
 from grader.text import inert
 
-
-@dataclass(frozen=True)
-class ScoredCheck:
-    id: str
-    passed: bool
-    score: float
-    max_score: float
-    message: str
-    hint: str = ""
-    layers: tuple[int, ...] = ()  # the architecture's layers (indices) a failure concerns
-
-
-@dataclass(frozen=True)
-class ScoredBonus:
-    """One bonus challenge: extra credit, added to the score but not to ``max_score``."""
-
-    id: str
-    done: bool
-    message: str
-    score: float
-    max_score: float
-
-
 HISTORY_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")
 MAX_EPOCHS_SHOWN = 1000
-
-
-@dataclass(frozen=True)
-class Report:
-    """One graded submission."""
-
-    submission: str
-    checks: tuple[ScoredCheck, ...]
-    score: float
-    max_score: float
-    not_started: bool = False
-    tampered: str = ""  # why the sandbox's evidence was not believed ("" when it was)
-    metrics: dict = field(default_factory=dict)
-    info: dict = field(default_factory=dict)  # versions, rubric hash, seed, mode, protections
-    architecture: dict | None = None  # what `python -m grader similarity` compares (see below)
-    reason: str = ""  # a few words when one failure explains the score ("crashed at line 12")
-    bonus: tuple[ScoredBonus, ...] = ()
-    history: dict | None = None  # the grader's retrain, per epoch: loss, val_loss, accuracy, ...
-    # what the script plotted: {"title": str, "png_base64": str, "plotted": [history keys]}
-    figures: tuple[dict, ...] = ()
-
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
-
-    def to_dict(self) -> dict:
-        """The JSON report (``--format json``)."""
-        return {
-            "submission": self.submission,
-            "passed": self.passed,
-            "score": self.score,
-            "max_score": self.max_score,
-            "not_started": self.not_started,
-            "tampered": bool(self.tampered),
-            "tampered_reason": self.tampered,
-            "checks": [{**asdict(c), "layers": list(c.layers)} for c in self.checks],
-            "bonus": [asdict(b) for b in self.bonus],
-            "metrics": dict(self.metrics),
-            "info": dict(self.info),
-            "architecture": self.architecture,
-            "reason": self.reason,
-            "history": self.history,
-            "figures": [dict(f) for f in self.figures if isinstance(f, dict)],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Report:
-        """A report from its JSON form (batch results on disk, a cluster worker's answer)."""
-        check_fields = {f.name for f in fields(ScoredCheck)}
-        checks = tuple(ScoredCheck(**{k: (tuple(v) if k == "layers" else v)
-                                      for k, v in c.items() if k in check_fields})
-                       for c in data["checks"])
-        bonus_fields = {f.name for f in fields(ScoredBonus)}
-        bonus = tuple(ScoredBonus(**{k: v for k, v in b.items() if k in bonus_fields})
-                      for b in data.get("bonus") or ())
-        known = {f.name for f in fields(cls)} - {"checks", "passed", "tampered", "bonus",
-                                                  "figures"}
-        tampered = data.get("tampered_reason") or ("tampered" if data.get("tampered") else "")
-        return cls(checks=checks, tampered=str(tampered), bonus=bonus,
-                   figures=tuple(data.get("figures") or ()),
-                   **{k: v for k, v in data.items() if k in known})
-
 
 # what ``info["retrain_engine"]`` names, as the reports spell it
 _ENGINE_NAMES = {"numpy": "NumPy", "jax": "JAX", "tensorflow": "TensorFlow"}
@@ -267,14 +183,12 @@ def failure_report(submission: str, message: str, hint: str, rubric: Rubric, *,
     first (``runs``) saying why, scored 0 (batch: a folder with no file to grade, a lost worker;
     Gradescope: an empty upload)."""
     from grader import __version__
-    from grader.bonus import BONUS_IDS
-    from grader.checks import CHECK_IDS
 
-    first, *rest = CHECK_IDS
+    first, *rest = rubric.points  # every check of the exercise, in its order
     unchecked = "not checked: the submission could not be graded"
     results = [CheckResult(first, False, message, hint, note)] + [
         CheckResult(c, False, unchecked) for c in rest]
     info = {"grader_version": __version__, "rubric_sha256": rubric.short_hash,
             "data_seed": int(rubric.data["seed"])}
     return build_report(submission, results, rubric, info=info,
-                        bonuses=[BonusResult(b, False, unchecked) for b in BONUS_IDS])
+                        bonuses=[BonusResult(b, False, unchecked) for b in rubric.bonus])

@@ -1,8 +1,11 @@
 """The rubric: points, thresholds, limits and the grader's data, loaded from TOML into typed objects.
 
-``load_rubric`` validates the whole file before anything is graded: every key, type and range;
-unknown keys are refused; the points of the checks (``grader.checks.CHECK_IDS``, the one list of
-check ids) must add up to ``max_score``. A problem is one ``RubricError`` line that names the key
+A rubric belongs to one exercise (``grader.exercise``): its ``[exercise]`` table's optional ``name``
+names it, else the exercise it was loaded for (the default one). ``load_rubric`` validates the whole
+file before anything is graded: every key, type and range; unknown keys are refused; the points of
+the exercise's checks (its registry's ids) must add up to ``max_score``; the ``[exercise]`` and
+``[data]`` tables are the exercise's own (subclasses of ``Protocol`` and ``Data``: what the engine
+itself reads, and what the exercise adds). A problem is one ``RubricError`` line that names the key
 and what was expected, e.g. ``rubric strict.toml: points.runs must be a number >= 0. Received:
 runs='five'``.
 
@@ -10,8 +13,8 @@ Each table is a frozen dataclass that also reads like the mapping it came from
 (``rubric.exercise.epochs == rubric.exercise["epochs"]``, ``dict(rubric.data)``). An optional
 ``[similarity]`` table (``python -m grader similarity``) is laid over its defaults, validated, and
 kept as a read-only mapping, ``rubric.similarity``. An optional ``[bonus]`` table gives extra-credit
-points per bonus challenge (``grader.bonus.BONUS_IDS``; 0 when missing: shown, not scored); they
-add to a report's score, never to ``max_score``.
+points per bonus challenge of the exercise (0 when missing: shown, not scored); they add to a
+report's score, never to ``max_score``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-DEFAULT_RUBRIC = Path(__file__).with_name("rubric.toml")
+from grader.exercise import ExerciseError
+from grader.exercise import get as get_exercise
+
 HINT_LEVELS = ("fix", "expected", "none")
 
 
@@ -40,7 +45,7 @@ SIMILARITY_DEFAULTS = {
     "floor": 0.3, "threshold": 0.75, "html_pairs": 20, "noise_tokens": 20, "guarantee_tokens": 20,
     "code_common_fraction": 0.3, "architecture_common_fraction": 0.25,
     "rare_fingerprints": 25.0, "rare_choices": 3.0,
-    "boilerplate": ("../assignment/sentiment_classifier.py",),
+    "boilerplate": (),  # an exercise's rubric names its template
 }
 _SIMILARITY_RANGES = {
     "floor": (0.0, 1.0), "threshold": (0.0, 1.0), "html_pairs": (1, 1000),
@@ -53,15 +58,6 @@ _SIMILARITY_INTEGERS = ("html_pairs", "noise_tokens", "guarantee_tokens")
 
 class RubricError(ValueError):
     """The rubric file is missing, unreadable or invalid (the message is one line)."""
-
-
-def __getattr__(name: str):
-    # ``from grader.rubric import CHECK_IDS`` keeps working; the ids are defined in grader.checks
-    if name == "CHECK_IDS":
-        from grader.checks import CHECK_IDS
-
-        return CHECK_IDS
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- what each key must be -----------------------------------------------------------------------
@@ -129,35 +125,31 @@ class Section(Mapping):
 
 
 @dataclass(frozen=True, eq=True)
-class Exercise(Section):
-    """What the exercise sheet asks for."""
+class Protocol(Section):
+    """The rubric's ``[exercise]`` table as the engine reads it: the data's size, the split, how
+    the grader retrains, and the accuracy it must exceed. An exercise subclasses it with what
+    its own checks read."""
 
     table = "exercise"
-    n_samples: int = rule(Rule(int, 2), "rows make_classification must make")
+    n_samples: int = rule(Rule(int, 2), "rows the data has")
     n_features: int = rule(POSITIVE_INT, "features per row")
     n_classes: int = rule(Rule(int, 2), "classes")
     test_fraction: float = rule(FRACTION_OPEN, "share of the rows held out for testing")
-    min_hidden_layers: int = rule(POSITIVE_INT, "hidden Dense layers the model needs at least")
     epochs: int = rule(POSITIVE_INT, "epochs for fit and for the grader's retrain")
     batch_size: int = rule(POSITIVE_INT, "batch size for fit and for the grader's retrain")
     validation_split: float = rule(Rule(float, 0, 1, high_open=True), "fit's validation split")
     accuracy_threshold: float = rule(Rule(float, 0, 1, high_open=True),
                                      "the grader's test accuracy must exceed this")
     borderline_margin: float = rule(Rule(float, 0, 1), "accuracies this close are flagged")
-    min_l2: float = rule(Rule(float, 0), "smallest L2 factor that counts")
-    min_dropout: float = rule(Rule(float, 0, 1, high_open=True), "smallest Dropout rate that counts")
 
 
 @dataclass(frozen=True, eq=True)
 class Data(Section):
-    """The grader's own data for its retrain (``make_classification`` arguments)."""
+    """The rubric's ``[data]`` table: the seed of the grader's own data, and the data maker's
+    arguments (an exercise subclasses it with those)."""
 
     table = "data"
     seed: int = rule(Rule(int, 0, 2**32 - 1), "random_state of the data and the split")
-    n_informative: int = rule(POSITIVE_INT, "informative features")
-    n_redundant: int = rule(Rule(int, 0), "redundant features")
-    class_sep: float = rule(POSITIVE, "class separation")
-    flip_y: float = rule(Rule(float, 0, 1), "share of labels flipped at random")
 
 
 @dataclass(frozen=True, eq=True)
@@ -175,32 +167,26 @@ class Limits(Section):
     disk_mb: int = rule(POSITIVE_INT, "what the script may write in its directory")
 
 
-SECTIONS = (Exercise, Data, Limits)
 POINTS_RULE = Rule(float, 0)
-TOP_LEVEL = ("hint_level", "max_score", "points", *(s.table for s in SECTIONS), "similarity",
+TOP_LEVEL = ("hint_level", "max_score", "points", "exercise", "data", "limits", "similarity",
              "bonus")
-
-
-def _no_bonus() -> Mapping[str, float]:
-    from grader.bonus import BONUS_IDS
-
-    return MappingProxyType({bonus_id: 0.0 for bonus_id in BONUS_IDS})
 
 
 @dataclass(frozen=True)
 class Rubric:
-    points: Mapping[str, float]  # check id -> points, in CHECK_IDS order
-    exercise: Exercise
+    points: Mapping[str, float]  # check id -> points, in the exercise's order
+    exercise: Protocol  # the [exercise] table, as the exercise's own Protocol subclass
     data: Data
     limits: Limits
     hint_level: str
     sha256: str
     stated_max_score: float = 100.0
     similarity: Mapping[str, Any] = field(
-        default_factory=lambda: MappingProxyType(_similarity({}, DEFAULT_RUBRIC)))
-    bonus: Mapping[str, float] = field(default_factory=_no_bonus)  # extra credit per challenge
+        default_factory=lambda: MappingProxyType(_similarity({}, Path("rubric.toml"))))
+    bonus: Mapping[str, float] = field(default_factory=dict)  # extra credit per challenge
     source: bytes = field(default=b"", repr=False, compare=False)  # the file's bytes
     name: str = field(default="", compare=False)  # the file's name, for messages
+    exercise_name: str = ""  # the exercise it grades (grader.exercise)
 
     @property
     def short_hash(self) -> str:
@@ -214,30 +200,53 @@ class Rubric:
 # --- loading ------------------------------------------------------------------------------------
 
 
-def load_rubric(path: Path = DEFAULT_RUBRIC) -> Rubric:
-    """Read and validate a rubric file.
+def default_rubric(exercise: str | None = None) -> Path:
+    """The rubric file an exercise ships (the default exercise's for None)."""
+    found = get_exercise(exercise)
+    return found.path(found.rubric)
+
+
+def load_rubric(path: Path | None = None, exercise: str | None = None) -> Rubric:
+    """Read and validate a rubric file (the exercise's own when ``path`` is None).
 
     Raises:
-        RubricError: the file cannot be read or is invalid; one line naming the key.
+        RubricError: the file cannot be read, is invalid, or names no installed exercise; one
+            line naming the key.
     """
-    path = Path(path)
+    try:
+        path = Path(path) if path is not None else default_rubric(exercise)
+    except ExerciseError as exc:
+        raise RubricError(str(exc)) from None
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise RubricError(f"cannot read rubric {path}: {exc.strerror or exc}") from None
-    return parse_rubric(raw, str(path))
+    return parse_rubric(raw, str(path), exercise)
 
 
-def parse_rubric(raw: bytes, name: str = "rubric.toml") -> Rubric:
-    """Validate a rubric given as the bytes of its TOML file (``name`` appears in messages)."""
+def parse_rubric(raw: bytes, name: str = "rubric.toml", exercise: str | None = None) -> Rubric:
+    """Validate a rubric given as the bytes of its TOML file (``name`` appears in messages), for
+    ``exercise`` (None: the one the rubric names, else the default one)."""
     try:
         table = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RubricError(f"rubric {name}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise RubricError(f"rubric {name}: not valid TOML: {exc}") from None
+    section = table.get("exercise")
+    named = section.pop("name", None) if isinstance(section, dict) else None
+    if named is not None and not isinstance(named, str):
+        raise RubricError(f"rubric {name}: exercise.name must be the name of an exercise. "
+                          f"Received: name={named!r}")
+    if named and exercise and named != exercise:
+        raise RubricError(f"rubric {name}: it is the rubric of exercise {named!r}, not of "
+                          f"{exercise!r}")
+    try:
+        found = get_exercise(named or exercise)
+    except ExerciseError as exc:
+        raise RubricError(f"rubric {name}: {exc}") from None
     problems: list[str] = []
-    rubric = _build(table, problems, name, raw)
+    rubric = _build(table, problems, name, raw, found)
     if problems:
         more = f" (and {len(problems) - 1} more problem{'s' * (len(problems) > 2)})" \
             if len(problems) > 1 else ""
@@ -289,9 +298,8 @@ def _frozen(value):
     return value
 
 
-def _build(table: dict, problems: list[str], name: str, raw: bytes) -> Rubric | None:
-    from grader.checks import CHECK_IDS
-
+def _build(table: dict, problems: list[str], name: str, raw: bytes, exercise) -> Rubric | None:
+    check_ids = exercise.registry.check_ids
     _unknown(table, TOP_LEVEL, "", problems)
     hint_level = table.get("hint_level", "fix")
     if hint_level not in HINT_LEVELS:
@@ -305,9 +313,9 @@ def _build(table: dict, problems: list[str], name: str, raw: bytes) -> Rubric | 
         problems.append(f"max_score must be a number > 0. Received: max_score={stated!r}")
         stated = None
     points_table = _table(table, "points", problems)
-    _unknown(points_table, CHECK_IDS, "points.", problems)
+    _unknown(points_table, check_ids, "points.", problems)
     points = {}
-    for check_id in CHECK_IDS:
+    for check_id in check_ids:
         value = points_table.get(check_id)
         if value is None and points_table:
             problems.append(f"missing key points.{check_id} (every check needs its points: "
@@ -318,19 +326,15 @@ def _build(table: dict, problems: list[str], name: str, raw: bytes) -> Rubric | 
         elif value is not None:
             points[check_id] = float(value)
     total = sum(points.values())
-    if stated is not None and len(points) == len(CHECK_IDS) and abs(total - stated) > 1e-9:
+    if stated is not None and len(points) == len(check_ids) and abs(total - stated) > 1e-9:
         problems.append(f"the points add up to {total:g}, but max_score = {stated:g}: change "
                         "the points or max_score so that they agree")
-    bonus = _bonus(table.get("bonus", {}), problems)
-    sections = [_section(cls, _table(table, cls.table, problems), problems) for cls in SECTIONS]
-    exercise, data, limits = sections
-    if exercise and data and data.n_informative + data.n_redundant > exercise.n_features:
-        problems.append(f"data.n_informative + data.n_redundant must be <= exercise.n_features "
-                        f"({exercise.n_features}). Received: {data.n_informative} + "
-                        f"{data.n_redundant}")
-    if exercise and data and exercise.n_classes * 2 > 2 ** min(data.n_informative, 30):
-        problems.append(f"data.n_informative must be >= log2(2 * exercise.n_classes) for "
-                        f"make_classification. Received: n_informative={data.n_informative}")
+    bonus = _bonus(table.get("bonus", {}), exercise.registry.bonus_ids, problems)
+    sections = [_section(cls, _table(table, cls.table, problems), problems)
+                for cls in (exercise.parameters, exercise.data, Limits)]
+    parameters, data, limits = sections
+    if parameters and data:
+        problems.extend(exercise.validate(parameters, data))
     try:
         similarity = _similarity(table.get("similarity", {}), Path(name))
     except RubricError as exc:
@@ -338,23 +342,21 @@ def _build(table: dict, problems: list[str], name: str, raw: bytes) -> Rubric | 
         similarity = {}
     if problems:
         return None
-    return Rubric(points=MappingProxyType(points), exercise=exercise, data=data, limits=limits,
+    return Rubric(points=MappingProxyType(points), exercise=parameters, data=data, limits=limits,
                   hint_level=hint_level, sha256=hashlib.sha256(raw).hexdigest(),
                   stated_max_score=float(stated), similarity=_frozen(similarity),
                   bonus=MappingProxyType(bonus), source=raw,
-                  name=name)
+                  name=name, exercise_name=exercise.name)
 
 
-def _bonus(table, problems: list[str]) -> dict[str, float]:
+def _bonus(table, bonus_ids, problems: list[str]) -> dict[str, float]:
     """The optional [bonus] table: extra-credit points per challenge (missing ones are 0)."""
-    from grader.bonus import BONUS_IDS
-
     if not isinstance(table, dict):
         problems.append(f"bonus must be a table ([bonus]). Received: bonus={table!r}")
         return {}
-    _unknown(table, BONUS_IDS, "bonus.", problems)
+    _unknown(table, bonus_ids, "bonus.", problems)
     points = {}
-    for bonus_id in BONUS_IDS:
+    for bonus_id in bonus_ids:
         value = table.get(bonus_id, 0)
         if not POINTS_RULE.accepts(value):
             problems.append(f"bonus.{bonus_id} must be {POINTS_RULE.describe()}. "

@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
                     "and similarity.html into RESULTS_DIR.")
     parser.add_argument("results", type=Path, metavar="RESULTS_DIR",
                         help="the --out folder of `python -m grader batch`")
+    parser.add_argument("--exercise", metavar="NAME",
+                        help="the exercise graded (its rubric's [similarity] table and template)")
     parser.add_argument("--rubric", type=Path, metavar="TOML",
                         help="another rubric file (its [similarity] table)")
     parser.add_argument("--boilerplate", type=Path, action="append", default=[], metavar="FILE",
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.boilerplate:
         if not path.is_file():
             return usage_error(PROG, f"no such boilerplate file: {path}")
-    rubric = load_rubric_or_usage(PROG, args.rubric)
+    rubric = load_rubric_or_usage(PROG, args.rubric, args.exercise)
     if isinstance(rubric, int):
         return rubric
     from grader import similarity

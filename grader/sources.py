@@ -12,7 +12,6 @@ from pathlib import Path
 
 MAX_BYTES = 2 * 1024 * 1024  # of code: a script, or the script a notebook's code cells make
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a whole .ipynb, stored outputs (images) included
-ASSIGNMENT_STEM = "sentiment_classifier"
 SUFFIXES = (".py", ".ipynb")
 # Code Python loads that is no source the grader can read (compiled modules, extension modules,
 # path files): refused beside a submission, which may hold only .py/.ipynb code and data.
@@ -371,20 +370,21 @@ def folder_files(folder: Path) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
-def choose_file(candidates: list[str]) -> tuple[str | None, str]:
-    """Which of a folder's top-level ``.py``/``.ipynb`` files to grade: (name or None, note)."""
+def choose_file(candidates: list[str], stem: str) -> tuple[str | None, str]:
+    """Which of a folder's top-level ``.py``/``.ipynb`` files to grade: (name or None, note);
+    of several, the one named ``stem`` (the exercise's template's name)."""
     if len(candidates) == 1:
         return candidates[0], ""
     if not candidates:
         return None, "the folder has no .py or .ipynb file at its top level"
-    named = sorted((c for c in candidates if Path(c).stem == ASSIGNMENT_STEM),
+    named = sorted((c for c in candidates if Path(c).stem == stem),
                    key=lambda c: (c.endswith(".ipynb"), c))
     others = [c for c in candidates if c != (named[0] if named else None)]
     if named:
         return named[0], (f"graded {named[0]}, the file named like the assignment; "
                           f"{', '.join(others)} copied beside it")
     return None, (f"the folder has {len(candidates)} candidate files ({', '.join(candidates)}) "
-                  f"and none is named {ASSIGNMENT_STEM}.py or {ASSIGNMENT_STEM}.ipynb: "
+                  f"and none is named {stem}.py or {stem}.ipynb: "
                   "rename the one to grade")
 
 

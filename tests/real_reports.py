@@ -87,5 +87,5 @@ def report(name: str = "alice.py", *, layers: str = "reference", crash: tuple[st
                         not_started=is_not_started(obs), tampered=obs.tampered,
                         metrics=_metrics(obs, result, rubric),
                         info=info, architecture=summarize_architecture(obs),
-                        bonuses=run_bonuses(obs), history=history,
+                        bonuses=run_bonuses(obs, rubric), history=history,
                         figures=obs.figures)

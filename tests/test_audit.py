@@ -26,7 +26,10 @@ HONEST = sorted({*TESTS.glob("corpus/pass_*.py"), *TESTS.glob("corpus/fail_*.py"
                  *TESTS.glob("bonus/*.py"), *TESTS.glob("similarity_class/*.py"),
                  *TESTS.glob("similarity_class/*.ipynb"), *ROOT.glob("assignment/*.py"),
                  *ROOT.glob("assignment/*.ipynb"), *ROOT.glob("solution/*.py"),
-                 *ROOT.glob("solution/*.ipynb")})
+                 *ROOT.glob("solution/*.ipynb"),
+                 # issue 23's graded attempts that are honest code (the others are hostile)
+                 TESTS / "graded" / "decoy_untrained_model.py",
+                 TESTS / "graded" / "callback_stops_training.py"})
 
 
 def rules(code: str) -> list[str]:
@@ -127,7 +130,7 @@ RULES = [
                      "model.optimizer.learning_rate = 0.01",
      "model.get_config = lambda: {}", "model.get_config = ..."),
     ("setattr-library", "setattr(layer, 'trainable', False)",
-     "import keras\nsetattr(keras.Model, 'fit', f)", "setattr(keras.Model, ...)"),
+     "import keras\nsetattr(keras.Model, 'fit', f)", "setattr(keras.Model, 'fit', ...)"),
     ("module-store", "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
                      "import pandas as pd\npd.options.display.max_columns = 9",
      "import json\njson.dumps = f", "json.dumps = ..."),
@@ -136,6 +139,58 @@ RULES = [
                        "        self.model.stop_training = True",
      "class Stop(keras.callbacks.Callback):\n    def on_train_begin(self, logs=None):\n"
      "        self.model.evaluate = f", "self.model.evaluate = ..."),
+    # a library's public settings take data; its functions, classes and methods are never replaced
+    ("plotly-defaults", "import plotly.express as px\npx.defaults.template = 'plotly_white'\n"
+                        "px.defaults.width = 800",
+     "import plotly.express as px\npx.line = f", "px.line = ..."),
+    ("plotly-defaults-callable", "import plotly.io as pio\npio.templates.default = 'simple_white'",
+     "import plotly.express as px\npx.defaults.template = lambda: 1",
+     "px.defaults.template = ..."),
+    ("setting-from-a-constant", "import plotly.express as px\nWIDTH = 640\n"
+                                "px.defaults.width = WIDTH",
+     "import plotly.express as px\nWIDTH = 640\nWIDTH = f\npx.defaults.width = WIDTH",
+     "px.defaults.width = ..."),
+    ("setting-from-a-library-constant", "import logging\nimport tqdm\n"
+                                        "tqdm.tqdm.monitor_interval = logging.ERROR",
+     "import tqdm\nimport logging\ntqdm.tqdm.monitor_interval = logging.getLogger",
+     "tqdm.tqdm.monitor_interval = ..."),
+    ("rcparams", "import matplotlib.pyplot as plt\nplt.rcParams['figure.figsize'] = (8, 4)\n"
+                 "import matplotlib\nmatplotlib.rcParams.update({'font.size': 12})",
+     "import matplotlib.figure\nmatplotlib.figure.Figure.savefig = f",
+     "matplotlib.figure.Figure.savefig = ..."),
+    ("pandas-options", "import pandas as pd\npd.options.display.max_rows = 50\n"
+                       "pd.options.display.float_format = '{:.2f}'.format",
+     "import pandas as pd\npd.read_csv = f", "pd.read_csv = ..."),
+    ("seeds", "import numpy as np\nimport tensorflow as tf\nimport keras\nnp.random.seed(0)\n"
+              "tf.random.set_seed(0)\nkeras.utils.set_random_seed(0)",
+     "import numpy as np\nnp.random.seed = 0", "np.random.seed = ..."),
+    ("seaborn", "import seaborn as sns\nsns.set_theme()\nsns.set(style='whitegrid')",
+     "import seaborn as sns\nsns.set_theme = f", "sns.set_theme = ..."),
+    ("sealed-library", "import keras\nkeras.config.set_floatx('float32')",
+     "import keras\nkeras.saving.serialize_keras_object = 0",
+     "keras.saving.serialize_keras_object = ..."),
+    ("trainable", "model.trainable = False\nlayer.trainable = False\n"
+                  "model.layers[0].trainable = False",
+     "model.compile = f", "model.compile = ..."),
+    ("optimizer-setting", "import keras\noptimizer = keras.optimizers.Adam()\n"
+                          "optimizer.learning_rate = 0.001",
+     "model.optimizer.apply_gradients = f", "model.optimizer.apply_gradients = ..."),
+    ("instance-method-any-value", "layer.kernel_regularizer = keras.regularizers.l2(0.01)",
+     "model.make_train_function = None", "model.make_train_function = ..."),
+    ("keras-class-setting", "import keras\nkeras.layers.Dense(8, trainable=False)",
+     "import keras\nkeras.layers.Dense.trainable = False", "keras.layers.Dense.trainable = ..."),
+    ("type-of-a-model", "print(type(model).__name__)",
+     "type(model).summary = print", "type(...).summary = ..."),
+    ("setattr-module", "import importlib\nimport plotly.express as px\n"
+                       "setattr(px.defaults, 'template', 'plotly_white')",
+     "import importlib\nm = importlib.import_module('keras.saving')\n"
+     "setattr(m, 'serialize_keras_object', f)", "setattr(m, 'serialize_keras_object', ...)"),
+    ("setattr-module-data", "setattr(layer, 'trainable', False)",
+     "import plotly.express as px\nsetattr(px, 'line', f)", "setattr(px, 'line', ...)"),
+    ("delete-setting", "import plotly.express as px\npx.defaults.width = None",
+     "import plotly.express as px\ndel px.line", "px.line = ..."),
+    ("dunder-setting", "import plotly.express as px\nprint(px.__name__)",
+     "import plotly.express as px\npx.defaults.__class__ = object", "px.defaults.__class__"),
     ("time-magic", "get_ipython().run_line_magic('time', 'model.fit(X, y)')",
      "get_ipython().run_line_magic('time', 'import ctypes')", "import ctypes"),
     ("writes-compiled", "open('notes.txt', 'w').write('done')",
@@ -164,8 +219,34 @@ def test_the_honest_corpus_is_all_there():
     """The honest set is the project's corpus, students, bonus, similarity class, assignment and
     solution: a glob that matched nothing would pass every honest test above."""
     folders = {p.parent.name for p in HONEST}
-    assert {"corpus", "students", "bonus", "similarity_class", "assignment",
-            "solution"} <= folders and len(HONEST) > 100
+    assert {"corpus", "students", "bonus", "similarity_class", "assignment", "solution",
+            "graded"} <= folders and len(HONEST) > 100 and all(p.is_file() for p in HONEST)
+
+
+def test_every_public_keras_method_is_never_assigned():
+    """``KERAS_ATTRIBUTES`` holds every public method of the Keras classes a model is made of,
+    in the Keras installed: a method it missed could be replaced on a model object."""
+    import inspect
+
+    import keras
+
+    from grader.audit import KERAS_ATTRIBUTES
+
+    classes = [keras.Model, keras.Sequential, keras.layers.Layer, keras.layers.Dense,
+               keras.layers.Dropout, keras.optimizers.Optimizer, keras.optimizers.Adam,
+               keras.losses.Loss, keras.metrics.Metric, keras.initializers.Initializer,
+               keras.regularizers.Regularizer, keras.Variable]
+
+    def method(value) -> bool:
+        return callable(value) and not isinstance(value, property) or \
+            isinstance(value, (classmethod, staticmethod))
+
+    methods = {name for cls in classes for name in dir(cls) if not name.startswith("_") and
+               method(inspect.getattr_static(cls, name, None))}
+    assert {"fit", "from_config", "make_train_function", "apply_gradients"} <= methods
+    assert methods - KERAS_ATTRIBUTES == set()
+    for name in sorted(methods)[::10]:  # and the rule refuses them, on any object
+        assert [f.rule for f in audit(f"thing.{name} = 1")] == ["patch"], name
 
 
 def _notebook(*cells: tuple[str, str]) -> str:
@@ -323,7 +404,7 @@ def _solution_with(code: str, epochs: int = 2) -> str:
 
 
 def _assert_tampered(report, *named: str) -> None:
-    from grader.checks import FROM_THE_CHANNEL
+    from sentiment_exercise import FROM_THE_CHANNEL
 
     assert report.tampered and all(word in report.tampered for word in named), report.tampered
     channel = [c for c in report.checks if c.id in FROM_THE_CHANNEL]

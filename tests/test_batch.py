@@ -25,7 +25,7 @@ import pytest
 
 from grader import batch, cli
 from grader.batch import Submission, find_submissions, grades_csv, resume_key
-from grader.checks import CHECK_IDS
+from sentiment_exercise import CHECK_IDS
 from grader.pipeline import GradeOptions
 from grader.reporters import gradescope, summary
 from grader.rubric import load_rubric
@@ -139,7 +139,7 @@ def test_resume_key_follows_content_rubric_seed_and_options(tmp_path):
     assert key == resume_key(sub, {"alice.py": b"print(1)\n"}, rubric,
                              GradeOptions(use_cache=False, cache_dir=tmp_path))
     changed = tmp_path / "rubric.toml"
-    changed.write_text((ROOT / "grader" / "rubric.toml").read_text().replace(
+    changed.write_text((ROOT / "exercises" / "sentiment" / "rubric.toml").read_text().replace(
         "seed = 20261125", "seed = 7"))
     assert key != resume_key(sub, {"alice.py": b"print(1)\n"}, load_rubric(changed), GradeOptions())
 
@@ -158,7 +158,7 @@ def test_grades_csv_has_scores_per_check_a_reason_and_no_timings():
             _record("frank", trained=__import__("real_reports").training(
                 status="refused", message="a Lambda layer runs arbitrary code")),
             {**_record("gina"), "report": {**_record("gina")["report"], "tampered": True}}]
-    text = grades_csv(rows)
+    text = grades_csv(rows, CHECK_IDS)
     table = {r["student"]: r for r in csv.DictReader(io.StringIO(text))}
     assert list(table) == ["alice", "bob", "carol", "dan", "erin", "frank", "gina"]
     bob = table["bob"]
@@ -172,7 +172,7 @@ def test_grades_csv_has_scores_per_check_a_reason_and_no_timings():
     assert table["frank"]["note"] == "model refused by the grader"
     assert table["gina"]["note"] == "tampered"
     assert "seconds" not in text and "here:local-1" not in text
-    assert grades_csv(rows) == text
+    assert grades_csv(rows, CHECK_IDS) == text
 
 
 def test_timings_csv_names_each_local_worker():
@@ -688,7 +688,7 @@ def test_strict_rubric_feedback_files_and_regrading_one_student(cache_dir, tmp_p
     shutil.copy(SOLUTION, folder / "alice.py")
     shutil.copy(CORPUS / "fail_runs_crash_at_end.py", folder / "bob.py")
     strict = tmp_path / "strict.toml"
-    strict.write_text((ROOT / "grader" / "rubric.toml").read_text()
+    strict.write_text((ROOT / "exercises" / "sentiment" / "rubric.toml").read_text()
                       .replace("dropout = 10", "dropout = 15").replace("max_score = 100", "max_score = 105"))
     out = tmp_path / "results"
     command = batch_command(folder, out, cache_dir, "--rubric", str(strict), "--workers", "2")

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from grader import bonus
-from grader.bonus import BONUS_IDS, run_bonuses
+from grader.bonus import run_bonuses
+from sentiment_exercise import BONUS_IDS
 from grader.observation import (Callback, CompileInfo, Evaluation, FitCall, Figure, SandboxRun,
                                 observe)
 from grader.report import Report
@@ -27,14 +28,14 @@ def fit(*callbacks: Callback, uid: int = 1, rates=(0.5,), validation_split=0.2) 
 
 def result(bonus_id: str, **changes) -> bonus.BonusResult:
     obs = observation(**changes)
-    return next(r for r in run_bonuses(obs) if r.id == bonus_id)
+    return next(r for r in run_bonuses(obs, RUBRIC) if r.id == bonus_id)
 
 
 def test_the_ids_are_the_sheets_four_challenges_in_order():
     assert BONUS_IDS == ("early_stopping", "lr_schedule", "loss_plot", "dropout_comparison")
-    assert [r.id for r in run_bonuses(observation())] == list(BONUS_IDS)
-    assert not any(r.done for r in run_bonuses(observation()))
-    assert all(r.message.startswith("not tried") for r in run_bonuses(observation()))
+    assert [r.id for r in run_bonuses(observation(), RUBRIC)] == list(BONUS_IDS)
+    assert not any(r.done for r in run_bonuses(observation(), RUBRIC))
+    assert all(r.message.startswith("not tried") for r in run_bonuses(observation(), RUBRIC))
 
 
 # --- early_stopping ------------------------------------------------------------------------------
@@ -172,20 +173,20 @@ def test_the_sandbox_events_carry_what_the_challenges_need():
     assert obs.all_fits[0].callbacks == ("EarlyStopping",)
     assert obs.all_fits[2].callback_settings == ()
     assert [(e.model_uid, e.accuracies) for e in obs.evaluations] == [(1, (0.81,)), (2, (0.82,))]
-    found = {r.id: r for r in run_bonuses(obs)}
+    found = {r.id: r for r in run_bonuses(obs, RUBRIC)}
     # the third model's rate was not a number: a setting of its own, never evaluated
     assert found["dropout_comparison"].message.startswith(
         "almost: trained 3 Dropout settings (0.2, 0.5, no Dropout), but your output shows no "
         "accuracy for no Dropout")
     obs = dataclasses.replace(obs, all_fits=obs.all_fits[:2])
-    assert {r.id: r for r in run_bonuses(obs)}["dropout_comparison"].done
+    assert {r.id: r for r in run_bonuses(obs, RUBRIC)}["dropout_comparison"].done
     assert found["early_stopping"].done and "\x1b" not in found["early_stopping"].message
 
 
 def test_tampered_evidence_earns_no_bonus():
     obs = observation(tampered="the script replaced Keras' Model.fit",
                       all_fits=(fit(Callback("EarlyStopping", "val_loss")),))
-    assert not any(r.done for r in run_bonuses(obs))
+    assert not any(r.done for r in run_bonuses(obs, RUBRIC))
 
 
 # --- points: the rubric's [bonus] table, extra credit ---------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.bonus import BONUS_IDS
+from sentiment_exercise import BONUS_IDS
 from test_corpus import grade_file, shared_cache_dir
 
 

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from grader.checks import CHECK_IDS, CHECKS, printed_accuracy, run_checks
+from grader.checks import printed_accuracy, run_checks
+from sentiment_exercise import CHECK_IDS, CHECKS
 from grader.observation import CompileInfo, ErrorInfo, FitCall, Layer, ModelInfo, Observation
 from grader.rubric import load_rubric
 from grader.retrain.client import TrainingResult

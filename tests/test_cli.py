@@ -78,7 +78,7 @@ def test_a_bad_rubric_is_one_line_and_exit_2_before_anything_runs(tmp_path, monk
     import grader.pipeline
 
     rubric = tmp_path / "strict.toml"
-    text = (ROOT / "grader" / "rubric.toml").read_text()
+    text = (ROOT / "exercises" / "sentiment" / "rubric.toml").read_text()
     assert change[0] in text
     rubric.write_text(text.replace(change[0], change[1], 1))
     monkeypatch.setattr(grader.pipeline, "grade", lambda *a, **k: pytest.fail("graded anyway"))
@@ -168,7 +168,7 @@ def test_borderline_accuracy_is_flagged():
 def test_hint_level_decides_what_a_failed_check_gives_away(tmp_path):
     from grader.rubric import load_rubric
 
-    text = (ROOT / "grader" / "rubric.toml").read_text()
+    text = (ROOT / "exercises" / "sentiment" / "rubric.toml").read_text()
     shown = {}
     for level in ("fix", "expected", "none"):
         path = tmp_path / f"{level}.toml"

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.checks import CHECK_IDS, CHECKS, run_checks
+from grader.checks import run_checks
+from sentiment_exercise import CHECK_IDS, CHECKS
 from grader.observation import FitCall, graded_uid, observe
 from grader.rubric import load_rubric
 from grader.sandbox import SandboxRun

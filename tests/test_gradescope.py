@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from grader import gradescope_autograder as autograder
-from grader.bonus import BONUS_IDS
-from grader.checks import CHECK_IDS
+from sentiment_exercise import BONUS_IDS
+from sentiment_exercise import CHECK_IDS
 from grader.reporters import gradescope
 from grader.rubric import load_rubric
 from real_reports import report as real_report
@@ -138,7 +138,7 @@ def test_package_holds_setup_run_autograder_rubric_and_the_pinned_grader(package
         assert {"setup.sh", "run_autograder", "rubric.toml", "settings.json", "requirements.txt",
                 "README.md", "sentiment-grader/grader/pipeline.py",
                 "sentiment-grader/grader/sandbox/probe.py",
-                "sentiment-grader/grader/rubric.toml", "sentiment-grader/pyproject.toml"} <= names
+                "sentiment-grader/exercises/sentiment/rubric.toml", "sentiment-grader/pyproject.toml"} <= names
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
         assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
         assert read("rubric.toml").encode() == load_rubric().source

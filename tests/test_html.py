@@ -183,3 +183,24 @@ def test_cli_html_writes_the_page(tmp_path, capsys):
     page = out.read_text(encoding="utf-8")
     assert "syntax error" in page and "0 / 100" in page and "<b>hi" not in page
     assert "Score: 0/100" in capsys.readouterr().out  # the terminal report is printed as well
+
+
+def test_the_page_says_which_model_was_graded_and_why_as_text():
+    """The note the terminal shows (``info["graded_model"]``), on the page too; a model name is
+    the script's own text, so it is escaped; a tampered report has none (nothing was judged)."""
+    from grader.reporters import terminal
+
+    report = real_report()
+    note = "`real`, trained and then evaluated on the test split"
+    graded = dataclasses.replace(report, info={**report.info, "graded_model": note})
+    text = " ".join(Tags(html.render(graded)).text)
+    assert f"Graded model: {note}." in text and f"Graded model: {note}." in terminal.render(graded)
+    assert "Graded model" not in html.render(report)
+    hostile = dataclasses.replace(report, info={**report.info, "graded_model": f"`{HOSTILE}`"})
+    page = html.render(hostile)
+    tags = Tags(page)
+    assert not tags.all("script") and all(a.get("onerror") is None for _, a in tags.tags)
+    assert "\x1b" not in page and "\u202e" not in page
+    assert '<p class="graded">Graded model: `&lt;/div&gt;&lt;script&gt;alert(&quot;x&quot;)' in page
+    tampered = dataclasses.replace(graded, tampered="the script replaced keras.Model.fit")
+    assert "Graded model" not in html.render(tampered)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.batch import Slot
+from grader.core.request import RetrainRequest
 from grader.lane import Lane
 from grader.observation import observe
 from grader.pipeline import GradeOptions, training_request
@@ -59,7 +60,7 @@ def test_a_clone_and_its_origin_run_sandboxes_at_the_same_time_and_agree(lanes):
         thread.join(300)
     (run_1, request_1), (run_2, request_2) = (results[lane] for lane in lanes)
     assert run_1.status == run_2.status == "exited"
-    assert isinstance(request_1, dict) and request_1 == request_2
+    assert isinstance(request_1, RetrainRequest) and request_1 == request_2
 
 
 def test_a_malformed_request_is_answered_with_an_error_and_the_server_serves_on(lanes):
@@ -72,7 +73,7 @@ def test_a_malformed_request_is_answered_with_an_error_and_the_server_serves_on(
         reply = server._receive(30)
     assert reply and "error" in reply and "JSONDecodeError" in json.dumps(reply)
     run, request = _request(lanes[1])
-    assert run.status == "exited" and isinstance(request, dict)
+    assert run.status == "exited" and isinstance(request, RetrainRequest)
 
 
 def test_a_lane_whose_origin_is_gone_still_grades():
@@ -83,9 +84,9 @@ def test_a_lane_whose_origin_is_gone_still_grades():
         lane._server.wait_ready()
         origin.close()  # the clone dies with its origin's server
         run, request = _request(lane)
-        assert run.status == "exited" and isinstance(request, dict)
+        assert run.status == "exited" and isinstance(request, RetrainRequest)
         run, request = _request(lane)  # and then it starts a server of its own
-        assert run.status == "exited" and isinstance(request, dict)
+        assert run.status == "exited" and isinstance(request, RetrainRequest)
         assert lane._server.wait_ready()["import_seconds"] > 1.0
     finally:
         lane.close()

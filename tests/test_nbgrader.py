@@ -27,7 +27,8 @@ pytest.importorskip("nbgrader")
 from grader import make_notebook  # noqa: E402
 from grader import nbgrader_autograde as autograde  # noqa: E402
 from grader.pipeline import GradeOptions, grade  # noqa: E402
-from grader.rubric import CHECK_IDS, load_rubric  # noqa: E402
+from grader.rubric import load_rubric  # noqa: E402
+from sentiment_exercise import CHECK_IDS, NOTEBOOK, SOLUTION, TEMPLATE  # noqa: E402
 from grader.sources import describe_line, notebook_to_script  # noqa: E402
 from grader.retrain.client import ResultCache, Retrainer  # noqa: E402
 
@@ -157,7 +158,7 @@ def describe(report) -> str:
 # --- the tests -------------------------------------------------------------------------------
 
 def test_committed_notebook_is_generated_from_template_and_solution():
-    committed = make_notebook.NOTEBOOK.read_text(encoding="utf-8")
+    committed = NOTEBOOK.read_text(encoding="utf-8")
     assert committed == make_notebook.render(make_notebook.build_notebook()), (
         "nbgrader/source/sentiment/sentiment_classifier.ipynb is stale: "
         "run `python -m grader.make_notebook`")
@@ -179,8 +180,8 @@ def test_source_notebook_has_one_graded_cell_per_check_with_the_rubrics_points()
 
 
 def test_source_notebook_says_what_template_and_solution_say():
-    template = make_notebook.TEMPLATE.read_text(encoding="utf-8")
-    solution = make_notebook.SOLUTION.read_text(encoding="utf-8")
+    template = TEMPLATE.read_text(encoding="utf-8")
+    solution = SOLUTION.read_text(encoding="utf-8")
     notebook = make_notebook.build_notebook()
     code = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
     for line in template.splitlines():  # every TODO of the template is in the notebook
@@ -323,7 +324,7 @@ def test_notebook_grades_exactly_like_the_equivalent_script(tmp_path, cache_dir)
     options = GradeOptions(timeout=TIMEOUT, cache_dir=cache_dir)
     try:
         as_notebook = grade(path, options, rubric=rubric, retrainer=retrainer)
-        as_script = grade(make_notebook.SOLUTION, options, rubric=rubric, retrainer=retrainer)
+        as_script = grade(SOLUTION, options, rubric=rubric, retrainer=retrainer)
     finally:
         retrainer.close()
     assert [(c.id, c.passed, c.score) for c in as_notebook.checks] == \
@@ -343,7 +344,7 @@ def test_one_rubric_everywhere_refusal_regeneration_helpers_and_headline(tmp_pat
     course = tmp_path / "course"
     shutil.copytree(COURSE, course, ignore=shutil.ignore_patterns(*(
         (COURSE / ".gitignore").read_text().split())))
-    text = (ROOT / "grader" / "rubric.toml").read_text()
+    text = (ROOT / "exercises" / "sentiment" / "rubric.toml").read_text()
     strict = text.replace("dropout = 10", "dropout = 15").replace("max_score = 100", "max_score = 105")
     (course / "strict.toml").write_text(strict)
     with open(course / "nbgrader_config.py", "a") as config:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from grader.core.request import RetrainRequest
 from grader.pipeline import trial_requests
 from grader.retrain.client import TrainerProcess
 from grader.rubric import load_rubric
@@ -22,6 +23,7 @@ def _layer(name: str, **config) -> dict:
 
 def _request(*layers: dict, loss: str = "binary_crossentropy", epochs: int = 3,
              learning_rate=0.001, seed: int = 7) -> dict:
+    """A retrain request's JSON form (``RetrainRequest.to_json``), for a test to change."""
     rubric = load_rubric()
     model = {"class_name": "Sequential", "module": "keras",
              "config": {"name": "student", "layers": [_layer("InputLayer", batch_shape=[None, 500]),
@@ -46,7 +48,7 @@ def trainer():
 
 
 def train(trainer: TrainerProcess, request: dict):
-    result = trainer.wait(trainer.submit(request), timeout=300)
+    result = trainer.wait(trainer.submit(RetrainRequest.from_json(request)), timeout=300)
     assert result.status == "ok", result.message
     return result
 
@@ -105,11 +107,11 @@ def test_trials_retrain_on_other_data_seeds_and_the_median_judges(trainer):
     from grader.pipeline import _retrain
     from grader.retrain.client import Retrainer
 
-    request = _request(*MLP, epochs=2)
+    request = RetrainRequest.from_json(_request(*MLP, epochs=2))
     trials = trial_requests(request, 3)
-    assert [t["data"]["seed"] for t in trials] == [request["data"]["seed"] + i for i in range(3)]
-    assert trials[0] is request and len({t["seed"] for t in trials}) == 3
-    each = [train(trainer, t).test_accuracy for t in trials]
+    assert [t.data["seed"] for t in trials] == [request.data["seed"] + i for i in range(3)]
+    assert trials[0] is request and len({t.seed for t in trials}) == 3
+    each = [train(trainer, t.to_json()).test_accuracy for t in trials]
     retrainer = Retrainer(load_rubric(), cache=None)
     try:
         combined = _retrain(request, retrainer, 3, lambda text: None, trust_cache=False)
@@ -237,7 +239,7 @@ def test_a_model_built_for_other_inputs_fails_in_keras_words(trainer):
     request = _request(_layer("Dense", units=16, activation="relu"),
                        _layer("Dense", units=1, activation="sigmoid"), epochs=1)
     request["model_config"]["config"]["layers"][0]["config"]["batch_shape"] = [None, 400]
-    result = trainer.wait(trainer.submit(request), timeout=300)
+    result = trainer.wait(trainer.submit(RetrainRequest.from_json(request)), timeout=300)
     assert result.status == "failed"
     assert "400" in result.message and "500" in result.message, result.message
 

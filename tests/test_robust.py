@@ -25,7 +25,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader import batch, gradescope_autograder
-from grader.checks import CHECK_IDS, run_checks
+from grader.checks import run_checks
+from sentiment_exercise import CHECK_IDS
 from grader.make_notebook import build_notebook
 from grader.nbgrader_autograde import GradeInSandbox, graded_outputs, headline
 from grader.observation import MAX_UNITS, observe
@@ -65,7 +66,7 @@ def reporter_outputs(report, records=None) -> dict[str, str]:
         "json": json_reporter.render(report), "gradescope": gradescope.render(data),
         "html": html.render(report),
         "summary": summary.render(figures, graded_now=1, reused=0, seconds=3.0, workers="1"),
-        "grades.csv": batch.grades_csv(records), "timings.csv": batch.timings_csv(records),
+        "grades.csv": batch.grades_csv(records, CHECK_IDS), "timings.csv": batch.timings_csv(records),
         **{f"feedback{k}": v for k, v in batch.feedback_files(data).items()},
         "nbgrader": json.dumps([o for outs in cells.values() for o in outs], ensure_ascii=False),
         "headline": headline(report, HOSTILE),
@@ -186,7 +187,8 @@ def test_a_batch_record_that_cannot_be_formatted_is_written_as_a_grader_error(tm
               "seconds": 1.0, "worker": "w"}
     written = results.add("eve", record)
     assert written["final"] is False and written["report"]["reason"] == GRADER_ERROR
-    assert batch.valid_result(json.loads((tmp_path / "reports" / "eve.json").read_text()), "eve")
+    assert batch.valid_result(json.loads((tmp_path / "reports" / "eve.json").read_text()), "eve",
+                              load_rubric())
     assert "grader error" in (tmp_path / "reports" / "eve.txt").read_text()
     assert (tmp_path / "gradescope" / "eve" / "results.json").is_file()
 
@@ -196,7 +198,8 @@ def test_a_malformed_payload_is_a_grader_error_not_a_crash():
                                  GradeOptions())
     result = batch.grade_payload(payload, batch.Slot("test"))  # "a.py" is not in its files
     assert result["final"] is False and result["report"]["reason"] == GRADER_ERROR
-    assert not controls(result["report"]["submission"]) and batch.valid_result(result, HOSTILE)
+    assert not controls(result["report"]["submission"]) and batch.valid_result(
+        result, HOSTILE, load_rubric())
 
 
 def test_nbgrader_autograde_writes_a_grader_error_instead_of_raising():

@@ -8,10 +8,11 @@ from types import MappingProxyType
 
 import pytest
 
-from grader.checks import CHECK_IDS, CHECKS
-from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric, parse_rubric
+from sentiment_exercise import CHECK_IDS, CHECKS
+from grader.rubric import RubricError, load_rubric, parse_rubric
+from sentiment_exercise import RUBRIC_FILE
 
-TEXT = DEFAULT_RUBRIC.read_text(encoding="utf-8")
+TEXT = RUBRIC_FILE.read_text(encoding="utf-8")
 
 
 def rubric_with(old: str, new: str):
@@ -29,7 +30,8 @@ def problem(old: str, new: str) -> str:
 
 def test_the_default_rubric_is_typed_and_reads_like_mappings():
     rubric = load_rubric()
-    assert tuple(rubric.points) == CHECK_IDS == tuple(CHECKS)
+    assert tuple(rubric.points) == CHECK_IDS  # in the registry's order, not the file's
+    assert CHECK_IDS[0] == "runs" and CHECK_IDS[-1] == "accuracy"
     assert rubric.max_score == rubric.stated_max_score == 100
     assert rubric.exercise.epochs == rubric.exercise["epochs"] == 50
     assert isinstance(rubric.exercise.epochs, int) and isinstance(rubric.exercise.test_fraction, float)
@@ -114,11 +116,24 @@ def test_unreadable_files_are_rubric_errors(tmp_path):
         load_rubric(tmp_path / "broken.toml")
 
 
-def test_old_import_of_check_ids_still_reads_the_one_definition():
-    from grader import rubric
+def test_a_rubric_belongs_to_the_exercise_it_names():
+    assert load_rubric().exercise_name == "sentiment" == load_rubric(RUBRIC_FILE).exercise_name
+    with pytest.raises(RubricError, match=r"^rubric x.toml: no exercise is called 'nope'; the "
+                                          r"installed ones are: .*sentiment"):
+        parse_rubric(TEXT.replace('name = "sentiment"', 'name = "nope"').encode(), "x.toml")
+    with pytest.raises(RubricError, match="it is the rubric of exercise 'sentiment', not of "
+                                          "'other'"):
+        parse_rubric(TEXT.encode(), "x.toml", exercise="other")
+    unnamed = TEXT.replace('name = "sentiment"', "")
+    assert parse_rubric(unnamed.encode(), "x.toml").exercise_name == "sentiment"  # the default
 
-    assert rubric.CHECK_IDS is CHECK_IDS
-    assert Path(rubric.__file__).with_name("rubric.toml") == DEFAULT_RUBRIC
+
+def test_the_points_are_those_of_the_exercise_s_checks():
+    # a check the exercise does not have is refused, and one it has may not be left out
+    renamed = TEXT.replace("\nloss = 10", "\nthe_loss = 10")
+    with pytest.raises(RubricError, match=r"unknown key points.the_loss \(expected one of: runs, "
+                                          r"data, .*loss"):
+        parse_rubric(renamed.encode())
 
 
 def test_command_line_limits_are_the_ones_messages_name():

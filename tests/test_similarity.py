@@ -33,7 +33,8 @@ from grader import batch, cli, similarity
 from grader.checks import CheckResult
 from grader.report import build_report
 from grader.reporters import similarity_html
-from grader.rubric import CHECK_IDS, SIMILARITY_DEFAULTS, RubricError, load_rubric
+from grader.rubric import SIMILARITY_DEFAULTS, RubricError, load_rubric
+from sentiment_exercise import CHECK_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASS = Path(__file__).resolve().parent / "similarity_class"
@@ -407,7 +408,7 @@ def test_rubric_similarity_table_defaults_and_validation(tmp_path):
     assert packaged == {k: v for k, v in SIMILARITY_DEFAULTS.items() if k != "boilerplate"}
     assert rubric.similarity["boilerplate"] == (str(TEMPLATE),)
     assert rubric.limits["max_parameters"] and rubric.exercise["epochs"] == 50
-    text = (ROOT / "grader" / "rubric.toml").read_text()
+    text = (ROOT / "exercises" / "sentiment" / "rubric.toml").read_text()
     head = text[:text.index("[similarity]")]
     (tmp_path / "none.toml").write_text(head)
     assert dict(load_rubric(tmp_path / "none.toml").similarity)["threshold"] == 0.75

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.checks import CHECK_IDS
+from sentiment_exercise import CHECK_IDS
 from grader.observation import PNG_MAGIC
 from grader.reporters import terminal
 from test_corpus import assert_verdicts, grade_case, parse_case, shared_cache_dir

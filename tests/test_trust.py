@@ -189,7 +189,7 @@ def test_a_retrain_over_its_memory_limit_is_a_clean_failed_check(tmp_path):
     from grader.rubric import load_rubric
     from test_corpus import _warm
 
-    text = (ROOT / "grader" / "rubric.toml").read_text()
+    text = (ROOT / "exercises" / "sentiment" / "rubric.toml").read_text()
     strict = tmp_path / "strict.toml"
     strict.write_text(re.sub(r"(?m)^train_memory_mb = \d+", "train_memory_mb = 200", text))
     report = _warm()["lane"].grade(ROOT / "solution" / "sentiment_classifier.py",

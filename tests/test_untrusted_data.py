@@ -21,6 +21,7 @@ from grader.report import build_report
 from grader.reporters.terminal import render
 from grader.retrain.client import TrainingResult
 from grader.rubric import load_rubric
+from sentiment_exercise import CHECK_IDS
 from grader.sandbox import SandboxRun, channel
 from grader.sandbox.supervisor import _Channel
 from grader.text import csv_cell, inert
@@ -148,7 +149,7 @@ def test_csv_cells_from_submissions_are_never_formulas_and_tampering_is_the_note
 
     tampered = report("=HYPERLINK(\"http://x\")", tampered="a line with a forged signature")
     record = {"student": "=HYPERLINK(\"http://x\")", "report": tampered.to_dict(), "final": True}
-    rows = list(csv.reader(io.StringIO(grades_csv([record]))))
+    rows = list(csv.reader(io.StringIO(grades_csv([record], CHECK_IDS))))
     assert rows[1][0].startswith("'=") and rows[1][1].startswith("'=")
     assert rows[1][-1] == "tampered"
     assert tampered.score <= tampered.checks[0].max_score

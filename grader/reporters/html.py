@@ -1,9 +1,9 @@
 """The student's HTML report: one self-contained page to open in a browser.
 
-``render(report)`` formats a finished ``Report``: the score, the checklist with messages and
-hints, the grader's accuracy (borderline flag, trials), its learning curves (SVG, drawn by
-``grader.reporters.svg``), the submitted architecture with the layers failed checks concern
-marked, the figures the script drew (PNG data URIs, shown only when they really are PNGs), the
+``render(report)`` formats a finished ``Report``: the score, which model was graded and why,
+the checklist with messages and hints, the grader's accuracy (borderline flag, trials), its
+learning curves (SVG, drawn by ``grader.reporters.svg``), the submitted architecture with the
+layers failed checks concern marked, the figures the script drew (PNG data URIs, shown only when they really are PNGs), the
 bonus challenges, and the versions and seed. No script, no external address. Everything from
 the submission (names, messages, figure titles) is untrusted and escaped
 (``grader.reporters.page.escape``); numbers are formatted here, never copied as text.
@@ -19,6 +19,7 @@ from grader.report import Report, main_reason, retrain_engine
 from grader.reporters import shown
 from grader.reporters.page import architecture_html, escape, page
 from grader.reporters.svg import line_chart
+from grader.reporters.terminal import graded_model_note
 from grader.similarity import describe
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -60,6 +61,9 @@ def _header(report: Report) -> str:
              f'<p class="muted">{escape(report.submission, 300)}</p>',
              f'<div class="score{" ok" if passed else ""}">{report.score:g} / '
              f'{report.max_score:g}</div><p>{status}</p>']
+    note = graded_model_note(report)
+    if note:
+        parts.append(f'<p class="graded">{escape(note, 400)}</p>')
     if report.tampered:
         parts.append(f'<div class="note"><b>Tampered:</b> {escape(report.tampered, 300)}. The '
                      "checks that rest on what your script reported score 0.</div>")

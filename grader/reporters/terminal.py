@@ -128,9 +128,9 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
             f"Figures: {count} captured from your {noun}: {shown}", width)]
     out += bonus_lines(report, marks, width)
     out.append(Text())
-    graded = info.get("graded_model")
-    if isinstance(graded, str) and graded and not report.tampered:
-        out += [Text(part) for part in wrap_code_safe(f"Graded model: {graded}.", width)]
+    note = graded_model_note(report)
+    if note:
+        out += [Text(part) for part in wrap_code_safe(note, width)]
     out.append(Text(f"Score: {report.score:g}/{report.max_score:g}"
                     + ("  (all checks passed)" if report.passed else ""),
                     "bold green" if report.passed else BOLD))
@@ -167,6 +167,15 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
                     f"{marks['dot']} rubric {info.get('rubric_sha256')} {marks['dot']} data seed "
                     f"{info.get('data_seed')} {marks['dot']} {_number(info.get('seconds')) or 0:.1f} s", DIM))
     return out
+
+
+def graded_model_note(report: Report) -> str:
+    """Which model the checks judged and why ("Graded model: `real`, trained and then
+    evaluated on the test split."), "" when unknown or the evidence was tampered with; the
+    terminal and HTML reports both show it."""
+    graded = report.info.get("graded_model")
+    return f"Graded model: {graded}." if isinstance(graded, str) and graded and \
+        not report.tampered else ""
 
 
 def bonus_heading(report: Report) -> str:

@@ -2,8 +2,9 @@
 
 ``TrainerProcess`` starts ``grader.retrain.worker`` (a process that never runs student code) early, so
 that it imports Keras and makes the grader's data while the student's script runs. Requests
-and results are versioned JSON lines; results are cached by the request's hash, because a retrain
-is deterministic: same config, optimizer, loss, data and grader version give the same numbers.
+(``grader.core.request``) and results (``grader.core.results``) are versioned JSON lines; results
+are cached by the request's hash, because a retrain is deterministic: same config, optimizer,
+loss, data and grader version give the same numbers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -28,37 +29,14 @@ from typing import Callable
 import psutil
 
 from grader import __version__
+from grader.core.request import RetrainRequest
+from grader.core.results import TrainingResult
 from grader.files import atomic_write
 from grader.rubric import Rubric
 from grader.retrain.settings import retrain_settings
 from grader.sandbox.resources import Cgroup
 
 PROTOCOL = 1
-
-
-@dataclass(frozen=True)
-class TrainingResult:
-    """Numbers from one trusted retrain, or why there are none."""
-
-    status: str  # ok | refused | failed | timeout
-    message: str = ""
-    test_accuracy: float | None = None
-    val_accuracy: float | None = None
-    first_loss: float | None = None
-    last_loss: float | None = None
-    epochs: int = 0
-    seconds: float = 0.0
-    cached: bool = False
-    versions: dict = field(default_factory=dict)
-    history: dict | None = None  # per epoch: loss, val_loss, accuracy, val_accuracy
-    trials: tuple = ()  # test accuracy per data seed (--trials); test_accuracy is their median
-    peak_memory_mb: float | None = None  # the retrain worker's peak resident memory
-    engine: str = ""  # what trained it: "numpy" (the fast path), else the Keras backend
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainingResult":
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**known)
 
 
 def library_versions() -> dict[str, str]:
@@ -82,8 +60,10 @@ def _worker_digest() -> str:
     return digest.hexdigest()
 
 
-def request_key(request: dict) -> str:
-    payload = json.dumps([request, __version__, library_versions(), _worker_digest()],
+def request_key(request: RetrainRequest) -> str:
+    """The cache key of ``request``: its JSON form, the grader's and the libraries' versions and
+    the retrain code."""
+    payload = json.dumps([request.to_json(), __version__, library_versions(), _worker_digest()],
                          sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -122,7 +102,10 @@ class ResultCache:
 def worker_setup(rubric: Rubric) -> dict:
     """What a retrain worker is started with: the grader's data and the exercise, and the
     retrain's settings (``SettingError`` for an unknown one)."""
+    from grader.exercise import get
+
     return {"protocol": PROTOCOL, "data": dict(rubric.data), "exercise": dict(rubric.exercise),
+            "data_maker": get(rubric.exercise_name).data_maker,
             **retrain_settings()}
 
 
@@ -218,11 +201,12 @@ class TrainerProcess:
         """Block until the worker has said it is ready (or ended), at most ``timeout`` seconds."""
         self._said_ready.wait(timeout)
 
-    def submit(self, request: dict) -> int | None:
+    def submit(self, request: RetrainRequest) -> int | None:
         """Queue a request (cancelling the one in training); its id, or None if the worker is gone."""
         self._next_id += 1
         try:
-            self._process.stdin.write(json.dumps({"id": self._next_id, "request": request}) + "\n")
+            self._process.stdin.write(json.dumps({"id": self._next_id,
+                                                  "request": request.to_json()}) + "\n")
             self._process.stdin.flush()
         except (OSError, ValueError):
             return None
@@ -319,7 +303,7 @@ class Retrainer:
         if self._process is not None:
             self._process.wait_ready(float(self.rubric.limits["train_timeout_seconds"]))
 
-    def _submit(self, request: dict, key: str) -> int | None:
+    def _submit(self, request: RetrainRequest, key: str) -> int | None:
         self.start()
         ident = self._process.submit(request)
         if ident is not None:
@@ -327,7 +311,7 @@ class Retrainer:
             self._latest = (key, ident)
         return ident
 
-    def speculate(self, request: dict) -> None:
+    def speculate(self, request: RetrainRequest) -> None:
         key = request_key(request)
         if (self._latest and self._latest[0] == key) or (self.cache and self.cache.get(key)):
             return
@@ -337,7 +321,7 @@ class Retrainer:
         if self.cache is not None and ident in self._keys:
             self.cache.put(self._keys[ident], result)
 
-    def result(self, request: dict,
+    def result(self, request: RetrainRequest,
                on_progress: Callable[[int, int], None] | None = None,
                trust_cache: bool = True) -> TrainingResult:
         """The retrain result for ``request``. ``trust_cache=False`` ignores cached results (the

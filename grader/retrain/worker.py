@@ -1,7 +1,8 @@
 """The trusted retrain: rebuild a student's model from its config and train it on the grader's data.
 
 Runs as ``python -m grader.retrain.worker SETUP_JSON``; never runs student code. Protocol: one JSON
-request per line on stdin, ``{"id": n, "request": {"model_config", "loss", "optimizer", ...}}``,
+request per line on stdin, ``{"id": n, "request": {"schema_version", "model_config", "loss", ...}}``
+(``grader.core.request.RetrainRequest.to_json``; one that does not read back fails, named),
 answered on stdout with ``{"id": n, "progress": k, "of": epochs}`` lines and one
 ``{"id": n, "result": {...}}``. A newer request cancels the one in training (its result is
 ``{"status": "cancelled"}``): the parent may start a retrain speculatively and change its mind.
@@ -27,7 +28,9 @@ import sys
 import threading
 import time
 
+from grader.core.request import RetrainRequest
 from grader.retrain import allowlist, mlp
+from grader.retrain.data import data_maker
 from grader.retrain.settings import retrain_settings
 
 Refused = allowlist.Refused
@@ -59,26 +62,6 @@ def _setup_keras(backend: str):
     import keras
 
     return keras, {"keras": keras.__version__, "backend": backend, **versions}
-
-
-def make_data(data: dict, exercise: dict) -> dict:
-    """The grader's data: fit, validation (the last part of the training split, as Keras'
-    ``validation_split`` takes it) and test arrays, float32."""
-    import numpy as np
-    from sklearn.datasets import make_classification
-    from sklearn.model_selection import train_test_split
-
-    x, y = make_classification(
-        n_samples=int(exercise["n_samples"]), n_features=int(exercise["n_features"]),
-        n_classes=int(exercise["n_classes"]), n_informative=int(data["n_informative"]),
-        n_redundant=int(data["n_redundant"]), class_sep=float(data["class_sep"]),
-        flip_y=float(data["flip_y"]), random_state=int(data["seed"]))
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=float(exercise["test_fraction"]), random_state=int(data["seed"]))
-    n_fit = int(len(x_train) * (1 - float(exercise["validation_split"])))
-    as32 = lambda a: np.asarray(a, dtype="float32")  # noqa: E731
-    return {"fit": (as32(x_train[:n_fit]), y_train[:n_fit]),
-            "val": (as32(x_train[n_fit:]), y_train[n_fit:]), "test": (as32(x_test), y_test)}
 
 
 def _labels(y, outputs, loss_name, keras):
@@ -178,25 +161,25 @@ def _numpy_dropout(keras, seed: int):
         yield
 
 
-def _build(request, keras):
+def _build(request: RetrainRequest, keras):
     """The model, compiled as the submission compiled it, from the grader's seed."""
     for part in ("model_config", "loss", "optimizer"):
-        allowlist.validate(request[part], part)
-    seed = int(request["seed"])
+        allowlist.validate(getattr(request, part), part)
+    seed = request.seed
     keras.utils.set_random_seed(seed)
-    config = allowlist.for_retrain(request["model_config"], seed)
+    config = allowlist.for_retrain(request.model_config, seed)
     with _numpy_draws(keras):
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
         if not isinstance(model, keras.Model):
             raise Refused("the config is not a Keras model")
         if not model.built:
-            model.build((None, int(request["n_features"])))
-    limit = int(request.get("max_parameters") or 0)
+            model.build((None, request.n_features))
+    limit = request.max_parameters
     if limit and model.count_params() > limit:
         raise Refused(f"the model has {model.count_params():,} weights; the grader retrains models "
                       f"of at most {limit:,}")
-    model.compile(optimizer=keras.optimizers.get(request["optimizer"]),
-                  loss=keras.losses.get(request["loss"]), metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.get(request.optimizer),
+                  loss=keras.losses.get(request.loss), metrics=["accuracy"])
     return model
 
 
@@ -352,19 +335,20 @@ def warm_up(keras, data, engine: str) -> bool:
         "config": {"units": units, "activation": activation,
                    "kernel_regularizer": {"class_name": "L2", "module": "keras.regularizers",
                                           "config": {"l2": 0.001}}}}
-    request = {"model_config": {"class_name": "Sequential", "module": "keras", "config": {
-                   "name": "warm_up", "layers": [
-                   dense(8, "relu"), {"class_name": "Dropout", "module": "keras.layers",
-                                      "config": {"rate": 0.5}}, dense(1, "sigmoid")]}},
-               "loss": "binary_crossentropy", "loss_name": "binary_crossentropy",
-               "optimizer": {"class_name": "Adam", "module": "keras.optimizers",
-                             "config": {"learning_rate": 0.001}},
-               "n_features": data["fit"][0].shape[1], "seed": 0, "batch_size": 32, "epochs": 1}
+    request = RetrainRequest(
+        model_config={"class_name": "Sequential", "module": "keras", "config": {
+            "name": "warm_up", "layers": [
+                dense(8, "relu"), {"class_name": "Dropout", "module": "keras.layers",
+                                   "config": {"rate": 0.5}}, dense(1, "sigmoid")]}},
+        loss="binary_crossentropy", loss_name="binary_crossentropy",
+        optimizer={"class_name": "Adam", "module": "keras.optimizers",
+                   "config": {"learning_rate": 0.001}},
+        n_features=int(data["fit"][0].shape[1]), seed=0, batch_size=32, epochs=1)
     small = {name: (x[:64], y[:64]) for name, (x, y) in data.items()}
     try:
         # Not Keras' JAX path: what it trains (BatchNorm, schedules...) is rare, and warming its
         # compiler would hold ~110 MB in every worker, past the 1 GiB a grading aims for.
-        _train(json.loads(json.dumps(request)), small, keras, lambda fields: None,
+        _train(request, small, keras, lambda fields: None,
                lambda: False, engine if keras.backend.backend() == "jax" else "keras")
         _forget(keras)
     except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
@@ -373,17 +357,17 @@ def warm_up(keras, data, engine: str) -> bool:
     return True
 
 
-def _train(request, data, keras, emit, superseded, engine: str = "numpy"):
+def _train(request: RetrainRequest, data, keras, emit, superseded, engine: str = "numpy"):
     import numpy as np
 
     model = _build(request, keras)
     outputs = int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else 1
-    loss_name = str(request.get("loss_name") or "")
+    loss_name = request.loss_name
     x_fit, y_fit = data["fit"]
     x_val, y_val = data["val"]
     fit = (x_fit, _labels(y_fit, outputs, loss_name, keras))
     val = (x_val, _labels(y_val, outputs, loss_name, keras))
-    batch, epochs, seed = int(request["batch_size"]), int(request["epochs"]), int(request["seed"])
+    batch, epochs, seed = request.batch_size, request.epochs, request.seed
     history = {key: [] for key in HISTORY}
 
     def on_epoch(logs) -> bool:
@@ -411,7 +395,7 @@ def _train(request, data, keras, emit, superseded, engine: str = "numpy"):
             test_predictions, val_predictions = activate(test_predictions), activate(val_predictions)
     # Logits are thresholded at 0 only when the output really is linear: Keras itself ignores
     # from_logits=True after a sigmoid.
-    from_logits = bool(request.get("from_logits")) and request.get("output_activation") == "linear"
+    from_logits = request.from_logits and request.output_activation == "linear"
     losses = history["loss"]
     return {
         "status": "ok", "epochs": len(losses), "first_loss": losses[0], "last_loss": losses[-1],
@@ -505,6 +489,7 @@ def main(argv):
     keras, versions = _setup_keras(settings["backend"])
     versions["engine"] = engine = settings["engine"]
     exercise = setup["exercise"]
+    make_data = data_maker(setup["data_maker"])  # the exercise's (a trusted package)
     datasets = {json.dumps(setup["data"], sort_keys=True): make_data(setup["data"], exercise)}
     warm_up(keras, next(iter(datasets.values())), engine)
     gc.freeze()  # what the imports made lives as long as the worker: collections skip it
@@ -518,8 +503,9 @@ def main(argv):
             protocol_out.write(json.dumps({"id": ident, **fields}) + "\n")
 
         try:
-            request = message["request"]
-            key = json.dumps(request.get("data", setup["data"]), sort_keys=True)
+            request = RetrainRequest.from_json(message["request"])
+            key = json.dumps(setup["data"] if request.data is None else request.data,
+                             sort_keys=True)
             if key not in datasets:  # another data seed (--trials): made once, kept
                 datasets[key] = make_data(json.loads(key), exercise)
             result = _train(request, datasets[key], keras, emit, lambda: not pending.empty(),
