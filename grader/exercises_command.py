@@ -5,6 +5,7 @@ repository."""
 from __future__ import annotations
 
 import json
+import sys
 
 from grader.exercise import ExerciseError, default_name, installed
 from grader.options import EXIT_PASSED, Parser, usage_error
@@ -24,12 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     except ExerciseError as exc:
         return usage_error(PROG, str(exc))
     if args.format == "json":
-        print(json.dumps([e.describe() for e in exercises], indent=2))
-        return EXIT_PASSED
-    default = default_name()
-    for exercise in exercises:
-        mark = " (default)" if exercise.name == default else ""
-        print(f"{exercise.name}{mark}: {inert(exercise.title, 200)}")
-        for what in ("template", "solution", "rubric"):
-            print(f"    {what + ':':10}{exercise.describe()[what]}")
+        text = json.dumps([e.describe() for e in exercises], indent=2)
+    else:
+        default, lines = default_name(), []
+        for exercise in exercises:
+            mark = " (default)" if exercise.name == default else ""
+            lines.append(f"{exercise.name}{mark}: {inert(exercise.title, 200)}")
+            lines += [f"    {what + ':':10}{exercise.describe()[what]}"
+                      for what in ("template", "solution", "rubric")]
+        text = "\n".join(lines)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `... exercises | head`
+        sys.stdout = None
     return EXIT_PASSED
