@@ -404,13 +404,11 @@ def _solution_with(code: str, epochs: int = 2) -> str:
 
 
 def _assert_tampered(report, *named: str) -> None:
-    from sentiment_exercise import FROM_THE_CHANNEL
-
     assert report.tampered and all(word in report.tampered for word in named), report.tampered
-    channel = [c for c in report.checks if c.id in FROM_THE_CHANNEL]
+    channel = [c for c in report.checks if c.id != "runs"]  # all rest on the sandbox's reports
     assert channel and all(not c.passed and c.score == 0 and c.message.startswith("not counted")
                            and named[0] in c.message for c in channel), channel
-    assert report.score <= sum(c.max_score for c in report.checks if c.id not in FROM_THE_CHANNEL)
+    assert report.score <= sum(c.max_score for c in report.checks if c.id == "runs")
 
 
 @pytest.mark.slow
