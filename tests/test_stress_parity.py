@@ -18,6 +18,7 @@ import stress_configs  # noqa: E402
 import stress_parity  # noqa: E402
 
 
+@pytest.mark.slow  # it builds every configuration's model with Keras: ~1-3 min on 2 cores
 def test_the_corpus_has_60_configurations_the_grader_retrains():
     from grader.rubric import load_rubric
 
