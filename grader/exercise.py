@@ -119,7 +119,6 @@ class Exercise:
     notebook: Path | None = None  # the generated nbgrader source notebook
     steps: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # "# Step N" -> check ids
     final_checks: tuple[str, ...] = ()  # checks of the whole run, after the steps
-    boilerplate: tuple[Path, ...] = ()  # code every student is given (similarity ignores it)
 
     @property
     def stem(self) -> str:
