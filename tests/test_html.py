@@ -11,6 +11,9 @@ import io
 import math
 from html.parser import HTMLParser
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from grader import cli
 from grader.observation import Figure, Layer
 from grader.reporters import html, svg
@@ -162,6 +165,19 @@ def test_the_svg_plotter_leaves_gaps_and_rounds_its_ticks():
     assert svg.nice_ticks(0.51, 0.93) == [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
     assert svg.nice_ticks(0.5, 0.5) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert "no values recorded" in svg.line_chart({"loss": [None]}, "empty")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False),
+       st.floats(allow_nan=False, allow_infinity=False))
+def test_nice_ticks_are_finite_and_cover_any_two_finite_values(a, b):
+    """Found by hypothesis: a loss of 1.3e308 made the ticks Python ints past the float range,
+    and the HTML report crashed on OverflowError."""
+    low, high = min(a, b), max(a, b)
+    ticks = svg.nice_ticks(low, high)
+    assert len(ticks) >= 2 and all(isinstance(t, float) and math.isfinite(t) for t in ticks)
+    assert ticks == sorted(ticks) and ticks[0] <= low and ticks[-1] >= high or low == high
+    svg.line_chart({"loss": [a, b]}, "t")  # and the chart draws them
 
 
 def test_cli_html_writes_the_page_and_refuses_a_missing_folder(tmp_path, capsys):

@@ -28,7 +28,7 @@ from grader import make_notebook  # noqa: E402
 from grader import nbgrader_autograde as autograde  # noqa: E402
 from grader.pipeline import GradeOptions, grade  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
-from sentiment_exercise import CHECK_IDS, NOTEBOOK, SOLUTION, TEMPLATE  # noqa: E402
+from sentiment_exercise import CHECK_IDS, NOTEBOOK as NOTEBOOK_FILE, SOLUTION, TEMPLATE  # noqa: E402
 from grader.sources import describe_line, notebook_to_script  # noqa: E402
 from grader.retrain.client import ResultCache, Retrainer  # noqa: E402
 
@@ -158,7 +158,7 @@ def describe(report) -> str:
 # --- the tests -------------------------------------------------------------------------------
 
 def test_committed_notebook_is_generated_from_template_and_solution():
-    committed = NOTEBOOK.read_text(encoding="utf-8")
+    committed = NOTEBOOK_FILE.read_text(encoding="utf-8")
     assert committed == make_notebook.render(make_notebook.build_notebook()), (
         "nbgrader/source/sentiment/sentiment_classifier.ipynb is stale: "
         "run `python -m grader.make_notebook`")

@@ -29,14 +29,16 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = (high - low) / max(1, count)
     if not (math.isfinite(raw) and raw > 0 and raw > abs(high) * 1e-12):
         return [low, high] if high > low else [low, low + 1.0]
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))  # a float: an int power overflows later
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.floor(low / step) * step
-    ticks, value = [], first
-    while value <= high + step * 0.999 and len(ticks) < 50:
-        ticks.append(round(value, 12))
-        value += step
-    return ticks
+    ticks, k = [], math.floor(low / step)
+    k -= k * step > low  # low / step may round (or underflow) up past low
+    while len(ticks) < 50 and math.isfinite(k * step):
+        ticks.append(float(f"{k * step:.12g}"))  # 0.30000000000000004 -> 0.3, at any scale
+        if ticks[-1] >= high:
+            break
+        k += 1
+    return ticks if len(ticks) >= 2 and ticks[0] <= low <= high <= ticks[-1] else [low, high]
 
 
 def _label(value: float) -> str:
