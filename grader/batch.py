@@ -41,10 +41,10 @@ from typing import Callable, Iterable
 from grader import __version__
 from grader.files import atomic_write
 from grader.lane import Lane
-from grader.options import (Parser, add_grading_options, grading_key, load_rubric_or_usage,
-                            options_from_args, options_from_json, options_to_json, positive,
-                            usage_error)
-from grader.pipeline import GRADER_ERROR, GradeOptions, grader_error, guarded
+from grader.core.options import GradeOptions
+from grader.options import (Parser, add_grading_options, load_rubric_or_usage, options_from_args,
+                            positive, usage_error)
+from grader.pipeline import GRADER_ERROR, grader_error, guarded
 from grader.report import Report, failure_report, main_reason
 from grader.retrain.settings import setting_problem
 from grader.exercise import get as get_exercise
@@ -173,7 +173,7 @@ def resume_key(submission: Submission, contents: dict[str, bytes], rubric,
                options: GradeOptions) -> str:
     """Content hash of every file, grader version, rubric hash, data seed and grading options."""
     manifest = {"schema": SCHEMA, "grader": __version__, "rubric": rubric.sha256,
-                "seed": int(rubric.data["seed"]), "options": grading_key(options),
+                "seed": int(rubric.data["seed"]), "options": options.grading_key(),
                 "graded": submission.graded,
                 "files": [[name, _digest(contents[name])] for name, _ in submission.files]}
     if submission.problem:  # not graded: the row says why, so a new reason is a new row
@@ -192,7 +192,7 @@ def make_payload(submission: Submission, contents: dict[str, bytes], key: str, r
             "graded": submission.graded, "key": key,
             "files": {name: base64.b64encode(data).decode() for name, data in contents.items()},
             "rubric": base64.b64encode(rubric.source).decode(), "exercise": rubric.exercise_name,
-            "options": options_to_json(options)}
+            "options": options.to_json()}
 
 
 # --- the worker side --------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def grade_payload(payload: dict, slot: Slot, clock: Clock = time.monotonic) -> d
     if payload.get("schema") != SCHEMA:
         raise ValueError(f"batch payload schema {payload.get('schema')!r}; expected {SCHEMA}")
     started = clock()
-    options = options_from_json(payload["options"])
+    options = GradeOptions.from_json(payload["options"])
     rubric = slot.rubric(base64.b64decode(payload["rubric"]), payload.get("exercise"))
     files = {name: base64.b64decode(data) for name, data in payload["files"].items()}
     graded = payload["graded"]

@@ -316,7 +316,8 @@ def _locate(submission: Path, stem: str) -> tuple[Path, str | None, str]:
 def grade_submission(submission: Path, rubric, settings: dict):
     """The report for Gradescope's submission folder (never raises for a student)."""
     from grader.options import with_limits
-    from grader.pipeline import GradeOptions, grade
+    from grader.core.options import GradeOptions
+    from grader.pipeline import grade
     from grader.report import failure_report
     from grader.sources import SourceError, helper_files
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from grader.options import cache_directory, with_limits
-from grader.pipeline import GradeOptions, grade
+from grader.core.options import GradeOptions
+from grader.pipeline import grade
 from grader.report import Report
 from grader.rubric import Rubric
 from grader.sandbox import SandboxRun, run_script, start_probe

@@ -41,7 +41,8 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from grader.lane import Lane
 from grader.make_notebook import regenerate_command
-from grader.pipeline import GradeOptions, guarded
+from grader.core.options import GradeOptions
+from grader.pipeline import guarded
 from grader.report import Report, ScoredCheck, bonus_summary, failure_report, main_reason
 from grader.reporters import html as html_reporter, shown
 from grader.exercise import names as exercise_names

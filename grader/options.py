@@ -1,8 +1,8 @@
 """What every command shares: exit codes, the argument parser, the grading options.
 
-``GradeOptions`` (defined in ``grader.pipeline``) is the one description of how to grade; the
-single-file CLI, batch, nbgrader and the Gradescope autograder all build it here or from its JSON
-form (``options_to_json`` / ``options_from_json``: a batch task carries it to a cluster worker).
+``GradeOptions`` (``grader.core.options``) is the one description of how to grade; the
+single-file CLI, batch, nbgrader and the Gradescope autograder all build it here
+(``options_from_args``) or from its JSON form (a batch task carries it to a cluster worker).
 Nothing here imports TensorFlow, and nothing imports a command module, so commands never import
 each other.
 """
@@ -14,9 +14,9 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from grader.core.options import GradeOptions
+
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-# the fields of GradeOptions that change a grade (the batch's resume key holds them)
-GRADING_FIELDS = ("timeout", "memory_mb", "full", "trials")
 
 
 class Parser(argparse.ArgumentParser):
@@ -93,43 +93,15 @@ def load_rubric_or_usage(prog: str, path: Path | None, exercise: str | None = No
         return usage_error(prog, str(exc))
 
 
-def options_from_args(args: argparse.Namespace):
+def options_from_args(args: argparse.Namespace) -> GradeOptions:
     """The ``GradeOptions`` the shared command-line options describe."""
-    from grader.pipeline import GradeOptions
-
     return GradeOptions(timeout=args.timeout, memory_mb=args.memory_mb, full=args.full,
                         trials=args.trials or 1,
                         use_cache=not args.no_cache, cache_dir=args.cache_dir,
                         rubric_path=args.rubric, exercise=args.exercise)
 
 
-def options_to_json(options) -> dict:
-    """``GradeOptions`` as JSON-ready data (paths as strings; the rubric travels separately)."""
-    data = {}
-    for field in dataclasses.fields(options):
-        value = getattr(options, field.name)
-        if field.name != "rubric_path":
-            data[field.name] = str(value) if isinstance(value, Path) else value
-    return data
-
-
-def options_from_json(data: dict):
-    """The inverse of ``options_to_json`` (unknown keys, from a newer grader, are ignored)."""
-    from grader.pipeline import GradeOptions
-
-    known = {f.name: f for f in dataclasses.fields(GradeOptions)}
-    values = {k: v for k, v in data.items() if k in known and k != "rubric_path"}
-    if values.get("cache_dir") is not None:
-        values["cache_dir"] = Path(values["cache_dir"])
-    return GradeOptions(**values)
-
-
-def grading_key(options) -> dict:
-    """The options that change a grade, for a resume key."""
-    return {name: getattr(options, name) for name in GRADING_FIELDS}
-
-
-def with_limits(rubric, options):
+def with_limits(rubric, options: GradeOptions):
     """``rubric`` with the limits ``options`` override (``--timeout``, ``--memory-mb``), so that
     the checks' messages and notes name the limits that applied, not the rubric's defaults."""
     changes = {}
@@ -142,7 +114,7 @@ def with_limits(rubric, options):
     return dataclasses.replace(rubric, limits=dataclasses.replace(rubric.limits, **changes))
 
 
-def cache_directory(options) -> Path | None:
+def cache_directory(options: GradeOptions) -> Path | None:
     """Where retrain results are cached for these options; None when caching is off."""
     if not options.use_cache:
         return None

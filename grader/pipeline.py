@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -19,6 +18,7 @@ from grader import __version__
 from grader.audit import tampering
 from grader.bonus import run_bonuses
 from grader.checks import is_not_started, run_checks
+from grader.core.options import GradeOptions
 from grader.core.request import RetrainRequest
 from grader.core.results import TrainingResult
 from grader.options import cache_directory
@@ -67,20 +67,6 @@ def guarded(submission: str, rubric: Rubric, make: Callable[[], Report],
     except Exception as exc:  # noqa: BLE001 - the grader's failure costs this submission only
         report = grader_error(submission, exc, rubric)
         return report, show(report)
-
-
-@dataclass(frozen=True)
-class GradeOptions:
-    """How to grade; ``None`` means "as the rubric says"."""
-
-    timeout: float | None = None
-    memory_mb: int | None = None
-    full: bool = False
-    trials: int = 1
-    use_cache: bool = True
-    cache_dir: Path | None = None
-    rubric_path: Path | None = None  # None: the exercise's own rubric
-    exercise: str | None = None  # None: the one the rubric names, else the default exercise
 
 
 def _syntax_error(source: str, filename: str) -> ErrorInfo | None:

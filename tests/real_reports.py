@@ -15,7 +15,8 @@ from grader import __version__
 from grader.bonus import run_bonuses
 from grader.checks import run_checks
 from grader.observation import CompileInfo, ErrorInfo, FitCall, Layer, ModelInfo, Observation
-from grader.pipeline import GradeOptions, _info, _metrics, is_not_started
+from grader.core.options import GradeOptions
+from grader.pipeline import _info, _metrics, is_not_started
 from grader.report import Report, build_report, summarize_architecture
 from grader.retrain.client import TrainingResult
 from grader.rubric import Rubric, load_rubric

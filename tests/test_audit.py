@@ -413,7 +413,8 @@ def _assert_tampered(report, *named: str) -> None:
 
 @pytest.mark.slow
 def test_row_3_attrgetter_of_a_closure_is_tampered_and_named(tmp_path):
-    from grader.pipeline import GradeOptions, grade
+    from grader.core.options import GradeOptions
+    from grader.pipeline import grade
 
     script = tmp_path / "sentiment_classifier.py"
     script.write_text(_solution_with(SIGNER + "os._exit(0)\n"))
@@ -425,7 +426,8 @@ def test_row_3_attrgetter_of_a_closure_is_tampered_and_named(tmp_path):
 
 @pytest.mark.slow
 def test_row_5_a_writefile_module_then_imported_is_tampered_and_named(tmp_path):
-    from grader.pipeline import GradeOptions, grade
+    from grader.core.options import GradeOptions
+    from grader.pipeline import grade
 
     cells = [nbformat.v4.new_markdown_cell("## Build the model"),
              nbformat.v4.new_code_cell(_solution_with("")),
@@ -447,7 +449,7 @@ def test_row_6_a_compiled_helper_in_a_batch_folder_is_tampered_in_grades_csv(tmp
     from rich.console import Console
 
     from grader import batch
-    from grader.pipeline import GradeOptions
+    from grader.core.options import GradeOptions
     from grader.rubric import load_rubric
 
     subs, out = tmp_path / "subs", tmp_path / "out"

@@ -26,7 +26,7 @@ import pytest
 from grader import batch, cli
 from grader.batch import Submission, find_submissions, grades_csv, resume_key
 from sentiment_exercise import CHECK_IDS
-from grader.pipeline import GradeOptions
+from grader.core.options import GradeOptions
 from grader.reporters import gradescope, summary
 from grader.rubric import load_rubric
 from real_reports import report as real_report
@@ -551,7 +551,8 @@ def test_batch_grades_every_submission_once_like_single_file_grading(reference, 
     assert rows["s12_folder"]["submission"] == "s12_folder/sentiment_classifier.py"
 
     # the same files graded one by one through the single-file path agree exactly
-    from grader.pipeline import GradeOptions, grade
+    from grader.core.options import GradeOptions
+    from grader.pipeline import grade
 
     for student in ("s04_mse", "s11_notebook"):
         path = next(folder.glob(f"{student}.*"))

@@ -116,7 +116,8 @@ def grade_file(path: Path, cache_dir: Path, *, timeout: float = DEFAULT_TIMEOUT,
     ``warm`` grades as batch grading does (fork server, shared retrain worker); otherwise as
     ``python -m grader FILE`` does.
     """
-    from grader.pipeline import GradeOptions, grade
+    from grader.core.options import GradeOptions
+    from grader.pipeline import grade
 
     key = (str(path), timeout, memory_mb, use_cache, warm)
     if memo and key in _MEMO:

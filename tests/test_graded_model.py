@@ -161,7 +161,8 @@ def test_fast_mode_says_what_it_does_not_know():
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     """Each attempt graded once through the real pipeline (fresh sandbox, real retrain)."""
-    from grader.pipeline import GradeOptions, grade
+    from grader.core.options import GradeOptions
+    from grader.pipeline import grade
 
     cache = shared_cache_dir(tmp_path_factory)
     folder = tmp_path_factory.mktemp("graded")

@@ -16,7 +16,8 @@ from grader.batch import Slot
 from grader.core.request import RetrainRequest
 from grader.lane import Lane
 from grader.observation import observe
-from grader.pipeline import GradeOptions, training_request
+from grader.core.options import GradeOptions
+from grader.pipeline import training_request
 from grader.rubric import load_rubric
 from grader.sandbox import Limits
 

@@ -26,7 +26,8 @@ pytest.importorskip("nbgrader")
 
 from grader import make_notebook  # noqa: E402
 from grader import nbgrader_autograde as autograde  # noqa: E402
-from grader.pipeline import GradeOptions, grade  # noqa: E402
+from grader.core.options import GradeOptions  # noqa: E402
+from grader.pipeline import grade  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 from sentiment_exercise import CHECK_IDS, NOTEBOOK as NOTEBOOK_FILE, SOLUTION, TEMPLATE  # noqa: E402
 from grader.sources import describe_line, notebook_to_script  # noqa: E402

@@ -30,7 +30,8 @@ from sentiment_exercise import CHECK_IDS
 from grader.make_notebook import build_notebook
 from grader.nbgrader_autograde import GradeInSandbox, graded_outputs, headline
 from grader.observation import MAX_UNITS, observe
-from grader.pipeline import GRADER_ERROR, GradeOptions, grade, guarded, report_of, training_request
+from grader.core.options import GradeOptions
+from grader.pipeline import GRADER_ERROR, grade, guarded, report_of, training_request
 from grader.reporters import gradescope, html, json as json_reporter, summary, terminal
 from grader.retrain.client import TrainingResult
 from grader.rubric import load_rubric

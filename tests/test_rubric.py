@@ -138,7 +138,7 @@ def test_the_points_are_those_of_the_exercise_s_checks():
 
 def test_command_line_limits_are_the_ones_messages_name():
     from grader.options import with_limits
-    from grader.pipeline import GradeOptions
+    from grader.core.options import GradeOptions
     from real_reports import report
 
     rubric = load_rubric()

@@ -185,7 +185,7 @@ def test_grading_leaves_nothing_in_the_temp_directory(tmp_path):
 
 def test_a_retrain_over_its_memory_limit_is_a_clean_failed_check(tmp_path):
     """The retrain worker's own limit (train_memory_mb) is enforced; the report says why."""
-    from grader.pipeline import GradeOptions
+    from grader.core.options import GradeOptions
     from grader.rubric import load_rubric
     from test_corpus import _warm
 
