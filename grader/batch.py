@@ -829,11 +829,11 @@ class RunFacts:
 def _similarity(out: Path, order: list[str], rubric) -> tuple[str, dict]:
     """The summary's similarity section; similarity.csv and similarity.html written beside it."""
     from grader import similarity
-    from grader.reporters import similarity_text
+    from grader.reporters import similarity_html, similarity_text
 
     try:
         result, students = similarity.analyse(out, rubric.similarity, ids=order)
-        similarity.write_files(out, result, students)
+        similarity.write_files(out, result, similarity_html.render(result, students))
     except Exception as exc:  # noqa: BLE001 - the grades are written; this section is extra
         message = f"{type(exc).__name__}: {exc}"[:300]
         return f"Similarity: not computed ({message})", {"error": message}

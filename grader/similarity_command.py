@@ -45,11 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(rubric, int):
         return rubric
     from grader import similarity
-    from grader.reporters import similarity_text
+    from grader.reporters import similarity_html, similarity_text
 
     try:
         result, students = similarity.analyse(args.results, rubric.similarity, args.boilerplate)
-        written = similarity.write_files(args.results, result, students)
+        written = similarity.write_files(args.results, result,
+                                         similarity_html.render(result, students))
     except similarity.SimilarityError as exc:
         return usage_error(PROG, str(exc))
     except OSError as exc:

@@ -14,7 +14,7 @@ import html
 import math
 from typing import Mapping, Sequence
 
-from grader.similarity import ArchitectureView
+from grader.core.similarity import ArchitectureView
 from grader.text import inert
 
 BASE_CSS = """

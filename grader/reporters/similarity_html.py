@@ -1,10 +1,11 @@
 """similarity.html: the top pairs side by side, matching code marked, both architectures drawn.
 
-Only formats a finished ``grader.similarity.Result``. Everything that came from a submission (ids,
-code, layer names, settings) is untrusted: control and bidirectional-override characters are
-replaced, lengths are capped, every piece of text is escaped (``grader.reporters.page``, the
-shell and drawing the student's HTML report shares). One self-contained file: inline CSS, no
-script, no external address.
+Only formats a finished ``grader.core.similarity.Result``. Everything that came from a
+submission (ids, code, layer names, settings) is untrusted: control and bidirectional-override
+characters are replaced, lengths are capped, every piece of text is escaped
+(``grader.reporters.page``, the shell and drawing the student's HTML report shares). One
+self-contained file: inline CSS, no script, no external address. The command that compared the
+class writes it (``grader.similarity.write_files``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Mapping
 
 from grader import __version__
 from grader.reporters.page import architecture_html, clean, escape as _e, page
-from grader.similarity import Pair, Result, Student, describe
+from grader.core.similarity import Pair, Result, Student, describe
 
 MAX_SHOWN_CHARS = 30_000  # of each source, per pair
 MAX_NAME = 80

@@ -1,12 +1,12 @@
 """The similarity section as text: the command's output and a part of the batch's summary.txt.
 
-Only formats a finished ``grader.similarity.Result``; ids are cleaned of control characters.
+Only formats a finished ``grader.core.similarity.Result``; ids are cleaned of control characters.
 """
 
 from __future__ import annotations
 
 from grader.reporters.page import clean
-from grader.similarity import Result
+from grader.core.similarity import Result
 
 TOP = 10
 
