@@ -151,27 +151,40 @@ def _rates(rates: tuple[float, ...]) -> str:
     return "/".join(f"{rate:g}" for rate in rates) if rates else "no Dropout"
 
 
-def dropout_comparison(obs: Observation) -> BonusResult:
-    how = "train with Dropout 0.2, 0.3 and 0.5 and print each test accuracy"
-    models: dict[tuple[float, ...], list[int | None]] = {}
+def _compared(obs: Observation, setting, label, what: str, how: str) -> BonusResult:
+    """Done when the script trained models under two or more values of ``setting(fit)`` (named
+    by ``label``) and printed each one's test accuracy; ``what`` names the setting ("Dropout
+    settings"), ``how`` says how to complete the challenge."""
+    models: dict = {}
     for fit in _trained(obs):
-        uids = models.setdefault(fit.dropout_rates, [])
+        uids = models.setdefault(setting(fit), [])
         if fit.model_uid not in uids:
             uids.append(fit.model_uid)
     if len(models) < 2:
         return not_done(f"not tried: {how}")
     printed, silent = [], []
-    for rates, uids in models.items():
+    for value, uids in models.items():
         accuracies = [a for e in obs.evaluations if e.model_uid in uids for a in e.accuracies]
         shown = accuracies and printed_accuracy(obs.stdout, accuracies, obs.source)
-        (printed if shown else silent).append(_rates(rates))
+        (printed if shown else silent).append(label(value))
     if not silent:
-        return done(f"compared {len(models)} Dropout settings ({', '.join(printed)}) and printed "
+        return done(f"compared {len(models)} {what} ({', '.join(printed)}) and printed "
                     "each one's result")
-    tried = ", ".join(_rates(rates) for rates in models)
-    return not_done(f"almost: trained {len(models)} Dropout settings ({tried})"
+    tried = ", ".join(label(value) for value in models)
+    return not_done(f"almost: trained {len(models)} {what} ({tried})"
                     f", but your output shows no accuracy for {', '.join(silent)}; print each "
                     "model's test accuracy (evaluate on the test split)")
+
+
+def dropout_comparison(obs: Observation) -> BonusResult:
+    return _compared(obs, lambda fit: fit.dropout_rates, _rates, "Dropout settings",
+                     "train with Dropout 0.2, 0.3 and 0.5 and print each test accuracy")
+
+
+def optimizer_comparison(obs: Observation) -> BonusResult:
+    return _compared(obs, lambda fit: (fit.optimizer or "an unknown optimizer").lower(), str,
+                     "optimizers", "train the same model with two optimizers (Adam and SGD, "
+                     "say) and print each one's test accuracy")
 
 
 # ---------------------------------------------------------------- the list

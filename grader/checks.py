@@ -64,6 +64,8 @@ class Hints:
     sample: str  # what one row of the data is ("review")
     label_fix: str  # the sheet's own fix when labels do not fit the loss and the output
     data_source: str  # where the data comes from, for a script that tried the network
+    # make_classification's arguments the data check compares with the rubric's [exercise] keys
+    data_arguments: tuple[str, ...] = ("n_samples", "n_features", "n_classes")
 
 
 # ---------------------------------------------------------------- shared views of the model
@@ -359,26 +361,27 @@ def runs(obs: Observation, training: TrainingResult | None, rubric: Rubric,
     return failed(message, hint, note=note)
 
 
+# scikit-learn's own defaults, for an argument the script left out
+MAKE_CLASSIFICATION_DEFAULTS = {"n_samples": 100, "n_features": 20, "n_classes": 2,
+                                "n_informative": 2, "n_redundant": 2, "n_clusters_per_class": 2}
+
+
 def data(obs: Observation, training: TrainingResult | None, rubric: Rubric,
          hints: Hints) -> CheckResult:
-    ex = rubric.exercise
-    wanted = {"n_samples": int(ex["n_samples"]), "n_features": int(ex["n_features"]),
-              "n_classes": int(ex["n_classes"])}
-    call = f"make_classification(n_samples={wanted['n_samples']}, n_features={wanted['n_features']}, " \
-           f"n_classes={wanted['n_classes']})"
+    wanted = {key: rubric.exercise[key] for key in hints.data_arguments}
+    call = f"make_classification({', '.join(f'{k}={_fmt(v)}' for k, v in wanted.items())})"
     if not obs.data_calls:
         if stopped(obs):
             return not_reached(obs)
         return failed("make_classification was never called", f"generate the data with {call}")
     found = obs.data_calls[-1]
-    defaults = {"n_samples": 100, "n_features": 20, "n_classes": 2}
-    actual = {k: found.get(k, defaults[k]) for k in wanted}
+    actual = {k: found.get(k, MAKE_CLASSIFICATION_DEFAULTS.get(k)) for k in wanted}
     wrong = [f"{k}={_fmt(actual[k])}" for k in wanted if actual[k] != wanted[k]]
     if not wrong:
         return passed("make_classification(" +
-                      ", ".join(f"{k}={v}" for k, v in actual.items()) + ")")
+                      ", ".join(f"{k}={_fmt(v)}" for k, v in actual.items()) + ")")
     return failed(f"make_classification was called with {', '.join(wrong)}; the exercise "
-                  f"asks for {', '.join(f'{k}={v}' for k, v in wanted.items())}",
+                  f"asks for {', '.join(f'{k}={_fmt(v)}' for k, v in wanted.items())}",
                   f"call {call}")
 
 

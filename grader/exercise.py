@@ -119,6 +119,7 @@ class Exercise:
     notebook: Path | None = None  # the generated nbgrader source notebook
     steps: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # "# Step N" -> check ids
     final_checks: tuple[str, ...] = ()  # checks of the whole run, after the steps
+    heading: str = ""  # what a report's first line calls it ("Sentiment classifier"); "": title
 
     @property
     def stem(self) -> str:

@@ -284,7 +284,7 @@ def _callbacks(value) -> tuple[Callback, ...]:
     return tuple(found)
 
 
-def _fit(kwargs, model: ModelInfo | None = None) -> FitCall:
+def _fit(kwargs, model: ModelInfo | None = None, optimizer: str | None = None) -> FitCall:
     kwargs = _dict(kwargs)
     callbacks = kwargs.get("callbacks")
     return FitCall(
@@ -301,7 +301,15 @@ def _fit(kwargs, model: ModelInfo | None = None) -> FitCall:
         if model else (),
         x_rows=_count(kwargs.get("x_rows")),
         steps=_int(kwargs.get("steps")),
+        label_width=_count(kwargs.get("y_columns")) or None,
+        optimizer=optimizer,
     )
+
+
+def _fit_optimizer(info) -> str | None:
+    """The optimizer's class name of a fit event's compile settings, else None."""
+    compiled = _compile(info) if isinstance(info, dict) else None
+    return compiled.optimizer if compiled else None
 
 
 def _count(value) -> int | None:
@@ -458,7 +466,8 @@ def observe(run: SandboxRun, source: str = "") -> Observation:
 
     fit_events = [e for e in events if e.get("event") == "fit"]
     all_fits = tuple(_fit({**_dict(e.get("kwargs")), "completed": e.get("completed", True),
-                           "steps": e.get("steps")}, _model(e.get("model"))) for e in fit_events)
+                           "steps": e.get("steps")}, _model(e.get("model")),
+                          _fit_optimizer(e.get("compile"))) for e in fit_events)
     own_fits = tuple(f for f in all_fits if f.model_uid is not None and f.model_uid == uid)
     fits = own_fits or all_fits
 

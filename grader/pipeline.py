@@ -23,7 +23,7 @@ from grader.core.request import RetrainRequest
 from grader.core.results import TrainingResult
 from grader.options import cache_directory
 from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
-from grader.report import Report, build_report, history_of, summarize_architecture
+from grader.report import Report, build_report, exercise_info, history_of, summarize_architecture
 from grader.rubric import Rubric, load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission, submission_noun
@@ -281,6 +281,7 @@ def _info(obs, training, rubric, options, seconds) -> dict:
     versions = {**library_versions(), **(training.versions if training else {})}
     return {
         "grader_version": __version__,
+        **exercise_info(rubric),
         "tensorflow": versions.get("tensorflow"),
         "keras": versions.get("keras"),
         "retrain_backend": versions.get("backend"),

@@ -177,6 +177,14 @@ def _plain(value, depth: int = 0):
     return None
 
 
+def exercise_info(rubric: Rubric) -> dict:
+    """What every report says of its exercise: its name and the heading reporters show."""
+    from grader import exercise
+
+    graded = exercise.get(rubric.exercise_name)
+    return {"exercise": graded.name, "exercise_heading": graded.heading or graded.title}
+
+
 def failure_report(submission: str, message: str, hint: str, rubric: Rubric, *,
                    note: str = "") -> Report:
     """A proper report for a submission the grader could not grade: every check failed, the
@@ -188,7 +196,7 @@ def failure_report(submission: str, message: str, hint: str, rubric: Rubric, *,
     unchecked = "not checked: the submission could not be graded"
     results = [CheckResult(first, False, message, hint, note)] + [
         CheckResult(c, False, unchecked) for c in rest]
-    info = {"grader_version": __version__, "rubric_sha256": rubric.short_hash,
-            "data_seed": int(rubric.data["seed"])}
+    info = {"grader_version": __version__, **exercise_info(rubric),
+            "rubric_sha256": rubric.short_hash, "data_seed": int(rubric.data["seed"])}
     return build_report(submission, results, rubric, info=info,
                         bonuses=[BonusResult(b, False, unchecked) for b in rubric.bonus])

@@ -34,4 +34,5 @@ EXERCISE = Exercise(
         6: ("prints_accuracy",),
     },
     final_checks=("runs", "loss_decreases", "accuracy"),
+    heading="Sentiment classifier",
 )

@@ -65,6 +65,8 @@ class FitCall:
     dropout_rates: tuple[float, ...] = ()  # the trained model's Dropout-family rates, in order
     x_rows: int | None = None  # how many rows fit's x held (None: not an array)
     steps: int | None = None  # the training steps the call ran (fast mode: of its shortened run)
+    label_width: int | None = None  # columns of fit's y: 1 for integer labels, k when one-hot
+    optimizer: str | None = None  # the trained model's optimizer class ("Adam"), when known
 
     @property
     def trained(self) -> bool:

@@ -57,7 +57,8 @@ def _header(report: Report) -> str:
     passed = report.passed
     reason = main_reason(report.to_dict())
     status = "all checks passed" if passed else f"main reason: {escape(reason, 200)}"
-    parts = [f'<h1>Sentiment classifier: your grader report</h1>'
+    heading = str(report.info.get("exercise_heading") or "Keras exercise")
+    parts = [f'<h1>{escape(heading, 80)}: your grader report</h1>'
              f'<p class="muted">{escape(report.submission, 300)}</p>',
              f'<div class="score{" ok" if passed else ""}">{report.score:g} / '
              f'{report.max_score:g}</div><p>{status}</p>']

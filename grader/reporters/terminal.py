@@ -19,6 +19,7 @@ from rich.text import Text
 from grader.checks import own_accuracy
 from grader.report import Report, retrain_engine
 from grader.reporters import shown as _shown
+from grader.text import inert
 
 FANCY = {"pass": "✓", "fail": "✗", "hint": "→", "dot": "·", "todo": "○"}
 PLAIN = {"pass": "[x]", "fail": "[ ]", "hint": "->", "dot": "|", "todo": "[ ]"}
@@ -88,7 +89,8 @@ def lines(report: Report, marks: dict[str, str] = FANCY, width: int = WIDTH) -> 
     report = _shown(report)
     info, metrics = report.info, report.metrics
     noun = "notebook" if report.submission.endswith(".ipynb") else "script"
-    out = [Text.assemble((f"Sentiment classifier grader {info.get('grader_version', '')}", BOLD),
+    heading = inert(str(info.get("exercise_heading") or "Keras exercise"), 80)
+    out = [Text.assemble((f"{heading} grader {info.get('grader_version', '')}", BOLD),
                          f" {marks['dot']} {report.submission}"), Text()]
     if report.tampered:
         out += [Text(f"Tampered: {report.tampered}. The checks that rest on what your {noun} "

@@ -140,6 +140,18 @@ def _bind(func, args, kwargs):
 MAX_DATASET_BATCHES = 10_000  # a tf.data dataset is counted only when it is this short
 
 
+def _columns(y):
+    """How many label columns ``y`` has: 1 for a vector of integers, k for one-hot rows; else
+    None (a dataset, a list, no labels)."""
+    shape = getattr(y, "shape", None)
+    try:
+        if shape is not None and len(shape) in (1, 2):
+            return 1 if len(shape) == 1 else int(shape[1])
+    except Exception:  # noqa: BLE001 - an object the script made may raise anything
+        return None
+    return None
+
+
 def _rows(x):
     """How many rows ``x`` holds: an array's first dimension, or the rows of a finite
     ``tf.data`` dataset of (features, labels) batches (``evaluate(test_ds)``); else None."""
@@ -622,6 +634,7 @@ def _instrument(full, emit):
         record["callbacks"] = [type(c).__name__ for c in (bound.get("callbacks") or [])]
         record["callback_settings"] = _callback_settings(bound.get("callbacks"))
         record["x_rows"] = _rows(bound.get("x"))
+        record["y_columns"] = _columns(bound.get("y"))
         requested = bound.get("epochs", 1)
         first = bound.get("initial_epoch", 0) or 0
         shorten = not full and isinstance(requested, int) and isinstance(first, int)
