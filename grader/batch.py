@@ -42,13 +42,14 @@ from grader import __version__
 from grader.files import atomic_write
 from grader.lane import Lane
 from grader.core.options import GradeOptions
+from grader.core.rubric import Rubric
 from grader.options import (Parser, add_grading_options, load_rubric_or_usage, options_from_args,
                             positive, usage_error)
 from grader.pipeline import GRADER_ERROR, grader_error, guarded
 from grader.report import Report, failure_report, main_reason
 from grader.retrain.settings import setting_problem
 from grader.exercise import get as get_exercise
-from grader.rubric import Rubric, parse_rubric
+from grader.rubric import parse_rubric
 from grader.sources import MAX_FOLDER_BYTES, SKIPPED_DIRS, SUFFIXES, choose_file, folder_files
 from grader.text import csv_cell, inert
 

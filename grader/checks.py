@@ -28,7 +28,7 @@ from grader.retrain.client import TrainingResult
 from grader.text import inert
 
 if TYPE_CHECKING:
-    from grader.rubric import Rubric
+    from grader.core.rubric import Rubric
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from grader.options import cache_directory, with_limits
 from grader.core.options import GradeOptions
 from grader.pipeline import grade
 from grader.report import Report
-from grader.rubric import Rubric
+from grader.core.rubric import Rubric
 from grader.sandbox import SandboxRun, run_script, start_probe
 from grader.retrain.client import ResultCache, Retrainer, TrainerProcess
 

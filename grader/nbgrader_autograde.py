@@ -42,11 +42,12 @@ from traitlets import Bool, Float, Integer, Unicode
 from grader.lane import Lane
 from grader.make_notebook import regenerate_command
 from grader.core.options import GradeOptions
+from grader.core.rubric import Rubric
 from grader.pipeline import guarded
 from grader.report import Report, ScoredCheck, bonus_summary, failure_report, main_reason
 from grader.reporters import html as html_reporter, shown
 from grader.exercise import names as exercise_names
-from grader.rubric import Rubric, RubricError, load_rubric
+from grader.rubric import RubricError, load_rubric
 from grader.sources import SourceError, helper_files
 from grader.text import inert
 

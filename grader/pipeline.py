@@ -19,12 +19,13 @@ from grader.audit import tampering
 from grader.bonus import run_bonuses
 from grader.checks import is_not_started, run_checks
 from grader.core.options import GradeOptions
+from grader.core.rubric import Rubric
 from grader.core.request import RetrainRequest
 from grader.core.results import TrainingResult
 from grader.options import cache_directory
 from grader.observation import ErrorInfo, Observation, observe, output_activation, retrain_config
 from grader.report import Report, build_report, exercise_info, history_of, summarize_architecture
-from grader.rubric import Rubric, load_rubric
+from grader.rubric import load_rubric
 from grader.sandbox import Limits, SandboxRun, run_script
 from grader.sources import SourceError, read_submission, submission_noun
 from grader.retrain import allowlist

@@ -10,7 +10,7 @@ from grader.bonus import BonusResult
 from grader.checks import CheckResult
 from grader.core.report import Report, ScoredBonus, ScoredCheck  # noqa: F401 - and their old names
 from grader.observation import Figure, Observation
-from grader.rubric import Rubric
+from grader.core.rubric import Rubric
 from grader.text import inert
 
 HISTORY_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")

@@ -19,7 +19,8 @@ from grader.core.options import GradeOptions
 from grader.pipeline import _info, _metrics, is_not_started
 from grader.report import Report, build_report, summarize_architecture
 from grader.retrain.client import TrainingResult
-from grader.rubric import Rubric, load_rubric
+from grader.core.rubric import Rubric
+from grader.rubric import load_rubric
 
 RUBRIC = load_rubric()
 

@@ -33,7 +33,8 @@ from grader import batch, cli, similarity
 from grader.checks import CheckResult
 from grader.report import build_report
 from grader.reporters import similarity_html
-from grader.rubric import SIMILARITY_DEFAULTS, RubricError, load_rubric
+from grader.core.rubric import SIMILARITY_DEFAULTS
+from grader.rubric import RubricError, load_rubric
 from sentiment_exercise import CHECK_IDS
 
 ROOT = Path(__file__).resolve().parent.parent

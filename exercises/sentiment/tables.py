@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from grader.rubric import POSITIVE_INT, Protocol, Rule, rule
+from grader.core.rubric import POSITIVE_INT, Protocol, Rule, rule
 
 
 @dataclass(frozen=True, eq=True)

@@ -20,7 +20,7 @@ from grader.reporters import shown
 from grader.reporters.page import architecture_html, escape, page
 from grader.reporters.svg import line_chart
 from grader.reporters.terminal import graded_model_note
-from grader.similarity import describe
+from grader.core.similarity import describe
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CURVES = (("Loss", ("loss", "val_loss")), ("Accuracy", ("accuracy", "val_accuracy")))

@@ -32,7 +32,7 @@ from grader import __version__
 from grader.core.request import RetrainRequest
 from grader.core.results import TrainingResult
 from grader.files import atomic_write
-from grader.rubric import Rubric
+from grader.core.rubric import Rubric
 from grader.retrain.settings import retrain_settings
 from grader.sandbox.resources import Cgroup
 

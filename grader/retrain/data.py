@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.rubric import POSITIVE, POSITIVE_INT, Data, Rule, rule
+from grader.core.rubric import POSITIVE, POSITIVE_INT, Data, Rule, rule
 
 
 @dataclass(frozen=True, eq=True)
