@@ -14,9 +14,9 @@ from __future__ import annotations
 import functools
 import io
 import tokenize
-from dataclasses import dataclass
 
 from grader import exercise
+from grader.core.results import BonusResult
 from grader.checks import printed_accuracy
 from grader.observation import FitCall, Observation
 
@@ -26,13 +26,6 @@ SCHEDULE_CLASSES = ("ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDec
                     "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts",
                     "LearningRateSchedule")
 LOSS_KEYS = ("loss", "val_loss")
-
-
-@dataclass(frozen=True)
-class BonusResult:
-    id: str
-    done: bool
-    message: str
 
 
 def done(message: str) -> BonusResult:

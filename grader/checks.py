@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from grader import exercise
+from grader.core.results import CheckResult
 from grader.observation import (DROPOUT_LAYERS, FitCall, Layer, Observation, applied_activation,
                                 output_activation)
 from grader.sources import as_written, describe_line, submission_noun
@@ -29,16 +30,6 @@ from grader.text import inert
 
 if TYPE_CHECKING:
     from grader.core.rubric import Rubric
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    id: str
-    passed: bool
-    message: str
-    hint: str = ""
-    note: str = ""  # a few words for the instructor when this failure explains the score
-    layers: tuple[int, ...] = ()  # the model layers (indices) a failure concerns, for drawings
 
 
 def passed(message: str) -> CheckResult:

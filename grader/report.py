@@ -6,14 +6,12 @@ import base64
 import math
 from dataclasses import asdict
 
-from grader.bonus import BonusResult
-from grader.checks import CheckResult
 from grader.core.report import Report, ScoredBonus, ScoredCheck  # noqa: F401 - and their old names
-from grader.observation import Figure, Observation
+from grader.core.results import HISTORY_KEYS, BonusResult, CheckResult
 from grader.core.rubric import Rubric
+from grader.observation import Figure, Observation
 from grader.text import inert
 
-HISTORY_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")
 MAX_EPOCHS_SHOWN = 1000
 
 # what ``info["retrain_engine"]`` names, as the reports spell it

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from grader import batch, cli, similarity
-from grader.checks import CheckResult
+from grader.core.results import CheckResult
 from grader.report import build_report
 from grader.reporters import similarity_html
 from grader.core.rubric import SIMILARITY_DEFAULTS

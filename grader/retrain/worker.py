@@ -29,6 +29,7 @@ import threading
 import time
 
 from grader.core.request import RetrainRequest
+from grader.core.results import HISTORY_KEYS
 from grader.retrain import allowlist, mlp
 from grader.retrain.data import data_maker
 from grader.retrain.settings import retrain_settings
@@ -324,9 +325,6 @@ def _predict(model, keras, *inputs):
     return np.split(outputs, np.cumsum([len(x) for x in inputs])[:-1])
 
 
-HISTORY = ("loss", "val_loss", "accuracy", "val_accuracy")
-
-
 def warm_up(keras, data, engine: str) -> bool:
     """Train a tiny model for one epoch, so that the backend's one-time start-up (its compiler,
     the kernels every model uses) is paid while the student's script runs, not after it."""
@@ -368,10 +366,10 @@ def _train(request: RetrainRequest, data, keras, emit, superseded, engine: str =
     fit = (x_fit, _labels(y_fit, outputs, loss_name, keras))
     val = (x_val, _labels(y_val, outputs, loss_name, keras))
     batch, epochs, seed = request.batch_size, request.epochs, request.seed
-    history = {key: [] for key in HISTORY}
+    history = {key: [] for key in HISTORY_KEYS}
 
     def on_epoch(logs) -> bool:
-        for key in HISTORY:
+        for key in HISTORY_KEYS:
             value = float(logs.get(key, logs.get(key.replace("accuracy", "compile_metrics"), "nan")))
             history[key].append(round(value, 6) if np.isfinite(value) else None)
         emit({"progress": len(history["loss"]), "of": epochs})
