@@ -9,6 +9,8 @@ loss, data and grader version give the same numbers.
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import os
@@ -24,7 +26,7 @@ import time
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import psutil
 
@@ -51,20 +53,80 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _worker_digest() -> str:
-    """The retrain code itself is part of the key: every module of this package, so a change to
-    any of them never reuses old results."""
+def _imports(path: Path, package: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Every import statement of a module's source, at any depth (the worker imports some inside
+    functions): (the module imported, the names taken from it)."""
+    for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, ()) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            module = (f"{base}.{node.module}" if node.module else base) if node.level \
+                else node.module
+            yield module, tuple(alias.name for alias in node.names)
+
+
+def _spec(name: str):
+    """``name``'s module spec, found on the import path without importing anything (None when
+    there is no such module)."""
+    from importlib.machinery import PathFinder
+
+    spec, path = None, None
+    for depth in range(1, name.count(".") + 2):
+        spec = PathFinder.find_spec(".".join(name.split(".")[:depth]), path)
+        if spec is None:
+            return None
+        path = spec.submodule_search_locations
+        if path is None and depth <= name.count("."):
+            return None  # a name inside a module, not a module
+    return spec
+
+
+@functools.lru_cache(maxsize=None)
+def retrain_sources(data_maker: str) -> tuple[tuple[str, Path], ...]:
+    """The source files that decide a retrain's numbers, as (module, file) sorted by module:
+    every module of this package, and every module of the grader's own packages that the worker
+    imports, followed through the import statements of the worker and of the exercise's data
+    maker's module (``"module:function"``), with the packages around each (their ``__init__``
+    runs first). Derived, not listed, so a new module is never left out. Third-party modules
+    are not followed: their versions are in the key (``library_versions``)."""
+    package = __name__.rpartition(".")[0]
+    here = {f"{package}.{path.stem}" if path.stem != "__init__" else package: path
+            for path in Path(__file__).parent.glob("*.py")}
+    maker = data_maker.partition(":")[0]
+    ours = {package.split(".")[0], maker.split(".")[0]}
+    todo, found = [f"{package}.worker", maker], {}
+    while todo:
+        name = todo.pop()
+        if name in found or name.split(".")[0] not in ours:
+            continue
+        spec = _spec(name)
+        if spec is None or not spec.has_location or not spec.origin.endswith(".py"):
+            continue
+        found[name] = Path(spec.origin)
+        todo += [name.rpartition(".")[0]] if "." in name else []
+        is_package = spec.submodule_search_locations is not None
+        for module, names in _imports(found[name], name if is_package else
+                                      name.rpartition(".")[0]):
+            todo += [module, *(f"{module}.{item}" for item in names if item != "*")]
+    found.update(here)
+    return tuple(sorted(found.items()))
+
+
+def _sources_digest(sources) -> str:
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for module, path in sources:
+        digest.update(module.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def request_key(request: RetrainRequest) -> str:
-    """The cache key of ``request``: its JSON form, the grader's and the libraries' versions and
-    the retrain code."""
-    payload = json.dumps([request.to_json(), __version__, library_versions(), _worker_digest()],
-                         sort_keys=True)
+def request_key(request: RetrainRequest, setup: dict) -> str:
+    """The cache key of ``request`` for a worker started with ``setup`` (``worker_setup``: the
+    grader's data, the exercise's sizes and data maker, the retrain's backend and engine): with
+    the grader's and the libraries' versions and every source file the worker runs
+    (``retrain_sources``), so a change to any of them never reuses old results."""
+    payload = json.dumps([request.to_json(), setup, __version__, library_versions(),
+                          _sources_digest(retrain_sources(setup["data_maker"]))], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -292,6 +354,10 @@ class Retrainer:
         self._keys: dict[int, str] = {}
         self._latest: tuple[str, int] | None = None
 
+    def key(self, request: RetrainRequest) -> str:
+        """``request``'s cache key for the workers this retrainer starts (``worker_setup``)."""
+        return request_key(request, worker_setup(self.rubric))
+
     def start(self) -> None:
         """Start the worker now, so TensorFlow's import overlaps other work."""
         if self._process is None:
@@ -312,7 +378,7 @@ class Retrainer:
         return ident
 
     def speculate(self, request: RetrainRequest) -> None:
-        key = request_key(request)
+        key = self.key(request)
         if (self._latest and self._latest[0] == key) or (self.cache and self.cache.get(key)):
             return
         self._submit(request, key)
@@ -326,7 +392,7 @@ class Retrainer:
                trust_cache: bool = True) -> TrainingResult:
         """The retrain result for ``request``. ``trust_cache=False`` ignores cached results (the
         submission's sandbox could write files outside its directory, the cache included)."""
-        key = request_key(request)
+        key = self.key(request)
         hit = self.cache.get(key) if self.cache is not None and trust_cache else None
         if hit is not None:
             return hit
