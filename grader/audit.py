@@ -8,14 +8,20 @@ script cannot switch off. It is an allow-list of what a solution of a Keras exer
 it refuses the rest, naming the line:
 
 - names with two leading underscores only from a short list (``__name__``, ``__init__``, a
-  dunder method *defined* in a class body, ...), in attribute access, class bodies and the
-  strings given to reflection; a leading underscore only on the script's own plain objects;
+  dunder method *defined* in a class body, ...), in attribute access, class bodies, the strings
+  given to reflection, dictionary keys and keyword arguments; a leading underscore only on the
+  script's own plain objects;
+- classes made with ``class`` only: no ``type(name, bases, namespace)``, and no
+  ``functools.wraps``/``update_wrapper`` copying a library's names onto the script's own
+  objects (both let a class pass itself off as a Keras one);
 - ``getattr``/``setattr``/``hasattr``/``delattr`` and ``operator.attrgetter``/``methodcaller``
   only called, with literal public names; ``exec``, ``eval``, ``compile``, ``__import__`` never;
   ``globals()``/``locals()``/``vars()`` only read with literal public keys;
 - no private module (``keras.src``, ``tensorflow.python``, any part starting with ``_``), no
   reflection or code-loading module (``importlib`` beyond ``import_module`` of a literal public
-  name and ``reload``, ``runpy``, ``ctypes``, ``inspect``, ``pickle.load``, ...);
+  name and ``reload``, ``runpy``, ``ctypes``, ``inspect``, ``pickle.load``,
+  ``numpy.lib.stride_tricks``, ...); no file of the process's own under ``/proc`` or
+  ``/dev/fd`` (its memory, its descriptors) opened by a literal name;
 - an attribute of a library's module or class is set only to data written in the script
   (``px.defaults.template = "plotly_white"``: literals, containers of them, a name bound once to
   one, a library's capitalised constant), and never in the libraries the evidence is made with
@@ -66,6 +72,11 @@ WHY = {
                 "modules or path files",
     "unknown-module": "a module must be installed or handed in beside the submission; one the "
                       "script writes while it runs cannot be read by the grader",
+    "identity": "a solution writes its classes with `class` and keeps their own names and "
+                "modules; making or renaming one at run time lets it pass itself off as a Keras "
+                "class",
+    "process-files": "the process's own files under /proc and /dev/fd are its memory and its "
+                     "descriptors seen from outside, which no solution of this exercise needs",
 }
 
 # Dunder attributes a solution may read (``super().__init__``, ``type(m).__name__``).
@@ -93,7 +104,7 @@ INTERNALS = frozenset({"f_back", "f_globals", "f_locals", "f_code", "f_builtins"
 REFUSED_MODULES = frozenset({
     "ctypes", "cffi", "inspect", "marshal", "dill", "cloudpickle", "dis", "code", "codeop",
     "builtins", "grader", "runpy", "zipimport", "pkgutil", "imp", "site", "atexit", "bdb", "pdb",
-    "trace", "shelve", "copyreg", "numpy.ctypeslib",
+    "trace", "shelve", "copyreg", "numpy.ctypeslib", "numpy.lib.stride_tricks",
 })
 # A library's private modules that do not start with an underscore.
 PRIVATE_MODULES = frozenset({"keras.src", "tensorflow.python", "tf_keras.src", "tensorflow.core",
@@ -169,6 +180,11 @@ MOVERS = frozenset({"os.rename", "os.replace", "os.link", "os.symlink", "shutil.
                     "shutil.copy2", "shutil.copyfile", "shutil.move", "shutil.copytree"})
 PATH_MOVERS = frozenset({"rename", "replace", "symlink_to", "hardlink_to"})
 SOURCE_SUFFIXES = (".py", ".pyw")
+# Where a process's own memory and descriptors show as files (``/proc/self/mem``, ``/dev/fd/3``).
+PROCESS_FILES = ("/proc", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/mem",
+                 "/dev/kmem")
+# What copies one object's ``__module__``, ``__qualname__`` and ``__name__`` onto another.
+WRAPPERS = frozenset({"functools.wraps", "functools.update_wrapper"})
 MAX_TEXT = 2 * 2**20  # the longest text folded from literals (``s = s + s`` doubles it)
 # Names a notebook's code may import although they are not installed: what Colab provides,
 # looked up only inside ``try``/``except ImportError``.
@@ -406,6 +422,10 @@ class _Auditor(ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for part in (*node.decorator_list, *node.bases, *node.keywords):
             self.visit(part)
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and self.resolved(decorator.func) in WRAPPERS:
+                self.flag(decorator, "identity", f"@{self.resolved(decorator.func)}(...) on "
+                                                 f"class {node.name}")
         library = any(self.resolved(base) is not None or not isinstance(base, ast.Name) or
                       base.id in self.library_classes for base in node.bases)
         self._bind(node.name, None, None, None)
@@ -524,6 +544,13 @@ class _Auditor(ast.NodeVisitor):
                 self.flag(node, "reflection", f"{name}()[...] = ...")
         self.generic_visit(node)
 
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key in node.keys:  # ``{"__module__": ...}``: a class namespace, or a forged config
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
+                    _is_dunder(key.value):
+                self.flag(node, "dunder", f"{{{key.value!r}: ...}}")
+        self.generic_visit(node)
+
     def visit_Compare(self, node: ast.Compare) -> None:
         for op, right in zip(node.ops, node.comparators):  # ``"model" in globals()`` reads keys
             if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, ast.Call):
@@ -537,6 +564,14 @@ class _Auditor(ast.NodeVisitor):
         self.called.add(id(func))
         name = func.id if isinstance(func, ast.Name) and func.id not in self.imports else None
         full = self.resolved(func)
+        if name == "type" and len(node.args) + len(node.keywords) > 1:
+            self.flag(node, "identity", "type(name, bases, namespace)")
+        elif isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and \
+                func.func.id == "type" and func.func.id not in self.imports:
+            self.flag(node, "identity", "type(...)(...)")  # the metaclass, called: a new class
+        for keyword in node.keywords:
+            if keyword.arg is not None and _is_dunder(keyword.arg):
+                self.flag(node, "dunder", f"{_dotted(func) or '...'}({keyword.arg}=...)")
         if name in DYNAMIC:
             self.flag(node, "dynamic", f"{name}(...)")
         elif name in REFLECTIVE:
@@ -552,6 +587,8 @@ class _Auditor(ast.NodeVisitor):
             self._library_call(node, full)
         if isinstance(func, ast.Attribute):
             self._method_call(node, func)
+        if name == "open" or full in OPENERS or full == "os.open":
+            self._process_file(node)
         for keyword, safe in (("safe_mode", True), ("allow_pickle", False)):  # loads pickles
             value = next((k.value for k in node.keywords if k.arg == keyword), None)
             if value is not None and not (isinstance(value, ast.Constant) and value.value is safe):
@@ -592,6 +629,11 @@ class _Auditor(ast.NodeVisitor):
                 self._import(node, text)
         elif full in MOVERS:
             self._moved(node, node.args[1:2] + [k.value for k in node.keywords if k.arg == "dst"])
+        elif full in WRAPPERS:
+            wrapped = node.args[1:2] if full == "functools.update_wrapper" else node.args[:1]
+            wrapped += [k.value for k in node.keywords if k.arg == "wrapped"]
+            if any(self.stands_for(arg) is not None for arg in wrapped):
+                self.flag(node, "identity", f"{full}(..., {_dotted(wrapped[0]) or '...'})")
 
     def _method_call(self, node: ast.Call, func: ast.Attribute) -> None:
         """``x.write(...)`` and the notebook shell's magics: what they write is code."""
@@ -614,6 +656,22 @@ class _Auditor(ast.NodeVisitor):
                 self.flag(node, "dynamic", "run_line_magic(...)")
             elif magic in ("time", "timeit"):
                 self._code(node, line, "")
+
+    def _process_file(self, node: ast.Call) -> None:
+        """``open("/proc/self/mem")``: a literal name of one of the process's own files (a
+        relative one climbing there from the working directory too)."""
+        text = self.folded(node.args[0]) if node.args else None
+        if not text:
+            return
+        path = os.path.normpath(text)
+        if not text.startswith("/"):
+            if not path.startswith(".."):
+                return
+            while path.startswith("../") or path == "..":
+                path = path[3:]
+        path = os.path.normpath("/" + path.lstrip("/"))
+        if any(path == root or path.startswith(root + "/") for root in PROCESS_FILES):
+            self.flag(node, "process-files", f"{_dotted(node.func) or '...'}({text[:40]!r})")
 
     def _file_of(self, node: ast.AST) -> str | None:
         """The literal file name ``node`` is open on (``open("x.py", "w")``, ``Path("x.py")``,

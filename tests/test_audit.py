@@ -200,6 +200,30 @@ RULES = [
      "writes forge.py"),
     ("renames-to-code", "import os\nos.rename('a.csv', 'b.csv')",
      "import os\nos.rename('forge.txt', 'forge.py')", "makes forge.py"),
+    # a class made or renamed at run time can claim to be Keras' (row 2 without a class body)
+    ("type-three-args", "print(type(model))\nprint(type(model).__name__)",
+     "T = type('Dense', (Dense,), {'get_config': f})", "type(name, bases, namespace)"),
+    ("metaclass-call", "ok = isinstance(model, type)", "T = type(Dense)('D', (Dense,), {})",
+     "type(...)(...)"),
+    ("wraps-library", "import functools\ndef deco(f):\n    @functools.wraps(f)\n"
+                      "    def inner(*a):\n        return f(*a)\n    return inner",
+     "import functools\nfrom keras.layers import Dense\nclass D(Dense):\n    pass\n"
+     "functools.update_wrapper(D, Dense, updated=())", "functools.update_wrapper(..., Dense)"),
+    ("wraps-class", "import functools\n@functools.lru_cache\ndef f(x):\n    return x",
+     "import functools\n@functools.wraps(f, updated=())\nclass D:\n    pass",
+     "@functools.wraps(...) on class D"),
+    ("dunder-keyword", "config = dict(units=8, activation='relu')",
+     "ns = dict(__module__='keras.layers')", "dict(__module__=...)"),
+    ("dunder-key", "d = {'units': 8, '_cache': 1}", "ns = {'__qualname__': 'Dense'}",
+     "{'__qualname__': ...}"),
+    ("stride-tricks", "import numpy as np\nnp.reshape(a, (2, 5))",
+     "import numpy as np\nnp.lib.stride_tricks.as_strided(a, (10,), (8,))",
+     "np.lib.stride_tricks.as_strided"),
+    ("process-files", "open('reviews.csv')\nopen('/tmp/notes.txt', 'w')",
+     "open('/proc/self/mem', 'rb')", "open('/proc/self/mem')"),
+    ("process-files-relative", "open('proc/data.txt')\nopen('../data/reviews.csv')",
+     "import os\nos.open('../../../proc/self/fd/3', os.O_WRONLY)",
+     "os.open('../../../proc/self/fd/3')"),
 ]
 
 
