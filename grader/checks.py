@@ -195,7 +195,10 @@ def requires_model(check: Check) -> Check:
 # Keras' words when labels and outputs do not fit, with the shapes it received
 _SHAPES = re.compile(r"target\.shape=\(([\w, ]*)\), output\.shape=\(([\w, ]*)\)")
 _MISMATCH = re.compile(r"must have the same (rank|shape)|Dimensions must be equal"
-                       r"|label value of (\d+) which is outside the valid range of \[0, (\d+)\)")
+                       r"|label value of (\d+) which is outside the valid range of \[0, (\d+)\)"
+                       r"|must have rank \(ndim\) `target.ndim - 1`")
+
+
 def _dims(shape: str) -> list[str]:
     return [part.strip() for part in shape.split(",") if part.strip()]
 
@@ -219,6 +222,10 @@ def label_problem(obs: Observation, message: str, hints: Hints) -> tuple[str, st
         label, classes = found.group(2), found.group(3)
         problem = (f"loss='{loss}' needs one output per class, but the model has {classes} "
                    f"({layer}) and a label is {label}")
+    elif loss == "sparse_categorical_crossentropy" and one_hot:
+        problem = (f"loss='sparse_categorical_crossentropy' takes integer labels, but the labels "
+                   f"are one-hot ({target[1]} columns, from to_categorical); compile with "
+                   "loss='categorical_crossentropy', or train on the integer labels")
     elif loss == "categorical_crossentropy" and integers:
         problem = ("loss='categorical_crossentropy' expects one-hot labels (one column per "
                    "class), but the labels are integers; one-hot them with "

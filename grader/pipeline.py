@@ -107,6 +107,7 @@ def training_request(obs: Observation, rubric: Rubric) -> RetrainRequest | Train
         return TrainingResult("refused", f"the model has {weights:,} weights; the grader "
                                          f"retrains models of at most {limit:,}")
     return RetrainRequest(
+        one_hot_labels=(obs.label_width or 1) > 1,  # fit saw one-hot rows
         model_config=model_config, max_parameters=limit,
         loss=obs.compile.loss_config, loss_name=obs.compile.loss or "",
         from_logits=obs.compile.from_logits, optimizer=obs.compile.optimizer_config,

@@ -59,12 +59,6 @@ def output_layer(obs, training, rubric):
     return failed(found + reason, fix, layers=[index])
 
 
-def _label_width(obs) -> int | None:
-    """Columns of the labels the graded model was trained on (1: integers), when known."""
-    widths = [fit.label_width for fit in obs.fits if fit.label_width is not None]
-    return widths[-1] if widths else None
-
-
 @check
 def loss(obs, training, rubric):
     classes = int(rubric.exercise.n_classes)
@@ -74,7 +68,7 @@ def loss(obs, training, rubric):
         return failed(never_compiled(obs),
                       "after building the model, call model.compile(optimizer='adam', "
                       "loss='sparse_categorical_crossentropy', metrics=['accuracy'])")
-    name, width = obs.compile.loss, _label_width(obs)
+    name, width = obs.compile.loss, obs.label_width
     labels = {1: "integer labels", classes: "one-hot labels"}.get(width, "labels")
     if name == "sparse_categorical_crossentropy" and width in (1, None):
         fits = "integer labels" if width == 1 else "integer labels (the labels' shape was not seen)"

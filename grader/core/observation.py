@@ -153,6 +153,13 @@ class Observation:
         return self.split_calls[0] if self.split_calls else None
 
     @property
+    def label_width(self) -> int | None:
+        """Columns of the labels the graded model was trained on (1: integers, k: one-hot),
+        when the last ``fit`` that showed them did."""
+        widths = [fit.label_width for fit in self.fits if fit.label_width is not None]
+        return widths[-1] if widths else None
+
+    @property
     def split_rows(self) -> tuple[int, int] | None:
         """(training rows, test rows) of the test split, when its sizes are known."""
         return split_rows(self.test_split)

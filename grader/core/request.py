@@ -40,6 +40,7 @@ class RetrainRequest:
     output_activation: str | None = None  # what the last Dense layer outputs through
     data: dict | None = None  # make_classification's settings (None: the worker's own)
     max_parameters: int = 0  # the most weights the worker builds (0: no limit)
+    one_hot_labels: bool = False  # the script trained on one-hot labels: so does the retrain
 
     def __post_init__(self) -> None:
         for name, kinds in _KINDS.items():
@@ -86,7 +87,7 @@ _JSON = (dict, list, str, int, float, bool, type(None))  # what a JSON value is 
 _KINDS = {"model_config": (dict,), "loss": _JSON, "optimizer": _JSON,
           "n_features": (int,), "epochs": (int,), "batch_size": (int,), "seed": (int,),
           "loss_name": (str,), "from_logits": (bool,), "output_activation": (str, type(None)),
-          "data": (dict, type(None)), "max_parameters": (int,)}
+          "data": (dict, type(None)), "max_parameters": (int,), "one_hot_labels": (bool,)}
 _NAMES = {dict: "an object", list: "a list", str: "a string", int: "a whole number",
           float: "a number", bool: "true or false", type(None): "null"}
 _LEAST = {"n_features": 1, "epochs": 1, "batch_size": 1, "max_parameters": 0}

@@ -65,10 +65,13 @@ def _setup_keras(backend: str):
     return keras, {"keras": keras.__version__, "backend": backend, **versions}
 
 
-def _labels(y, outputs, loss_name, keras):
+def _labels(y, outputs, loss_name, keras, one_hot: bool = False):
+    """The grader's labels in the form the loss takes: integers for a sparse loss, one-hot rows
+    for a categorical one, and for any other loss as the script gave them to ``fit``."""
     import numpy as np
 
-    if outputs > 1 and "sparse" not in loss_name and "categorical" in loss_name:
+    categorical = "sparse" not in loss_name and "categorical" in loss_name
+    if outputs > 1 and (categorical or (one_hot and "sparse" not in loss_name)):
         return keras.utils.to_categorical(y, outputs).astype("float32")
     return np.asarray(y, dtype="float32")
 
@@ -363,8 +366,9 @@ def _train(request: RetrainRequest, data, keras, emit, superseded, engine: str =
     loss_name = request.loss_name
     x_fit, y_fit = data["fit"]
     x_val, y_val = data["val"]
-    fit = (x_fit, _labels(y_fit, outputs, loss_name, keras))
-    val = (x_val, _labels(y_val, outputs, loss_name, keras))
+    one_hot = request.one_hot_labels
+    fit = (x_fit, _labels(y_fit, outputs, loss_name, keras, one_hot))
+    val = (x_val, _labels(y_val, outputs, loss_name, keras, one_hot))
     batch, epochs, seed = request.batch_size, request.epochs, request.seed
     history = {key: [] for key in HISTORY_KEYS}
 
