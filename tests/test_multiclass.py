@@ -80,6 +80,7 @@ def test_the_exercise_keeps_the_sentiment_ids_where_a_check_means_the_same():
     assert "optimizer_comparison" in EXERCISE.registry.bonus_ids
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_student_file(path: Path, cache_dir: Path):
     """Exactly the header's checks fail, each saying what it found."""
@@ -93,6 +94,7 @@ def test_student_file(path: Path, cache_dir: Path):
     assert terminal.render(report).startswith("Ten-class classifier grader ")
 
 
+@pytest.mark.slow
 def test_the_reference_solution_earns_full_marks_and_the_template_none(cache_dir):
     solution = graded(EXERCISE.path(EXERCISE.solution), cache_dir)
     assert solution.score == solution.max_score == 100, read(solution)
@@ -102,6 +104,7 @@ def test_the_reference_solution_earns_full_marks_and_the_template_none(cache_dir
     assert "steps 1-6" in read(template)
 
 
+@pytest.mark.slow
 def test_integer_labels_with_categorical_crossentropy_name_both_of_the_lessons_fixes(cache_dir):
     report = graded(FILES_DIR / "categorical_integer_labels.py", cache_dir)
     runs, loss = checks(report)["runs"], checks(report)["loss"]
@@ -111,12 +114,14 @@ def test_integer_labels_with_categorical_crossentropy_name_both_of_the_lessons_f
     assert "binary" not in runs.message  # the loss the script used, not the sentiment one
 
 
+@pytest.mark.slow
 def test_one_hot_labels_with_the_sparse_loss_say_which_labels_it_takes(cache_dir):
     loss = checks(graded(FILES_DIR / "sparse_onehot_labels.py", cache_dir))["loss"]
     assert "takes integer labels" in loss.message and "10 columns" in loss.message
     assert "categorical_crossentropy" in loss.hint
 
 
+@pytest.mark.slow
 def test_the_output_layer_messages_say_what_ten_classes_need(cache_dir):
     sigmoid = checks(graded(FILES_DIR / "sigmoid_ten_units.py", cache_dir))["output_layer"]
     assert "Dense(10) with sigmoid" in sigmoid.message and "softmax" in sigmoid.message
@@ -126,6 +131,7 @@ def test_the_output_layer_messages_say_what_ten_classes_need(cache_dir):
     assert "Dense(10, activation='softmax')" in one["output_layer"].hint
 
 
+@pytest.mark.slow
 def test_the_optimizer_comparison_bonus(cache_dir):
     done = {b.id: b for b in graded(FILES_DIR / "optimizer_comparison.py", cache_dir).bonus}
     assert done["optimizer_comparison"].done, done["optimizer_comparison"].message
@@ -135,6 +141,7 @@ def test_the_optimizer_comparison_bonus(cache_dir):
     assert single["optimizer_comparison"].message.startswith("not tried")
 
 
+@pytest.mark.slow
 def test_a_sentiment_solution_graded_as_multiclass_says_what_multiclass_asks(cache_dir):
     report = graded(ROOT / "solution" / "sentiment_classifier.py", cache_dir)
     by_id = checks(report)
