@@ -50,8 +50,9 @@ def _names(source: str) -> frozenset[str]:
 
 
 def _mentioned(obs: Observation, names) -> list[str]:
-    used = _names(obs.source)
-    return [name for name in names if name in used]
+    written = [name for name in names if name in obs.source]  # else no need to tokenize it
+    used = _names(obs.source) if written else frozenset()
+    return [name for name in written if name in used]
 
 
 def _trained(obs: Observation) -> tuple[FitCall, ...]:

@@ -192,56 +192,96 @@ def requires_model(check: Check) -> Check:
     return checked
 
 
-# Keras' words when labels and outputs do not fit, with the shapes it received
-_SHAPES = re.compile(r"target\.shape=\(([\w, ]*)\), output\.shape=\(([\w, ]*)\)")
-_MISMATCH = re.compile(r"must have the same (rank|shape)|Dimensions must be equal"
-                       r"|label value of (\d+) which is outside the valid range of \[0, (\d+)\)"
-                       r"|must have rank \(ndim\) `target.ndim - 1`")
+# Keras' words (and TensorFlow's and JAX's, whose operations compute the loss) when the labels do
+# not fit the loss and the output
+_MISMATCH = re.compile(r"must have the same (?:rank|shape)|must have rank \(ndim\) `target\.ndim - 1`"
+                       r"|Dimensions must be equal|Incompatible shapes"
+                       r"|label value of (\d+) which is outside the valid range of \[0, (\d+)\)")
+# ... and the shapes of the labels and of the output each of them names, in that order
+_SHAPE_FORMS = (
+    re.compile(r"target\.shape=\(([\w, ]*)\),? output\.shape=\(([\w, ]*)\)"),  # Keras' checks
+    re.compile(r"Incompatible shapes: \[([\w,]*)\] vs\. \[([\w,]*)\]"),  # TensorFlow, eagerly
+    re.compile(r"with input shapes: \[([\w,?]*)\], \[([\w,?]*)\]"),  # TensorFlow, in a graph
+    re.compile(r"shapes=\[\(([\w, ]*)\), \(([\w, ]*)\)\]"),  # JAX
+)
+_KERAS_CHECK = _SHAPE_FORMS[0]
 
 
 def _dims(shape: str) -> list[str]:
     return [part.strip() for part in shape.split(",") if part.strip()]
 
 
+def _label_and_output_shapes(message: str) -> tuple[list[str], list[str]] | None:
+    for form in _SHAPE_FORMS:
+        if found := form.search(message):
+            return _dims(found.group(1)), _dims(found.group(2))
+    return None
+
+
+def _loss_as_written(obs: Observation) -> str:
+    """The loss as the script gave it to compile: ``loss='mse'``, ``a CategoricalCrossentropy
+    loss``, ``loss=categorical_crossentropy`` (a function)."""
+    config = obs.compile.loss_config if obs.compile else None
+    if isinstance(config, str) and config:
+        return f"loss={config[:60]!r}"
+    if isinstance(config, dict) and config.get("class_name") == "function":
+        return f"loss={str(config.get('config'))[:60]}"
+    if isinstance(config, dict) and isinstance(config.get("class_name"), str):
+        return f"a {config['class_name'][:60]} loss"
+    return "the loss"
+
+
 def label_problem(obs: Observation, message: str, hints: Hints) -> tuple[str, str] | None:
     """(what does not fit, how to fix it) when Keras refused the labels for the loss and the
-    output the script used, worded from the loss, the output and the label shape observed (the
-    fix: the sheet's own); None when ``message`` is no such refusal."""
+    output the script used, worded from what was observed: the loss as the script wrote it, the
+    output layer's width and the labels' shape in Keras' message (integers, one per sample, or
+    one-hot columns); the fix: the lesson's own for the loss, then the sheet's. None when
+    ``message`` is no such refusal (an operation's shapes that do not share the batch are no
+    labels against an output)."""
     found = _MISMATCH.search(message or "")
     if not found:
         return None
-    loss = (obs.compile.loss if obs.compile else None) or "the loss"
+    shapes = _label_and_output_shapes(message)
+    if not found.group(1) and not _KERAS_CHECK.search(message) and (
+            not shapes or not shapes[0] or not shapes[1] or shapes[0][0] != shapes[1][0]):
+        return None
+    name = (obs.compile.loss if obs.compile else None) or ""
+    loss = _loss_as_written(obs)
     output = output_of(obs) if obs.model else None
     units = output[1].units if output else None
     layer = f"Dense({units}) with {output_activation_of(obs)}" if units else "the output layer"
-    shapes = _SHAPES.search(message)
-    target = _dims(shapes.group(1)) if shapes else []
-    one_hot = len(target) == 2 and target[1] not in ("1", "None")
-    integers = len(target) == 1
-    if found.group(2):  # sparse categorical cross-entropy met a label beyond its outputs
-        label, classes = found.group(2), found.group(3)
-        problem = (f"loss='{loss}' needs one output per class, but the model has {classes} "
+    target = shapes[0] if shapes else []
+    integers = len(target) == 1 or (len(target) == 2 and target[1] == "1")
+    columns = target[1] if len(target) == 2 and target[1] not in ("1", "None", "?") else None
+    labels = (f"the labels are one-hot ({columns} columns, from to_categorical)" if columns
+              else f"the labels are integers, one per {hints.sample}" if integers
+              else f"the labels have shape ({', '.join(target)})" if target else "the labels")
+    outputs = f"the model outputs {units} value{'s' if units != 1 else ''} per {hints.sample} " \
+              f"({layer})"
+    sample = hints.sample
+    if found.group(1):  # sparse categorical cross-entropy met a label beyond its outputs
+        label, classes = found.group(1), found.group(2)
+        problem = (f"{loss} needs one output per class, but the model has {classes} "
                    f"({layer}) and a label is {label}")
-    elif loss == "sparse_categorical_crossentropy" and one_hot:
-        problem = (f"loss='sparse_categorical_crossentropy' takes integer labels, but the labels "
-                   f"are one-hot ({target[1]} columns, from to_categorical); compile with "
-                   "loss='categorical_crossentropy', or train on the integer labels")
-    elif loss == "categorical_crossentropy" and integers:
-        problem = ("loss='categorical_crossentropy' expects one-hot labels (one column per "
-                   "class), but the labels are integers; one-hot them with "
-                   f"to_categorical(y, {units or 'num_classes'}), or compile with "
-                   "loss='sparse_categorical_crossentropy', which takes integer labels")
-    elif loss == "binary_crossentropy" and units not in (1, None):
-        problem = (f"the model outputs {units} values per {hints.sample} ({layer}), but binary "
-                   f"cross-entropy compares one probability per {hints.sample} with its 0/1 label")
-    elif loss == "binary_crossentropy" and one_hot:
-        problem = (f"the labels are one-hot ({target[1]} columns, from to_categorical), but "
-                   f"binary cross-entropy compares one probability per {hints.sample} with its "
-                   "0/1 label")
+    elif name == "sparse_categorical_crossentropy" and columns:
+        problem = (f"{loss} takes integer labels (one class number per {sample}), but {labels[4:]}; "
+                   "train on the integer labels as they are, or compile with "
+                   "loss='categorical_crossentropy', which takes one-hot labels")
+    elif name == "categorical_crossentropy" and integers:
+        problem = (f"{loss} expects one-hot labels (one column per class), but {labels[4:]}; "
+                   f"one-hot them with to_categorical(y, {units or 'num_classes'}), or compile "
+                   "with loss='sparse_categorical_crossentropy', which takes integer labels")
+    elif name == "categorical_crossentropy" and columns:
+        problem = (f"{loss} compares one output per class with one-hot labels, but {labels[4:]} "
+                   f"and {outputs[4:]}: both must count the classes")
+    elif name == "binary_crossentropy":
+        what = " and ".join(part for part in (labels if columns else "",
+                                              outputs if units not in (1, None) else "") if part)
+        problem = (f"{what or labels}, but binary cross-entropy ({loss}) compares one "
+                   f"probability per {sample} with its 0/1 label")
     else:
-        shape = f" (shape ({', '.join(target)}))" if target else ""
-        problem = (f"the labels{shape} do not fit the model's output ({layer}) under "
-                   f"loss='{loss}'")
+        problem = (f"{labels} and {outputs[4:] if units else 'the output does not fit them'}, "
+                   f"which {loss} cannot compare")
     return f"Keras cannot train it as compiled: {problem}", hints.label_fix
 
 
@@ -629,7 +669,9 @@ def _no_training_step(obs: Observation, fit: FitCall) -> str:
     return f"model.fit ran no training step: {why}{mode}"
 
 
-_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(\s*%)?")
+_DIGITS = r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"  # a number as a script prints or writes it
+_NUMBER = re.compile(rf"(?<![\w.])({_DIGITS})(\s*%)?")
+_NUMBER_TEXT = re.compile(rf"(?<![\w.]){_DIGITS}")  # the same, without groups (``findall``)
 _KERAS_LOG = re.compile(r"━|/step|^Epoch \d+/\d+|\[=+")
 # The caps on the grader's own reading of a run's output (see ``_printed``).
 MAX_LINE_SCANNED = 500  # characters of one output line
@@ -638,9 +680,10 @@ MAX_TYPED_PER_NUMBER = 16  # typed texts holding one number; more: that number c
 MAX_SOURCE_PARSED = 512 * 1024  # characters of source parsed; a longer one is only searched
 
 
+@functools.lru_cache(maxsize=8)
 def _every_number(source: str) -> frozenset[str]:
     """Every number written anywhere in ``source``, as written (one regular-expression pass)."""
-    return frozenset(match.group(1) for match in _NUMBER.finditer(source))
+    return frozenset(_NUMBER_TEXT.findall(source))
 
 
 @functools.lru_cache(maxsize=8)

@@ -11,6 +11,7 @@ reporter's job (``html.escape``).
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 
@@ -27,6 +28,38 @@ def _allowed(char: str, multiline: bool) -> bool:
     # Cc: C0/C1 controls (ESC, BEL, CR, ...); Cf: format characters (bidi overrides, zero
     # widths); Cs: lone surrogates from undecodable bytes; Co/Cn: private use and unassigned.
     return unicodedata.category(char)[0] != "C"
+
+
+class _Table(dict):
+    """``str.translate``'s table for one way of cleaning: each code point, kept (itself),
+    replaced or dropped (None), decided by ``_allowed`` the first time it is seen. The
+    translation runs in C, so megabytes of output cost milliseconds; the table keeps at most
+    ``MAX_REMEMBERED`` answers (text with more distinct characters is decided again each time)."""
+
+    MAX_REMEMBERED = 1 << 16
+
+    def __init__(self, multiline: bool, replacement: str | None):
+        super().__init__()
+        self.multiline, self.replacement = multiline, replacement
+
+    def __missing__(self, point: int):
+        char = chr(point)
+        if _allowed(char, self.multiline):
+            out = point
+        elif self.replacement is not None:
+            out = self.replacement
+        elif not self.multiline and char in "\n\t\r":
+            out = " "
+        else:
+            out = None
+        if len(self) < self.MAX_REMEMBERED:
+            self[point] = out
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def _table(multiline: bool, replacement: str | None) -> _Table:
+    return _Table(multiline, replacement)
 
 
 def inert(value: object, limit: int = MAX_FIELD, *, multiline: bool = False,
@@ -46,15 +79,7 @@ def inert(value: object, limit: int = MAX_FIELD, *, multiline: bool = False,
         text = f"<{type(value).__name__}>"
     if len(text) > 4 * limit:  # never walk megabytes of text to keep a few hundred characters
         text = text[: 4 * limit]
-    out = []
-    for char in text:
-        if _allowed(char, multiline):
-            out.append(char)
-        elif replacement is not None:
-            out.append(replacement)
-        elif not multiline and char in "\n\t\r":
-            out.append(" ")
-    cleaned = "".join(out)
+    cleaned = text.translate(_table(multiline, replacement))
     return cleaned if len(cleaned) <= limit else cleaned[: max(0, limit - 1)] + "…"
 
 

@@ -125,20 +125,26 @@ def test_a_real_width_is_still_read():
 @pytest.mark.parametrize("literals, lines", [(200_000, 130_000), (30_000, 130_000)])
 def test_checks_on_a_huge_source_and_output_take_seconds(literals, lines):
     """The issue's sizes (8.7 MB of source: searched, not parsed) and a 512 KiB-sized one that
-    is parsed: every line of the output echoes a literal holding an accuracy-like number."""
+    is parsed: every line of the output echoes a literal holding an accuracy-like number (and
+    ends with an ESC sequence and a non-ASCII mark, for ``inert`` to clean).
+
+    The budget is the grader's own processor time (``time.process_time``: observation, checks,
+    bonus challenges and the report; about 0.6 s here), not the wall clock, which a loaded
+    machine stretches by whatever the other processes take."""
     width = 14 if literals > 100_000 else 10
     source = "\n".join(f'x{i} = "Test accuracy: 0.{i % 10_000:04d} r{i}"'[:width + 30]
                        for i in range(literals)) + "\n"
-    output = "\n".join(f"Test accuracy: 0.{i % 10_000:04d} r{i}" for i in range(lines))
+    output = "\n".join(f"Test accuracy: 0.{i % 10_000:04d} r{i} \x1b[0m\u2713"
+                       for i in range(lines))
     run = SandboxRun(({"event": "start"},
                       {"event": "evaluate", "uid": 1, "on_test_split": True,
                        "result": [0.3, 0.8523]}, {"event": "end"}),
                      output, "", "exited", 0, 9.0, 100.0)
-    started = time.monotonic()
+    started = time.process_time()
     obs = observe(run, source)
     report = report_of("flood.py", obs, None, RUBRIC)
-    seconds = time.monotonic() - started
-    assert seconds < 5, f"{seconds:.1f} s for observation and checks"
+    seconds = time.process_time() - started
+    assert seconds < 2, f"{seconds:.1f} s of processor time for observation and checks"
     assert report.reason != GRADER_ERROR
     prints = {c.id: c for c in report.checks}["prints_accuracy"]
     # 0.8523 is printed, but only inside lines the source typed: it was never measured

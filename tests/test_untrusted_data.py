@@ -131,6 +131,33 @@ def test_inert_text_has_no_controls_and_is_capped(text):
     assert not csv_cell(text).startswith(("=", "+", "-", "@"))
 
 
+def _inert_by_hand(text: str, multiline: bool, replacement: str | None) -> str:
+    """What ``inert`` does before its cap, one character at a time (the definition)."""
+    import unicodedata
+
+    out = []
+    for char in text:
+        if multiline and char in "\n\t" or unicodedata.category(char)[0] != "C":
+            out.append(char)
+        elif replacement is not None:
+            out.append(replacement)
+        elif not multiline and char in "\n\t\r":
+            out.append(" ")
+    return "".join(out)
+
+
+@settings(max_examples=300, **FUZZ)
+@given(st.text(st.one_of(st.characters(), st.sampled_from("\n\t\r\x1b\x07\x9b\u202e\u2066"
+                                                           "\ufeff\ud800\u2028\xa0\U000e0001"))),
+       st.booleans(), st.sampled_from([None, "\ufffd", ""]))
+def test_inert_removes_exactly_the_control_and_format_characters(text, multiline, replacement):
+    """``inert`` translates through a table it fills as it goes: it must give what the
+    character-by-character definition gives, in every mode and on a second call too."""
+    expected = _inert_by_hand(text, multiline, replacement)
+    for _ in range(2):
+        assert inert(text, 10**6, multiline=multiline, replacement=replacement) == expected
+
+
 def test_numbers_beyond_floats_are_not_numbers():
     from grader.observation import _int, _num
 
