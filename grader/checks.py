@@ -194,8 +194,9 @@ def requires_model(check: Check) -> Check:
 
 # Keras' words (and TensorFlow's and JAX's, whose operations compute the loss) when the labels do
 # not fit the loss and the output
-_MISMATCH = re.compile(r"must have the same (?:rank|shape)|must have rank \(ndim\) `target\.ndim - 1`"
-                       r"|Dimensions must be equal|Incompatible shapes"
+_MISMATCH = re.compile(r"must have the same (?:rank|shape)"
+                       r"|must have rank \(ndim\) `target\.ndim - 1`"
+                       r"|Dimensions must be equal|[Ii]ncompatible shapes"
                        r"|label value of (\d+) which is outside the valid range of \[0, (\d+)\)")
 # ... and the shapes of the labels and of the output each of them names, in that order
 _SHAPE_FORMS = (
@@ -203,6 +204,7 @@ _SHAPE_FORMS = (
     re.compile(r"Incompatible shapes: \[([\w,]*)\] vs\. \[([\w,]*)\]"),  # TensorFlow, eagerly
     re.compile(r"with input shapes: \[([\w,?]*)\], \[([\w,?]*)\]"),  # TensorFlow, in a graph
     re.compile(r"shapes=\[\(([\w, ]*)\), \(([\w, ]*)\)\]"),  # JAX
+    re.compile(r"incompatible shapes for broadcasting: \(([\w, ]*)\), \(([\w, ]*)\)"),  # JAX's ops
 )
 _KERAS_CHECK = _SHAPE_FORMS[0]
 
@@ -246,42 +248,40 @@ def label_problem(obs: Observation, message: str, hints: Hints) -> tuple[str, st
             not shapes or not shapes[0] or not shapes[1] or shapes[0][0] != shapes[1][0]):
         return None
     name = (obs.compile.loss if obs.compile else None) or ""
-    loss = _loss_as_written(obs)
+    loss, sample = _loss_as_written(obs), hints.sample
     output = output_of(obs) if obs.model else None
     units = output[1].units if output else None
     layer = f"Dense({units}) with {output_activation_of(obs)}" if units else "the output layer"
+    outputs = (f"the model outputs {units} value{'s' if units != 1 else ''} per {sample} "
+               f"({layer})" if units else "the model's output does not fit them")
     target = shapes[0] if shapes else []
     integers = len(target) == 1 or (len(target) == 2 and target[1] == "1")
     columns = target[1] if len(target) == 2 and target[1] not in ("1", "None", "?") else None
-    labels = (f"the labels are one-hot ({columns} columns, from to_categorical)" if columns
-              else f"the labels are integers, one per {hints.sample}" if integers
-              else f"the labels have shape ({', '.join(target)})" if target else "the labels")
-    outputs = f"the model outputs {units} value{'s' if units != 1 else ''} per {hints.sample} " \
-              f"({layer})"
-    sample = hints.sample
+    labels = ("the labels are " + (f"one-hot ({columns} columns, from to_categorical)" if columns
+                                   else f"integers (one per {sample})" if integers
+                                   else f"of shape ({', '.join(target)})")) if target \
+        else "the labels do not fit"
     if found.group(1):  # sparse categorical cross-entropy met a label beyond its outputs
-        label, classes = found.group(1), found.group(2)
-        problem = (f"{loss} needs one output per class, but the model has {classes} "
-                   f"({layer}) and a label is {label}")
+        problem = (f"{loss} needs one output per class, but the model has {found.group(2)} "
+                   f"({layer}) and a label is {found.group(1)}")
     elif name == "sparse_categorical_crossentropy" and columns:
-        problem = (f"{loss} takes integer labels (one class number per {sample}), but {labels[4:]}; "
+        problem = (f"{loss} takes integer labels (one class number per {sample}), but {labels}; "
                    "train on the integer labels as they are, or compile with "
                    "loss='categorical_crossentropy', which takes one-hot labels")
     elif name == "categorical_crossentropy" and integers:
-        problem = (f"{loss} expects one-hot labels (one column per class), but {labels[4:]}; "
+        problem = (f"{loss} expects one-hot labels (one column per class), but {labels}; "
                    f"one-hot them with to_categorical(y, {units or 'num_classes'}), or compile "
                    "with loss='sparse_categorical_crossentropy', which takes integer labels")
     elif name == "categorical_crossentropy" and columns:
-        problem = (f"{loss} compares one output per class with one-hot labels, but {labels[4:]} "
-                   f"and {outputs[4:]}: both must count the classes")
+        problem = (f"{loss} compares one output per class with one-hot labels, but {labels} "
+                   f"and {outputs}: both must count the classes")
     elif name == "binary_crossentropy":
-        what = " and ".join(part for part in (labels if columns else "",
-                                              outputs if units not in (1, None) else "") if part)
-        problem = (f"{what or labels}, but binary cross-entropy ({loss}) compares one "
+        found_parts = [labels] if columns or units in (1, None) else []
+        found_parts += [outputs] if units not in (1, None) else []
+        problem = (f"{' and '.join(found_parts)}, but binary cross-entropy ({loss}) compares one "
                    f"probability per {sample} with its 0/1 label")
     else:
-        problem = (f"{labels} and {outputs[4:] if units else 'the output does not fit them'}, "
-                   f"which {loss} cannot compare")
+        problem = f"{labels}, but {outputs}: {loss} compares them value by value"
     return f"Keras cannot train it as compiled: {problem}", hints.label_fix
 
 

@@ -470,8 +470,8 @@ _SCCE_RANGE = ("Graph execution error:\n\nDetected at node compile_loss/sparse_c
     ("mean_squared_error", dense(2, "softmax", l2=0),
      "Arguments `target` and `output` must have the same rank (ndim). Received: "
      "target.shape=(32,), output.shape=(32, 2)",
-     ("the labels (shape (32)) do not fit the model's output (Dense(2) with softmax) under "
-      "loss='mean_squared_error'",)),
+     ("the labels are integers (one per review), but the model outputs 2 values per review "
+      "(Dense(2) with softmax): loss='mean_squared_error' compares them value by value",)),
 ], ids=["categorical-integer-labels", "sparse-one-output", "binary-one-hot", "mse-two-outputs"])
 def test_a_label_mismatch_names_the_loss_used_the_output_and_the_fixes(loss, output, message,
                                                                         found):

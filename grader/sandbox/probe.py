@@ -814,6 +814,16 @@ _NETWORK_ERRORS = ("URLError", "gaierror", "ConnectionError", "ConnectionRefused
                    "ConnectionResetError", "TimeoutError", "timeout", "HTTPError", "SSLError")
 
 
+def error_text(text: str, limit: int = 1000) -> str:
+    """An error's text cut to ``limit`` characters, keeping its start and its end: TensorFlow
+    puts the reason after the traceback of the graph node that failed ("Received a label value
+    of 1 which is outside the valid range of [0, 1)"), past the first thousand characters."""
+    if len(text) <= limit:
+        return text
+    head = limit * 3 // 10
+    return f"{text[:head]} … {text[len(text) - (limit - head - 3):]}"
+
+
 def _error_event(exc, emit):
     """Where the student's code failed: the deepest frame in the student's own file."""
     lineno, line = None, ""
@@ -831,7 +841,7 @@ def _error_event(exc, emit):
         kind = "memory"
     elif isinstance(exc, SyntaxError):
         kind = "syntax"
-    emit("error", type=type(exc).__name__, message=str(exc)[:1000], lineno=lineno,
+    emit("error", type=type(exc).__name__, message=error_text(str(exc)), lineno=lineno,
           line=line[:200], kind=kind)
 
 
