@@ -399,9 +399,10 @@ def feedback_files(report: dict) -> dict[str, str]:
 
 
 def _feedback(report: Report) -> dict[str, str]:
-    from grader.reporters import html, terminal
+    from grader.reporters import FEEDBACK, FORMATS
 
-    return {".txt": terminal.render(report) + "\n", ".html": html.render(report)}
+    return {FORMATS[name].suffix: FORMATS[name].render(report) + ("\n" if name == "text" else "")
+            for name in FEEDBACK}
 
 
 def _json(record: dict) -> str:
@@ -468,15 +469,14 @@ class Results:
     def _write_feedback(self, student: str, record: dict) -> dict:
         """Write the feedback files and Gradescope's results.json; the record, with the grader
         error's report instead when its report cannot be formatted."""
-        from grader.reporters import gradescope
+        from grader.reporters import FORMATS
 
         def files(report: Report) -> tuple[dict, dict[Path, str]]:
-            data = report.to_dict()
             out = {self.reports / f"{student}{suffix}": text
                    for suffix, text in _feedback(report).items()}
             out[self.folder / "gradescope" / student / "results.json"] = \
-                gradescope.render(data) + "\n"
-            return data, out
+                FORMATS["gradescope"].render(report) + "\n"
+            return report.to_dict(), out
 
         report, (data, out) = guarded(inert(student, 200), self.rubric,
                                       lambda: Report.from_dict(record["report"]), files)

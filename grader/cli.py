@@ -19,6 +19,7 @@ from grader.options import (EXIT_FAILED, EXIT_PASSED, EXIT_USAGE, Parser, add_gr
                             load_rubric_or_usage, options_from_args, positive, usage_error,
                             with_limits)
 from grader.retrain.settings import setting_problem
+from grader.reporters import FORMATS, PRINTED
 
 __all__ = ["main", "EXIT_PASSED", "EXIT_FAILED", "EXIT_USAGE"]
 
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
                "      write the nbgrader source notebook for a rubric into a course",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submission", type=Path, help="the student's .py or .ipynb file")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
+    parser.add_argument("--format", choices=PRINTED, default="text",
                         help="text for people (default), json for tools")
     parser.add_argument("--html", type=Path, metavar="FILE",
                         help="also write the report as a self-contained HTML page (checklist, "
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return rubric
 
     from grader.pipeline import grade, guarded
-    from grader.reporters import html as html_reporter, json as json_reporter, terminal
+    from grader.reporters import terminal
 
     options = options_from_args(args)
     status = terminal.StatusLine()
@@ -138,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                      rubric=with_limits(rubric, options))
 
     def show(report):  # every output is formatted before any is written
-        page = html_reporter.render(report) if args.html is not None else None
-        text = json_reporter.render(report) if args.format == "json" else \
-            terminal.styled(report, out)
+        page = FORMATS["html"].render(report) if args.html is not None else None
+        text = terminal.styled(report, out) if args.format == "text" else \
+            FORMATS[args.format].render(report)
         return page, text
 
     try:

@@ -9,7 +9,32 @@ submission chose, is then still formatted without a traceback or a control chara
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+
 from grader.text import inert_data
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    """One way to write a graded report: its name (``--format``), its file suffix, and the
+    reporter module whose ``render(report: Report) -> str`` writes it (imported when used)."""
+
+    name: str
+    suffix: str
+    module: str
+
+    def render(self, report) -> str:
+        return importlib.import_module(self.module).render(report)
+
+
+# Every report format, the one list the CLI and batch read.
+FORMATS = {f.name: f for f in (ReportFormat("text", ".txt", "grader.reporters.terminal"),
+                               ReportFormat("json", ".json", "grader.reporters.json"),
+                               ReportFormat("html", ".html", "grader.reporters.html"),
+                               ReportFormat("gradescope", ".json", "grader.reporters.gradescope"))}
+PRINTED = ("text", "json")  # what ``python -m grader --format`` prints
+FEEDBACK = ("text", "html")  # what batch writes for each student to read (reports/<id>.<suffix>)
 
 _KEEP = frozenset({"png_base64"})  # validated as a PNG where it is shown (HTML), never printed
 

@@ -94,5 +94,7 @@ def results(report: dict, *, visibility: str = "visible", hints: str | None = No
     return data
 
 
-def render(report: dict, **settings) -> str:
-    return json.dumps(results(report, **settings), indent=2, ensure_ascii=False)
+def render(report, **settings) -> str:
+    """Gradescope's ``results.json`` of a ``Report`` (or of its JSON form, read back)."""
+    data = report if isinstance(report, dict) else report.to_dict()
+    return json.dumps(results(data, **settings), indent=2, ensure_ascii=False)
