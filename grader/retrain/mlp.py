@@ -3,10 +3,12 @@
 Keras still rebuilds the model from its config and draws its initial weights; ``plan`` reads
 that built model, its loss and its optimizer, and returns None for anything this module does
 not reproduce exactly (the worker then trains with Keras itself). What it covers is what the
-exercise asks for: a chain of Dense, Dropout and Activation layers, L1/L2 on weights, binary
-cross-entropy, and Adam, SGD or RMSprop at a fixed learning rate, with the formulas of Keras on
-TensorFlow (the backend students run): a loss after a sigmoid output is computed from that
-sigmoid's logits, as ``keras.src.backend.tensorflow.nn`` does, so a saturated output still learns.
+exercises ask for: a chain of Dense, Dropout and Activation layers, L1/L2 on weights, binary
+cross-entropy on one output, categorical or sparse categorical cross-entropy on several (softmax
+only as the last layer), and Adam, SGD or RMSprop at a fixed learning rate, with the formulas of
+Keras on TensorFlow (the backend students run): a loss after a sigmoid or softmax output is
+computed from that activation's logits, as ``keras.src.backend.tensorflow.nn`` does, so a
+saturated output still learns (``loss``).
 
 Why: XLA compiles every new architecture for 1.5-2 s before its first step, and a class is
 mostly new architectures. Here nothing is compiled per model; each step is a few
@@ -26,10 +28,15 @@ import numpy as np
 from scipy.special import expit
 
 from grader.retrain import fused, updates
-from grader.retrain.loss import binary_crossentropy
+from grader.retrain.loss import (binary_crossentropy, categorical_crossentropy, softmax,
+                                 sparse_categorical_crossentropy)
 
 F32 = np.float32
 _NO_VECTOR, _NO_MATRIX = np.empty(0, F32), np.empty((0, 0), F32)  # "none" for compiled loops
+
+
+def _from_logits_only(z, a):
+    raise AssertionError("softmax is only the last layer, whose logits the loss takes (plan)")
 
 
 _SELU_ALPHA, _SELU_SCALE = F32(1.6732632423543772), F32(1.0507009873554805)
@@ -47,7 +54,13 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     "leaky_relu": (lambda z: np.where(z > 0, z, F32(0.2) * z),
                    lambda z, a: np.where(z > 0, F32(1), F32(0.2))),
     "silu": (lambda z: z * expit(z), lambda z, a: expit(z) * (1 + z * (1 - expit(z)))),
+    "softmax": (softmax, _from_logits_only),
 }
+# the activations whose output carries its logits on TensorFlow (``_keras_logits``): a
+# cross-entropy of that output is computed from those
+WITH_LOGITS = ("sigmoid", "softmax")
+BINARY, CATEGORICAL, SPARSE = ("binary_crossentropy", "categorical_crossentropy",
+                               "sparse_categorical_crossentropy")
 
 
 @dataclass
@@ -86,6 +99,13 @@ class Plan:
     label_smoothing: float
     optimizer: Optimizer
     weights: np.ndarray  # every trainable weight, flat; the layers' arrays are views into it
+    loss: str = BINARY  # BINARY, CATEGORICAL or SPARSE
+
+    @property
+    def classes(self) -> int:
+        """The width of the model's output."""
+        return next(layer.kernel.shape[1] for layer in reversed(self.layers)
+                    if isinstance(layer, Dense))
 
 
 def _activation_name(function) -> str | None:
@@ -94,7 +114,8 @@ def _activation_name(function) -> str | None:
     names = {activations.linear: "linear", activations.relu: "relu",
              activations.sigmoid: "sigmoid", activations.tanh: "tanh", activations.elu: "elu",
              activations.selu: "selu", activations.softplus: "softplus",
-             activations.leaky_relu: "leaky_relu", activations.silu: "silu"}
+             activations.leaky_relu: "leaky_relu", activations.silu: "silu",
+             activations.softmax: "softmax"}
     return names.get(function)
 
 
@@ -169,14 +190,34 @@ def _optimizer(optimizer, keras) -> Optimizer | None:
     return Optimizer(kind, learning_rate, settings)
 
 
-def _loss(loss, keras) -> tuple[bool, float] | None:
-    """(from_logits, label_smoothing) of binary cross-entropy over the last axis; else None."""
-    if loss is keras.losses.binary_crossentropy:
-        return False, 0.0
-    if type(loss) is keras.losses.BinaryCrossentropy and loss.axis == -1 and (
-            loss.reduction == "sum_over_batch_size"):
-        return bool(loss.from_logits), float(loss.label_smoothing)
-    return None
+def _loss(loss, keras) -> tuple[str, bool, float] | None:
+    """(which loss, from_logits, label_smoothing) of a binary, categorical or sparse categorical
+    cross-entropy as Keras' functions or classes (over the last axis, mean over the batch, every
+    class counted); else None."""
+    functions = {keras.losses.binary_crossentropy: BINARY,
+                 keras.losses.categorical_crossentropy: CATEGORICAL,
+                 keras.losses.sparse_categorical_crossentropy: SPARSE}
+    function = next((name for f, name in functions.items() if loss is f), None)
+    if function is not None:
+        return function, False, 0.0
+    kind = {keras.losses.BinaryCrossentropy: BINARY,
+            keras.losses.CategoricalCrossentropy: CATEGORICAL,
+            keras.losses.SparseCategoricalCrossentropy: SPARSE}.get(type(loss))
+    if (kind is None or loss.reduction != "sum_over_batch_size"
+            or getattr(loss, "axis", -1) != -1 or getattr(loss, "ignore_class", None) is not None):
+        return None
+    return kind, bool(loss.from_logits), float(getattr(loss, "label_smoothing", 0.0))
+
+
+def _fits_the_loss(layers: list, width: int, loss: str) -> bool:
+    """Whether this module trains ``layers`` with ``loss``: binary cross-entropy on one output
+    and no softmax, the categorical ones on several with a softmax (if any) as the last layer
+    (its gradient is then the loss's on its logits)."""
+    softmax_at = [index for index, layer in enumerate(layers)
+                  if getattr(layer, "activation", None) == "softmax"]
+    if loss == BINARY:
+        return width == 1 and not softmax_at
+    return width > 1 and softmax_at in ([], [len(layers) - 1])
 
 
 def plan(model, loss, optimizer, keras, n_features: int) -> Plan | None:
@@ -196,7 +237,7 @@ def plan(model, loss, optimizer, keras, n_features: int) -> Plan | None:
             width = step.kernel.shape[1]
         layers.append(step)
     settings, chosen = _loss(loss, keras), _optimizer(optimizer, keras)
-    if width != 1 or settings is None or chosen is None:
+    if settings is None or chosen is None or not _fits_the_loss(layers, width, settings[0]):
         return None
     return _make_plan(layers, settings, chosen)
 
@@ -208,7 +249,8 @@ def _make_plan(layers, settings, chosen) -> Plan:
                               if a is not None]).astype(F32)
     for layer, (kernel, bias) in zip(dense, _dense_views(dense, weights)):
         layer.kernel, layer.bias = kernel, bias
-    return Plan(layers, settings[0], settings[1], chosen, weights)
+    kind, from_logits, label_smoothing = settings
+    return Plan(layers, from_logits, label_smoothing, chosen, weights, kind)
 
 
 def _dense_views(layers, flat: np.ndarray) -> list[tuple]:
@@ -316,12 +358,16 @@ class Trainer:
         self._penalty = None  # of the current weights, once known
         self.optimizer = _Optimizer(plan.optimizer, plan.weights.size)
         self.dropout = dropout_generator(seed)
-        self.logits = None  # (layer index, logits) of the last forward pass's sigmoid output
+        self.logits = None  # (layer index, logits) of the last forward pass's sigmoid/softmax
+        smoothing = self.plan.label_smoothing
+        # Keras' smoothed one-hot targets: ``t * (1 - s) + s / classes``, in float32
+        self._smoothing = ((F32(1 - smoothing), F32(smoothing) / F32(plan.classes))
+                           if plan.loss == CATEGORICAL else None)
 
     def forward(self, x, training: bool, caches: list | None = None):
-        """The outputs for ``x``; ``self.logits`` is what the last layer's sigmoid was applied
-        to when nothing changed its output after it (TensorFlow-Keras then computes the loss
-        from those logits: ``_get_logits`` in its ``nn``), else None."""
+        """The outputs for ``x``; ``self.logits`` is what the last layer's sigmoid or softmax was
+        applied to when nothing changed its output after it (TensorFlow-Keras then computes the
+        loss from those logits: ``_get_logits`` in its ``nn``), else None."""
         self.logits = None
         for index, layer in enumerate(self.plan.layers):
             if isinstance(layer, Dense):
@@ -334,13 +380,13 @@ class Trainer:
                     a = ACTIVATIONS[layer.activation][0](z)
                 if caches is not None:
                     caches.append((x, z, a))
-                self.logits = (index, z) if layer.activation == "sigmoid" else None
+                self.logits = (index, z) if layer.activation in WITH_LOGITS else None
                 x = a
             elif isinstance(layer, Activation):
                 a = ACTIVATIONS[layer.activation][0](x)
                 if caches is not None:
                     caches.append((x, a))
-                self.logits = (index, x) if layer.activation == "sigmoid" else None
+                self.logits = (index, x) if layer.activation in WITH_LOGITS else None
                 x = a
             elif training and layer.rate > 0:
                 scale = dropout_scale(self.dropout, x.shape, layer.rate)
@@ -361,16 +407,23 @@ class Trainer:
         return self._penalty
 
     def loss(self, outputs, y) -> tuple[float, np.ndarray, int]:
-        """Binary cross-entropy averaged over the batch, its gradient, and how many rows the
-        outputs got right (``binary_accuracy``). The gradient is for ``outputs``, or for the
-        logits of the sigmoid that made them (``self.logits``), from which TensorFlow-Keras
-        computes the loss whatever ``from_logits`` says."""
+        """The plan's cross-entropy averaged over the batch, its gradient, and how many rows the
+        outputs got right (Keras' ``accuracy`` for that loss). The gradient is for ``outputs``,
+        or for the logits of the sigmoid or softmax that made them (``self.logits``), from which
+        TensorFlow-Keras computes the loss whatever ``from_logits`` says."""
         inputs, from_logits = outputs, self.plan.from_logits
         if self.logits is not None:
             inputs, from_logits = self.logits[1], True
         gradient = np.empty_like(inputs)
-        loss, right = binary_crossentropy(inputs, y, from_logits, F32(self.plan.label_smoothing),
-                                          gradient, outputs)
+        if self.plan.loss == BINARY:
+            loss, right = binary_crossentropy(inputs, y, from_logits,
+                                              F32(self.plan.label_smoothing), gradient, outputs)
+        elif self.plan.loss == CATEGORICAL:
+            loss, right = categorical_crossentropy(inputs, y, from_logits, *self._smoothing,
+                                                   gradient, outputs)
+        else:
+            loss, right = sparse_categorical_crossentropy(inputs, y, from_logits, gradient,
+                                                          outputs)
         return loss, gradient, right
 
     def step(self, x, y) -> tuple[float, int]:
@@ -379,7 +432,7 @@ class Trainer:
         caches: list = []
         outputs = self.forward(x, True, caches)
         loss, g, right = self.loss(outputs, y)
-        # the gradient is already the logits' one below the sigmoid that made them
+        # the gradient is already the logits' one below the sigmoid (softmax) that made them
         past_sigmoid = self.logits[0] if self.logits is not None else None
         loss = loss + self.penalty()
         self.optimizer.start_step()
@@ -452,6 +505,9 @@ def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epo
     ``seed``), mini-batches, running-mean loss and accuracy, then the validation ones."""
     x, y = fit
     y = np.asarray(y, dtype=F32)
+    if trainer.plan.loss == SPARSE:
+        for labels in (y, val[1]):
+            _check_labels(labels, trainer.plan.classes)
     n = len(x)
     order_rng = np.random.default_rng(seed)
     with _computing():
@@ -468,6 +524,16 @@ def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epo
                     **{f"val_{key}": value for key, value in validation.items()}}
             if not on_epoch(logs):
                 break
+
+
+def _check_labels(labels, classes: int) -> None:
+    """Refuse integer labels outside [0, classes), in TensorFlow's words (its sparse
+    cross-entropy fails on them; the loss loop would read past the row)."""
+    labels = np.asarray(labels)
+    outside = labels[(labels < 0) | (labels >= classes) | (labels != labels)]
+    if outside.size:
+        raise ValueError(f"Received a label value of {outside[0]:g} which is outside the valid "
+                         f"range of [0, {classes}).")
 
 
 def predict(trainer: Trainer, x) -> np.ndarray:
@@ -487,9 +553,14 @@ def precompile() -> None:
     updates.rmsprop(weights, slot(), *segments, slot(), none, none, F32(0), F32(0), F32(0), F32(0),
                     F32(1))
     outputs = np.full((2, 1), F32(0.5))
+    scores = softmax(np.zeros((2, 3), F32))
     for from_logits in (False, True):
         binary_crossentropy(outputs, np.zeros(2, F32), from_logits, F32(0), np.empty_like(outputs),
                             outputs)
+        categorical_crossentropy(scores, np.eye(2, 3, dtype=F32), from_logits, F32(1), F32(0),
+                                 np.empty_like(scores), scores)
+        sparse_categorical_crossentropy(scores, np.zeros(2, F32), from_logits,
+                                        np.empty_like(scores), scores)
     matrix = lambda: np.zeros((2, 4), F32)  # noqa: E731
     for bias, scale in ((none, _NO_MATRIX), (slot(), matrix())):
         fused.bias_relu(matrix(), bias)
