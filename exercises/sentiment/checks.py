@@ -72,8 +72,10 @@ def loss(obs, training, rubric):
     sigmoid = obs.model is not None and output_of(obs) is not None and \
         output_activation_of(obs) == "sigmoid"
     if obs.compile.from_logits and sigmoid:
-        return failed("binary cross-entropy with from_logits=True after a sigmoid output "
-                      "applies the sigmoid twice",
+        return failed("binary cross-entropy with from_logits=True after a sigmoid output: the "
+                      "loss is told the outputs are logits, but they are probabilities "
+                      "(TensorFlow-Keras warns and takes the sigmoid's logits; other backends "
+                      "apply the sigmoid twice)",
                       "drop from_logits=True (the sigmoid already gives probabilities)")
     note = " on logits (from_logits=True)" if obs.compile.from_logits else ""
     return passed(f"binary cross-entropy{note}")
