@@ -186,6 +186,10 @@ PROCESS_FILES = ("/proc", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr",
 # What copies one object's ``__module__``, ``__qualname__`` and ``__name__`` onto another.
 WRAPPERS = frozenset({"functools.wraps", "functools.update_wrapper"})
 MAX_TEXT = 2 * 2**20  # the longest text folded from literals (``s = s + s`` doubles it)
+# The audit's own budget, whatever the source: the code written to files it reads in all (the
+# same text once), and the folded text it keeps for the script's names at any one time.
+MAX_WRITTEN_CODE = 512 * 2**10  # a helper module is a few KiB
+MAX_HELD_TEXT = 16 * 2**20
 # Names a notebook's code may import although they are not installed: what Colab provides,
 # looked up only inside ``try``/``except ImportError``.
 PLATFORM_MODULES = frozenset({"google.colab"})
@@ -260,9 +264,20 @@ def _module_refusal(full: str) -> str:
     return ""
 
 
+@dataclass
+class _Budget:
+    """What one audit may still read of the code a script writes (shared by the audits of
+    written code inside it), and what it already read, by text and depth."""
+
+    code_left: int = MAX_WRITTEN_CODE
+    read: dict = field(default_factory=dict)
+
+
 class _Auditor(ast.NodeVisitor):
-    def __init__(self, depth: int = 0):
+    def __init__(self, depth: int = 0, budget: _Budget | None = None):
         self.depth = depth  # how deep in written code (a written file that writes a file ...)
+        self.budget = budget or _Budget()
+        self.held = 0  # characters of text in ``strings``
         self.imports: dict[str, str] = {}  # local name -> what it stands for ("sys.modules")
         self.strings: dict[str, str] = {}  # name -> the literal text it was last given
         self.files: dict[str, str] = {}  # name -> the literal file name it was opened on
@@ -712,7 +727,17 @@ class _Auditor(ast.NodeVisitor):
         if self.depth >= 3:
             self.flag(node, "dynamic", "code that writes code that writes code")
             return
-        inner = _audit_tree(text.encode("utf-8", errors="replace"), depth=self.depth + 1)
+        key = (text, self.depth + 1)
+        if key not in self.budget.read:
+            if len(text) > self.budget.code_left:
+                if file in ("", "a file") or file.endswith(SOURCE_SUFFIXES):  # (else: data)
+                    self.flag(node, "written", f"writes more than {MAX_WRITTEN_CODE // 2**10} "
+                                               "KiB of code in all")
+                return
+            self.budget.code_left -= len(text)
+            self.budget.read[key] = _audit_tree(text.encode("utf-8", errors="replace"),
+                                                depth=self.depth + 1, budget=self.budget)
+        inner = self.budget.read[key]
         if inner is None:
             return
         for finding in inner.findings:
@@ -741,6 +766,10 @@ class _Auditor(ast.NodeVisitor):
         return None
 
     def _bind(self, name: str, alias: str | None, text: str | None, file: str | None) -> None:
+        self.held -= len(self.strings.get(name, ""))
+        if text is not None and self.held + len(text) > MAX_HELD_TEXT:
+            text = None  # past what the audit keeps: the name's text is unknown to it
+        self.held += len(text or "")
         for table, value in ((self.imports, alias), (self.strings, text), (self.files, file)):
             if value is None:
                 table.pop(name, None)
@@ -763,7 +792,8 @@ class _Auditor(ast.NodeVisitor):
         self.stored[id(node.target)] = node.value  # ``+= data`` keeps data data
         self.generic_visit(node)
         if isinstance(node.target, ast.Name):
-            self.strings.pop(node.target.id, None)
+            self._bind(node.target.id, self.imports.get(node.target.id), None,
+                       self.files.get(node.target.id))
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.stored[id(node.target)] = node.value if node.value is not None else ast.Constant(None)
@@ -816,14 +846,14 @@ def _constants(tree: ast.Module, auditor: _Auditor) -> dict[str, int]:
             auditor.data(s.value)}
 
 
-def _audit_tree(source: str | bytes, depth: int = 0) -> _Read | None:
+def _audit_tree(source: str | bytes, depth: int = 0, budget: _Budget | None = None) -> _Read | None:
     """The audit of ``source``; None when it is no Python (the syntax check reports that).
     Bytes are read as Python reads a file, by its coding declaration."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError, UnicodeError, LookupError):
         return None
-    auditor = _Auditor(depth)
+    auditor = _Auditor(depth, budget)
     try:
         auditor.constants = _constants(tree, auditor)
         auditor.visit(tree)

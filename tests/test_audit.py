@@ -366,6 +366,37 @@ def test_folding_does_not_grow_without_bound():
     assert [f.rule for f in audit(code)] == ["written"]
 
 
+def test_code_written_to_files_is_read_within_a_budget():
+    """Row 8 for the audit: 120 KB of code written to 40 files (each a little different) is read
+    up to ``MAX_WRITTEN_CODE`` and then refused; the same text written again is read once; a
+    name's text is not kept past ``MAX_HELD_TEXT`` (a megabyte doubled a hundred times)."""
+    import time
+    import tracemalloc
+
+    from grader.audit import MAX_WRITTEN_CODE
+
+    body = "x = 1\n" * 20_000
+    started = time.process_time()
+    same = f"A = {body!r}\n" + "".join(f"open('f{i}.py', 'w').write(A)\n" for i in range(200))
+    assert tampering(same) == ""
+    each = f"A = {body!r}\n" + "".join(f"open('f{i}.py', 'w').write(A + '#{i}')\n"
+                                       for i in range(40))
+    line = MAX_WRITTEN_CODE // len(body) + 2
+    assert tampering(each) == (f"line {line} has `writes more than {MAX_WRITTEN_CODE // 1024} "
+                               f"KiB of code in all`: {WHY['written']}")
+    data = f"A = {body!r}\n" + "".join(f"open('d{i}.csv', 'w').write(A + '#{i}')\n"
+                                       for i in range(40))
+    assert tampering(data) == ""  # data files past the budget are not code
+    tracemalloc.start()
+    try:
+        doubled = f"A = {'y' * 2**20!r}\n" + "".join(f"S{i} = A + A\n" for i in range(100))
+        assert tampering(doubled) == ""
+        assert tracemalloc.get_traced_memory()[1] < 100 * 2**20
+    finally:
+        tracemalloc.stop()
+    assert time.process_time() - started < 10
+
+
 def test_a_mere_mention_in_a_string_is_not_flagged():
     assert audit("print('never use __closure__, sys.modules or import ctypes')") == ()
 
