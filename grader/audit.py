@@ -29,7 +29,8 @@ it refuses the rest, naming the line:
   method or state (``model.compile = ...``, ``type(model).get_config = ...``), whatever the value,
   except on the script's own plain objects; ``model.trainable = False`` is configuration;
 - code the script writes to a file (``%%writefile``, ``open(...).write``) is audited as code,
-  and a file named as Python code must be written from text the grader can read;
+  up to ``MAX_WRITTEN_CODE`` in all, and a file named as Python code must be written from text
+  the grader can read;
 - a module imported must be installed, handed in beside the submission or written so.
 
 A string that merely mentions one of these names is not refused: only code, and code written to
