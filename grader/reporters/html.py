@@ -53,12 +53,16 @@ def _number(value) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _heading(report: Report) -> str:
+    """What the page calls the exercise: the report's own heading (its exercise's)."""
+    return str(report.info.get("exercise_heading") or "Keras exercise")
+
+
 def _header(report: Report) -> str:
     passed = report.passed
     reason = main_reason(report.to_dict())
     status = "all checks passed" if passed else f"main reason: {escape(reason, 200)}"
-    heading = str(report.info.get("exercise_heading") or "Keras exercise")
-    parts = [f'<h1>{escape(heading, 80)}: your grader report</h1>'
+    parts = [f'<h1>{escape(_heading(report), 80)}: your grader report</h1>'
              f'<p class="muted">{escape(report.submission, 300)}</p>',
              f'<div class="score{" ok" if passed else ""}">{report.score:g} / '
              f'{report.max_score:g}</div><p>{status}</p>']
@@ -70,7 +74,7 @@ def _header(report: Report) -> str:
                      "checks that rest on what your script reported score 0.</div>")
     if report.not_started:
         parts.append('<div class="note"><b>Not started:</b> this is still the starter template. '
-                     "Fill in the TODOs in steps 1-6, then grade it again.</div>")
+                     "Fill in the TODOs of every step, then grade it again.</div>")
     return "".join(parts)
 
 
@@ -130,9 +134,12 @@ def _curves(report: Report) -> str:
     if not charts:
         return ("<h2>Learning curves</h2><p class='muted'>No per-epoch curves in this report "
                 "(the grader's training run did not record them).</p>")
+    epochs = max(len(history[k]) for _, keys in CURVES for k in keys
+                 if isinstance(history.get(k), list))  # the run's own length, not a sheet's
     return ("<h2>Learning curves</h2><p class='muted'>The grader's own training run of your "
-            "model (50 epochs on its own data, 20% held out for validation). A validation loss "
-            "that rises while the training loss falls is overfitting.</p>"
+            f"model ({epochs} epochs on its own data, part of the training rows held out for "
+            "validation). A validation loss that rises while the training loss falls is "
+            "overfitting.</p>"
             f'<div class="charts">{"".join(charts)}</div>')
 
 
@@ -217,4 +224,5 @@ def render(report: Report) -> str:
     report = shown(report)
     body = "".join((_header(report), _checklist(report), _accuracy(report), _curves(report),
                     _architecture(report), _figures(report), _bonus(report), _footer(report)))
-    return page(f"Grader report: {report.score:g}/{report.max_score:g}", body, _CSS)
+    return page(f"{_heading(report)}: grader report, {report.score:g}/{report.max_score:g}",
+                body, _CSS)
