@@ -26,6 +26,7 @@ pytest.importorskip("nbgrader")
 
 from grader import make_notebook  # noqa: E402
 from grader import nbgrader_autograde as autograde  # noqa: E402
+from grader.exercise import get as get_exercise  # noqa: E402
 from grader.core.options import GradeOptions  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
@@ -49,9 +50,10 @@ def cache_dir(tmp_path_factory) -> Path:
 
 # --- the submissions -------------------------------------------------------------------------
 
-def solution_code() -> dict[str, str]:
-    """Each solution cell's code (grade_id -> source) from the source notebook."""
-    notebook = make_notebook.build_notebook()
+def solution_code(exercise: str | None = None) -> dict[str, str]:
+    """Each solution cell's code (grade_id -> source) from the source notebook of ``exercise``
+    (default: the default exercise)."""
+    notebook = make_notebook.build_notebook(exercise=get_exercise(exercise))
     codes = {}
     for cell in notebook["cells"]:
         meta = cell["metadata"].get("nbgrader", {})
