@@ -394,18 +394,20 @@ def graded_uid(events, name_of) -> tuple[int | None, str]:
     training step) and then evaluated on the test split, else the last one trained; among
     several, the module-level ``model`` if it is one, else the last trained. (None, "") when
     nothing was trained (the caller then takes the module-level ``model``, as the end names it)."""
-    trained: list[int] = []
+    last_trained: dict[int, None] = {}  # in the order last trained (linear in the events)
     evaluated: set[int] = set()
     for event in events:
         kind = event.get("event")
         if kind == "fit" and _int(event.get("steps")) != 0:
             uid = _int(_dict(event.get("model")).get("uid"))
             if uid is not None:
-                trained = [u for u in trained if u != uid] + [uid]
+                last_trained.pop(uid, None)
+                last_trained[uid] = None
         elif kind in ("evaluate", "predict"):
             evaluation = _evaluation(event)
-            if evaluation.on_test_split and evaluation.model_uid in trained:
+            if evaluation.on_test_split and evaluation.model_uid in last_trained:
                 evaluated.add(evaluation.model_uid)
+    trained = list(last_trained)
     for tier, why in (([u for u in trained if u in evaluated],
                        "trained and then evaluated on the test split"),
                       (trained, "trained, but never evaluated on the test split afterwards")):
