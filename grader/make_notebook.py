@@ -56,6 +56,19 @@ def grade_command(exercise: Exercise, file: str) -> str:
     flag = "" if exercise.name == exercises.default_name() else f" --exercise {exercise.name}"
     return f"python -m grader{flag} {file}"
 
+
+def check_call(exercise: Exercise) -> str:
+    """The call that grades the notebook from its own last cell (``grader.notebook_check``)."""
+    flag = "" if exercise.name == exercises.default_name() else f"exercise={exercise.name!r}"
+    return f"grader.check({flag})"
+
+
+CHECK_TITLE = ("## Check your notebook now\n\nSave the notebook, then run the cell below: it "
+               "grades the notebook as saved, exactly like `{command}`, and shows the report "
+               "here. It is not graded itself.")
+CHECK_CODE = ("# Read-only. Grades this notebook as saved, in the grader's sandbox (not in this "
+              "kernel).\nimport grader; {call}")
+
 _STEP = re.compile(r"^#\s*step\s+(\d+)\b\W*(.*?)\.?\s*$", re.IGNORECASE)
 
 
@@ -144,6 +157,10 @@ def build_notebook(template: str | None = None, solution: str | None = None,
                        "retrains your model on its own data: its training loss must fall and its "
                        "test accuracy must clear the threshold."))
     cells.extend(check_cell(c) for c in final)
+    cells.append(_cell("grader-check-title", "markdown", CHECK_TITLE.format(
+        command=grade_command(exercise, notebook_name(exercise)))))
+    cells.append(_cell("grader-check", "code", CHECK_CODE.format(call=check_call(exercise)),
+                       {"locked": True}))
     return {
         "cells": cells,
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
