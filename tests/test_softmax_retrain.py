@@ -252,9 +252,9 @@ CASES = {
     # from probabilities: a row of relu zeros sums to 0, 0 / 0 is NaN on both, in the first epoch
     "relu output categorical from probabilities": ("relu", "categorical_crossentropy",
                                                    "categorical_crossentropy"),
-    # clipped, not rescaled: a relu output's zeros have no gradient, so a rounding that moves
-    # one across the clip changes the run from the 4th epoch (measured: 2e-6 after 3 epochs,
-    # 2e-3 after 4); 3 epochs
+    # clipped, not rescaled: the loss takes the log of probabilities down to 1e-7, which
+    # multiplies a rounding of the weights by up to 1e7 (measured: training losses within 2e-6
+    # over 3 epochs, 2e-3 in the 4th; the 3rd validation loss within 1.1e-4); 3 epochs, 1e-3
     "relu output sparse from probabilities": ("relu", "sparse_categorical_crossentropy",
                                               "sparse_categorical_crossentropy", 3),
 }
@@ -272,14 +272,18 @@ def test_the_ten_class_model_trains_as_tensorflow_trains_it(data, case):
     theirs = _tensorflow(ten_class_request(*CASES[case]), data)
     assert theirs["engine"] == "tensorflow"
     numbers = lambda series: np.array(series, dtype=float)  # noqa: E731 - None: NaN
+    rtol = 1e-3 if case == "relu output sparse from probabilities" else 1e-5
     for name in ("loss", "val_loss"):  # NaN where TensorFlow has NaN
         np.testing.assert_allclose(numbers(ours[name]), numbers(theirs["history"][name]),
-                                   rtol=1e-5, err_msg=name)
+                                   rtol=rtol, err_msg=name)
     for name, rows in (("accuracy", 640), ("val_accuracy", 160)):
         assert np.abs(np.subtract(ours[name], theirs["history"][name])).max() <= 2.5 / rows, name
     assert abs(our_test_accuracy - theirs["test_accuracy"]) <= 2.5 / 200
-    if "relu output categorical" in case:
-        assert ours["loss"] == [None]
+    if "relu output" in case:  # dead or NaN: no learning to ask for, the same verdict
+        decreases = [None not in run[:2] and run[-1] < run[0]
+                     for run in (ours["loss"], theirs["history"]["loss"])]
+        assert decreases == [False, False]
+        assert (ours["loss"] == [None]) == ("categorical" in case)
     else:
         assert ours["loss"][-1] < ours["loss"][0] and theirs["last_loss"] < theirs["first_loss"]
 
