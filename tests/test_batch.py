@@ -725,8 +725,8 @@ def test_strict_rubric_feedback_files_and_regrading_one_student(cache_dir, tmp_p
     assert unknown.returncode == 2 and "--only: no submission" in unknown.stderr
 
     forced = subprocess.run(batch_command(folder, out, cache_dir, "--rubric", str(strict),
-                                          "--force"), cwd=ROOT, capture_output=True, text=True,
-                            timeout=1200)
+                                          "--force", "--workers", "1"),  # one slot's start-up
+                            cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert forced.returncode == 0, forced.stderr[-3000:]
     run = json.loads((out / "summary.json").read_text())["run"]
     assert run["graded_this_run"] == ["alice", "bob"] and run["reused"] == []

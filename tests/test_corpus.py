@@ -85,13 +85,10 @@ class Graded:
 _MEMO: dict[tuple, Graded] = {}
 
 
-def shared_cache_dir(tmp_path_factory) -> Path:
-    """One retrain cache per test session, the same directory for every test module and every
-    pytest-xdist worker (the cache is content-addressed and written atomically)."""
-    base = tmp_path_factory.getbasetemp()
-    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "grader-retrain-cache"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def shared_cache_dir(tmp_path_factory=None) -> Path:
+    """The session's one retrain cache, for every test module, pytest-xdist worker and process
+    a test starts (``GRADER_CACHE_DIR``, made fresh by ``tests/conftest.py``)."""
+    return Path(os.environ["GRADER_CACHE_DIR"])
 
 
 _WARM: dict = {}

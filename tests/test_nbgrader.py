@@ -2,9 +2,11 @@
 
 The whole course runs once, in one test (so that ``pytest -n 2`` does not run it twice), in a
 temporary copy of ``nbgrader/``. Every submitted notebook is also graded through the library, as
-``python -m grader notebook.ipynb`` would grade it; the gradebook must hold the same points per
-check. The retrain cache is the session's shared one (see ``tests/test_corpus.py``), so nbgrader's
-run reuses the retrains of the library's run and no model is trained twice.
+``python -m grader notebook.ipynb`` would grade it (through the test process's warm lane: the
+fork server and retrain worker of ``tests/test_corpus.py``, whose verdicts ``tests/test_batch.py``
+proves equal to a cold grading's); the gradebook must hold the same points per check. The retrain
+cache is the session's one (``tests/conftest.py``), so nbgrader's run reuses the retrains of the
+library's run and no model is trained twice.
 """
 
 from __future__ import annotations
@@ -27,12 +29,10 @@ pytest.importorskip("nbgrader")
 from grader import make_notebook  # noqa: E402
 from grader import nbgrader_autograde as autograde  # noqa: E402
 from grader.exercise import get as get_exercise  # noqa: E402
-from grader.core.options import GradeOptions  # noqa: E402
-from grader.pipeline import grade  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 from sentiment_exercise import CHECK_IDS, NOTEBOOK as NOTEBOOK_FILE, SOLUTION, TEMPLATE  # noqa: E402
 from grader.sources import describe_line, notebook_to_script  # noqa: E402
-from grader.retrain.client import ResultCache, Retrainer  # noqa: E402
+from test_corpus import grade_file, shared_cache_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "nbgrader"
@@ -42,10 +42,13 @@ SENTINEL_NAME = "student-code-ran-in-a-kernel"
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.getbasetemp() / "grader-retrain-cache"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def cache_dir() -> Path:
+    return shared_cache_dir()
+
+
+def library_grade(path: Path, cache_dir: Path):
+    """``path``'s report, graded in this process's warm lane as the CLI grades it."""
+    return grade_file(path, cache_dir, timeout=TIMEOUT, warm=True).report
 
 
 # --- the submissions -------------------------------------------------------------------------
@@ -145,12 +148,17 @@ def nbgrader(course: Path, *args: str, cache_dir: Path) -> subprocess.CompletedP
     return result
 
 
-def gradebook_points(course: Path, student: str) -> dict[str, float]:
+def gradebook_points(course: Path, student: str, exercise: str | None = None) -> dict[str, float]:
+    """The gradebook's points per check of ``student``'s notebook of ``exercise`` (default: the
+    default one; its assignment is named like it)."""
     from nbgrader.api import Gradebook
 
+    graded = get_exercise(exercise)
+    notebook = graded.template.stem  # make_notebook.notebook_name without its suffix
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return {check_id: float(gradebook.find_grade(check_id, NOTEBOOK, ASSIGNMENT, student).score)
-                for check_id in CHECK_IDS}
+        return {check_id: float(gradebook.find_grade(check_id, notebook, graded.name,
+                                                     student).score)
+                for check_id in graded.registry.check_ids}
 
 
 def describe(report) -> str:
@@ -206,8 +214,7 @@ def test_notebook_errors_name_the_cell_and_magics_never_run(tmp_path, cache_dir)
     nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
     script = tmp_path / "crash.py"
     script.write_text("x = 1\ny = 2\nraise ValueError('boom')\n")
-    options = GradeOptions(timeout=TIMEOUT, cache_dir=cache_dir)
-    notebook_report, script_report = grade(path, options), grade(script, options)
+    notebook_report, script_report = library_grade(path, cache_dir), library_grade(script, cache_dir)
     runs = {c.id: c for c in notebook_report.checks}["runs"]
     assert not runs.passed and "at line 2 of the cell under “notes”" in runs.message, runs.message
     assert "at line 3" in {c.id: c for c in script_report.checks}["runs"].message
@@ -239,16 +246,11 @@ def test_nbgrader_course_end_to_end(tmp_path, cache_dir):
         folder.mkdir(parents=True)
         nbformat.write(notebook, str(folder / f"{NOTEBOOK}.ipynb"))
 
-    # the CLI's verdicts for the same files (in-process, one warm trainer for all)
+    # the CLI's verdicts for the same files (in-process, in the warm lane)
     rubric = load_rubric()
-    retrainer = Retrainer(rubric, ResultCache(cache_dir))
-    try:
-        cli = {student: grade(course / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
-                              GradeOptions(timeout=TIMEOUT, cache_dir=cache_dir), rubric=rubric,
-                              retrainer=retrainer)
-               for student in students}
-    finally:
-        retrainer.close()
+    cli = {student: library_grade(course / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+                                  cache_dir)
+           for student in students}
 
     nbgrader(course, "autograde", ASSIGNMENT, cache_dir=cache_dir)
     nbgrader(course, "export", cache_dir=cache_dir)
@@ -323,13 +325,7 @@ def test_notebook_grades_exactly_like_the_equivalent_script(tmp_path, cache_dir)
     path = tmp_path / "solution.ipynb"
     nbformat.write(notebook, str(path))
     rubric = load_rubric()
-    retrainer = Retrainer(rubric, ResultCache(cache_dir))
-    options = GradeOptions(timeout=TIMEOUT, cache_dir=cache_dir)
-    try:
-        as_notebook = grade(path, options, rubric=rubric, retrainer=retrainer)
-        as_script = grade(SOLUTION, options, rubric=rubric, retrainer=retrainer)
-    finally:
-        retrainer.close()
+    as_notebook, as_script = library_grade(path, cache_dir), library_grade(SOLUTION, cache_dir)
     assert [(c.id, c.passed, c.score) for c in as_notebook.checks] == \
         [(c.id, c.passed, c.score) for c in as_script.checks]
     assert as_notebook.score == as_script.score == rubric.max_score
