@@ -588,6 +588,20 @@ def output_activation_of(obs: Observation) -> str:
     return output_activation(obs.model) or "linear"
 
 
+def logits_told_probabilities(obs: Observation, loss: str, activation: str) -> CheckResult | None:
+    """The failure of a loss compiled with from_logits=True after the output's own ``activation``
+    (sigmoid, softmax), which already gives probabilities; None when that is not the case.
+    ``loss`` names it in words ("binary cross-entropy")."""
+    if not (obs.compile and obs.compile.from_logits and obs.model is not None
+            and output_of(obs) is not None and output_activation_of(obs) == activation):
+        return None
+    return failed(f"{loss} with from_logits=True after a {activation} output: the loss is told "
+                  "the outputs are logits, but they are probabilities (TensorFlow-Keras warns "
+                  f"and takes the {activation}'s logits; other backends apply the {activation} "
+                  "twice)", f"drop from_logits=True (the {activation} already gives "
+                  "probabilities)")
+
+
 def never_compiled(obs: Observation) -> str:
     """Why the graded model has no compile settings; when another model was trained, that the
     graded one came after it (a notebook whose last model cell was run out of order)."""

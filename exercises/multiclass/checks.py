@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from grader import bonus as challenges
 from grader import checks as engine
-from grader.checks import (Hints, failed, never_compiled, not_reached, output_activation_of,
-                           output_of, passed, requires_model, stopped)
+from grader.checks import (Hints, failed, logits_told_probabilities, never_compiled, not_reached,
+                           output_activation_of, output_of, passed, requires_model, stopped)
 from grader.exercise import Registry
 
 TO_CATEGORICAL = "one-hot them with to_categorical(y, 10)"
@@ -90,12 +90,9 @@ def loss(obs, training, rubric):
         return failed(found + f"; a {classes}-class classifier trains with categorical "
                       "cross-entropy", f"{SPARSE} (or one-hot them and use "
                       "loss='categorical_crossentropy')")
-    softmax = obs.model is not None and output_of(obs) is not None and \
-        output_activation_of(obs) == "softmax"
-    if obs.compile.from_logits and softmax:
-        return failed(f"{name} with from_logits=True after a softmax output applies the "
-                      "softmax twice", "drop from_logits=True (the softmax already gives "
-                      "probabilities)")
+    told = logits_told_probabilities(obs, name, "softmax")
+    if told:
+        return told
     note = " on logits (from_logits=True)" if obs.compile.from_logits else ""
     return passed(f"{name}{note} with {fits}")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from grader import bonus as challenges
 from grader import checks as engine
-from grader.checks import (Hints, failed, never_compiled, not_reached, output_activation_of,
-                           output_of, passed, requires_model, stopped)
+from grader.checks import (Hints, failed, logits_told_probabilities, never_compiled, not_reached,
+                           output_activation_of, output_of, passed, requires_model, stopped)
 from grader.exercise import Registry
 
 HINTS = Hints(
@@ -69,14 +69,9 @@ def loss(obs, training, rubric):
             found += ", the multi-class loss"
         return failed(found + "; a binary classifier trains with binary "
                       "cross-entropy", fix)
-    sigmoid = obs.model is not None and output_of(obs) is not None and \
-        output_activation_of(obs) == "sigmoid"
-    if obs.compile.from_logits and sigmoid:
-        return failed("binary cross-entropy with from_logits=True after a sigmoid output: the "
-                      "loss is told the outputs are logits, but they are probabilities "
-                      "(TensorFlow-Keras warns and takes the sigmoid's logits; other backends "
-                      "apply the sigmoid twice)",
-                      "drop from_logits=True (the sigmoid already gives probabilities)")
+    told = logits_told_probabilities(obs, "binary cross-entropy", "sigmoid")
+    if told:
+        return told
     note = " on logits (from_logits=True)" if obs.compile.from_logits else ""
     return passed(f"binary cross-entropy{note}")
 
