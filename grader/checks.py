@@ -11,7 +11,6 @@ rubric's exercise.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import io
 import math

@@ -268,3 +268,17 @@ def test_dropout_on_the_inputs_and_a_functional_chain_take_the_numpy_path(traine
     result = train(trainer, request)
     assert result.engine == "numpy", result
     assert result.last_loss < result.first_loss
+
+
+@pytest.mark.parametrize("normalisation", [False, True], ids=["numpy path", "keras on jax"])
+def test_a_sparse_loss_on_one_output_fails_as_on_tensorflow(trainer, normalisation):
+    """TensorFlow refuses label 1 for one output under a sparse loss; JAX would train on (0.47),
+    so the worker refuses it whichever engine would train the model."""
+    layers = [_layer("Dense", units=16, activation="relu"),
+              _layer("Dense", units=1, activation="sigmoid")]
+    if normalisation:  # not on the NumPy path: Keras on JAX would train it
+        layers.insert(1, _layer("BatchNormalization"))
+    request = _request(*layers, loss="sparse_categorical_crossentropy", epochs=1)
+    result = trainer.wait(trainer.submit(RetrainRequest.from_json(request)), timeout=300)
+    assert result.status == "failed", (result.status, result.test_accuracy)
+    assert "label value of 1 which is outside the valid range of [0, 1)" in result.message

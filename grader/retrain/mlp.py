@@ -505,9 +505,6 @@ def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epo
     ``seed``), mini-batches, running-mean loss and accuracy, then the validation ones."""
     x, y = fit
     y = np.asarray(y, dtype=F32)
-    if trainer.plan.loss == SPARSE:
-        for labels in (y, val[1]):
-            _check_labels(labels, trainer.plan.classes)
     n = len(x)
     order_rng = np.random.default_rng(seed)
     with _computing():
@@ -526,9 +523,10 @@ def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epo
                 break
 
 
-def _check_labels(labels, classes: int) -> None:
-    """Refuse integer labels outside [0, classes), in TensorFlow's words (its sparse
-    cross-entropy fails on them; the loss loop would read past the row)."""
+def check_labels(labels, classes: int) -> None:
+    """Refuse integer labels outside [0, classes), in TensorFlow's words: its sparse
+    cross-entropy fails on them (JAX's would train on, and the NumPy loss loop would read past
+    the row), so the worker calls this before a sparse loss trains on any engine."""
     labels = np.asarray(labels)
     outside = labels[(labels < 0) | (labels >= classes) | (labels != labels)]
     if outside.size:

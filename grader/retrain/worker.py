@@ -369,6 +369,9 @@ def _train(request: RetrainRequest, data, keras, emit, superseded, engine: str =
     one_hot = request.one_hot_labels
     fit = (x_fit, _labels(y_fit, outputs, loss_name, keras, one_hot))
     val = (x_val, _labels(y_val, outputs, loss_name, keras, one_hot))
+    if "sparse" in loss_name:  # as TensorFlow, whichever engine trains
+        for labels in (fit[1], val[1]):
+            mlp.check_labels(labels, outputs)
     batch, epochs, seed = request.batch_size, request.epochs, request.seed
     history = {key: [] for key in HISTORY_KEYS}
 
