@@ -139,8 +139,8 @@ CONFIGS: tuple[StressConfig, ...] = (
     # learning rates from 1e-4 to 1 (and the SGD(5), SGD(50)) on the sheet's model
     *_rates("Adam", (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 0.03, 0.1, 0.3, 1.0)),
     *_rates("SGD", (1e-4, 1e-3, 1e-2, 0.1, 0.3, 1.0, 5.0, 50.0)),
-    *_rates("SGD", (1e-3, 1e-2, 0.1, 1.0), momentum=0.9),
-    *_rates("SGD", (1e-2, 0.1, 1.0, 2.0), momentum=0.9, nesterov=True),
+    *_rates("SGD", (1e-4, 1e-3, 1e-2, 0.1, 1.0), momentum=0.9),
+    *_rates("SGD", (1e-4, 1e-3, 1e-2, 0.1, 1.0, 2.0), momentum=0.9, nesterov=True),
     *_rates("RMSprop", (1e-4, 1e-3, 1e-2, 0.1, 1.0)),
     *_rates("AdamW", (1e-3, 1e-2)),
     *_rates("Adagrad", (1e-2,)),
