@@ -301,9 +301,9 @@ def _show(report: Report, page: str, lines: list[str], shell) -> None:
         from IPython.display import HTML, display
 
         resize = "this.style.height=(this.contentWindow.document.body.scrollHeight+40)+'px'"
-        display(HTML(f'<iframe srcdoc="{escape(page, quote=True)}" title="grader report" '
-                     f'style="width:100%;height:{IFRAME_HEIGHT}px;border:1px solid #ccc" '
-                     f'onload="{resize}"></iframe>'))
+        display(HTML(f'<div class="grader-report"><iframe srcdoc="{escape(page, quote=True)}" '
+                     f'title="grader report" onload="{resize}" style="width:100%;'
+                     f'height:{IFRAME_HEIGHT}px;border:1px solid #ccc"></iframe></div>'))
     else:
         from grader.reporters import shown, terminal
 

@@ -195,7 +195,7 @@ class Server:
         """The outputs of ``code`` run in the kernel, through its connection file."""
         client = BlockingKernelClient(connection_file=str(self.runtime / f"kernel-{kernel_id}.json"))
         client.load_connection_file()
-        client.start_channels()
+        client.start_channels(hb=False)  # readiness from kernel_info; no race on the first beat
         try:
             client.wait_for_ready(timeout=120)
             outputs = []
@@ -256,7 +256,8 @@ def test_check_cell_in_a_jupyter_server_session_grades_the_saved_notebook(jupyte
         outputs
     assert text_of(outputs) == SCORE_LINE + "\n"  # no note: the kernel ran no other cell
     page = outputs[1]["data"]["text/html"]
-    assert page.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') and "dropout" in page
+    assert page.startswith('<div class="grader-report"><iframe srcdoc="&lt;!DOCTYPE html&gt;')
+    assert "&lt;title&gt;Sentiment classifier: grader report, 100/100&lt;/title&gt;" in page
     assert outputs[2]["data"]["text/plain"].startswith("<grader report of ")
     returned = server.run(kernel, "from grader.core.report import Report\nr = _\n"
                                   "print(isinstance(r, Report), r.score, r.max_score, "
