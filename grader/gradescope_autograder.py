@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader import __version__
-from grader.exercise import get as get_exercise
+from grader.exercise import default_name as default_exercise_name, get as get_exercise
 from grader.files import atomic_write
 from grader.options import Parser, add_rubric_option, load_rubric_or_usage, positive, usage_error
 from grader.reporters.gradescope import VISIBILITIES
@@ -56,7 +56,8 @@ _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?")  # name, 
 # Gradescope's defaults: 768 MB of memory, 0.5 vCPU, 10 minutes (at most 40).
 GRADESCOPE_MEMORY_MB, GRADESCOPE_CPUS, GRADESCOPE_TIMEOUT_MINUTES = 768, 0.5, 10
 # Measured with benchmarks/bench_gradescope.py (run_autograder under a 768 MB, 0.5-CPU cgroup on
-# this project's 2-core machine, TensorFlow 2.21, Keras 3.15): written into the package's README.
+# this project's 2-core machine, TensorFlow 2.21, Keras 3.15) on the default exercise's reference
+# solution and a failing file of it: written into the package's README.
 MEASURED = {
     "solution": {"peak_mb": 412, "anonymous_mb": 398, "seconds": 46},
     "failing": {"peak_mb": 412, "anonymous_mb": 396, "seconds": 48},
@@ -149,7 +150,9 @@ def requirements() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _measured_text() -> str:
+def _measured_text(exercise_name: str) -> str:
+    """What the README says of the measured memory and time (measured on the default
+    exercise: another exercise's package says so)."""
     solution, failing = MEASURED["solution"], MEASURED["failing"]
     if solution["peak_mb"] is None:
         return "Not measured yet: run `python benchmarks/bench_gradescope.py`."
@@ -166,6 +169,11 @@ def _measured_text() -> str:
             "grader's retrain after it, so their two TensorFlow processes never share the memory. "
             "In a fresh container the file pages of TensorFlow's libraries come on top of these "
             "figures; they are page cache, which the kernel reclaims under the limit.")
+    measured = default_exercise_name()
+    if exercise_name != measured:  # no claim that the defaults are enough for an unmeasured model
+        return text + (f" These figures are the {measured} exercise's; this package's exercise "
+                       f"({exercise_name}) was not measured: try a submission on Gradescope's "
+                       "default machine, and raise its memory if the results say it ran out.")
     if fits and longest < GRADESCOPE_TIMEOUT_MINUTES * 60 * 0.5:
         text += " Gradescope's default memory (768 MB) and CPU (0.5) are enough."
     else:
@@ -214,7 +222,7 @@ copied beside it into the sandbox).
 
 ## Memory and time
 
-{_measured_text()}
+{_measured_text(rubric.exercise_name)}
 
 {_timeout_text(settings, rubric)}
 
