@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 def add_grading_options(parser: argparse.ArgumentParser) -> None:
     """The options single-file and batch grading share."""
     parser.add_argument("--full", action="store_true",
-                        help="run scripts unchanged (their own 50 epochs too); slower")
+                        help="run scripts unchanged (all of their own epochs too); slower")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="wall-clock limit per script (default: the rubric's)")
     parser.add_argument("--memory-mb", type=int, metavar="MB",
