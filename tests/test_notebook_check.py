@@ -312,3 +312,16 @@ def test_report_read_back_is_the_clis_report_class():
                                                   "max_score": 5, "message": "ran"}]}).encode())
     assert isinstance(report, CheckedReport) and isinstance(report, Report)
     assert repr(report) == "<grader report of s.ipynb: 5/10, 1/1 checks passed>"
+
+
+def test_outside_ipython_the_report_is_printed_as_text(capsys):
+    from grader.notebook_check import _show, score_line
+    from grader.report import failure_report
+    from grader.rubric import load_rubric
+
+    report = failure_report("mine.ipynb", "the notebook could not be read", "save it again",
+                            load_rubric())
+    _show(report, "<html>never shown as text</html>", [score_line(report, "mine.ipynb")], None)
+    printed = capsys.readouterr().out
+    assert printed.startswith("Grader: 0/100 for mine.ipynb. Main reason: ")
+    assert "the notebook could not be read" in printed and "<html>" not in printed
