@@ -216,8 +216,11 @@ def test_rows_2_and_4_are_tampering_seen_at_run_time(reports, name, reason):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("full", [True, False], ids=["full", "fast"])
-def test_a_callback_that_stops_fit_before_its_first_step_fails_training(reports, full):
-    report = reports("callback_stops_training", full)
+@pytest.mark.parametrize("name", ["callback_stops_training", "callback_moves_the_step_counter"])
+def test_a_callback_that_stops_fit_before_its_first_step_fails_training(reports, name, full):
+    """Also when the callback first adds to the optimizer's ``iterations`` (the probe counts the
+    batches that ended, not that variable)."""
+    report = reports(name, full)
     assert not report.tampered and failed(report) == {"training"}
     assert report.score == 100 - RUBRIC.points["training"]
     training = next(c for c in report.checks if c.id == "training")
@@ -230,7 +233,8 @@ def test_a_callback_that_stops_fit_before_its_first_step_fails_training(reports,
 def test_every_attempt_is_used():
     """No file in tests/graded/ is left without its test."""
     used = {"decoy_untrained_model", "class_body_claims_keras", "class_body_dense_only",
-            "setattr_serializer_helper", "callback_stops_training"}
+            "setattr_serializer_helper", "callback_stops_training",
+            "callback_moves_the_step_counter"}
     assert {p.stem for p in GRADED.glob("*.py")} == used
 
 

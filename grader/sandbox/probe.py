@@ -17,7 +17,8 @@ still leaves everything observed up to that moment:
 - ``{"event": "compile", "model": {...}, "compile": {...}}``
 - ``{"event": "fit", "model": {...}, "compile": {...}, "kwargs": {...}, "shortened": bool,
   "completed": bool, "steps": int | null}``  (``kwargs.callback_settings``: ``[{"class",
-  "monitor"}]`` per callback; ``steps``: the training steps this call ran, null when unknown)
+  "monitor"}]`` per callback; ``steps``: the training steps this call ran, null when unknown;
+  0 when the probe's own first callback saw no training batch end)
 - ``{"event": "evaluate", "uid", "rows", "on_test_split", "result"}``
 - ``{"event": "predict", "uid", "rows", "accuracy"}``  accuracy when rows are the test split
 - ``{"event": "error", "type", "message", "lineno", "line", "kind"}``
@@ -245,11 +246,20 @@ def _accuracy_from_predictions(pred, y):
     return float((labels == y).mean())
 
 
+def _callbacks_in(callbacks) -> list:
+    """The callbacks fit was given: a list or tuple of them, or a Keras ``CallbackList`` (which
+    is not iterable: its ``callbacks``); anything else holds none the probe can name."""
+    if isinstance(callbacks, (list, tuple)):
+        return list(callbacks)
+    inner = getattr(callbacks, "callbacks", None) if callbacks is not None else None
+    return list(inner) if isinstance(inner, list) else []
+
+
 def _callback_settings(callbacks):
     """Each callback's class and the quantity it monitors (EarlyStopping, ReduceLROnPlateau)."""
     out = []
     try:
-        for callback in list(callbacks or [])[:20]:
+        for callback in _callbacks_in(callbacks)[:20]:
             monitor = getattr(callback, "monitor", None)
             out.append({"class": type(callback).__name__,
                         "monitor": monitor[:60] if isinstance(monitor, str) else None})
@@ -617,6 +627,29 @@ def _instrument(full, emit):
     recorded_fit = _recorded_fit
     recorded = not full and keras.backend.backend() == "numpy"  # NumPy's Keras cannot train
     describe_model, describe_compile = _describe_model, _describe_compile
+    callback_list = keras.callbacks.CallbackList
+
+    class StepCounter(keras.callbacks.Callback):
+        """Counts the training batches fit really ran, in a cell the script cannot name: the
+        optimizer's ``iterations`` is a variable any callback can add to."""
+
+        def __init__(self, counted):
+            super().__init__()
+            self.on_train_batch_end = lambda batch, logs=None: counted.__setitem__(
+                0, counted[0] + 1)
+
+    def counting(callbacks, counted):
+        """``callbacks`` with a ``StepCounter`` first (so a callback that raises at a batch's
+        end cannot hide the step), and how to take it out again; None: not countable."""
+        counter = StepCounter(counted)
+        if callbacks is None or isinstance(callbacks, (list, tuple)):
+            return [counter, *(callbacks or ())], lambda: None
+        inner = getattr(callbacks, "callbacks", None) if isinstance(callbacks, callback_list) \
+            else None
+        if type(inner) is list:  # noqa: E721 - the script's own list subclass could lie
+            list.insert(inner, 0, counter)
+            return callbacks, lambda: inner.remove(counter) if counter in inner else None
+        return None
 
     def watched_compile(self, *args, **kwargs):
         result = compile_(self, *args, **kwargs)
@@ -631,7 +664,7 @@ def _instrument(full, emit):
         _LAST_MODEL[0] = self
         record = _scalar_kwargs(bound)
         record["has_validation_data"] = bound.get("validation_data") is not None
-        record["callbacks"] = [type(c).__name__ for c in (bound.get("callbacks") or [])]
+        record["callbacks"] = [type(c).__name__ for c in _callbacks_in(bound.get("callbacks"))]
         record["callback_settings"] = _callback_settings(bound.get("callbacks"))
         record["x_rows"] = _rows(bound.get("x"))
         record["y_columns"] = _columns(bound.get("y"))
@@ -645,6 +678,10 @@ def _instrument(full, emit):
             if record["has_validation_data"] or (bound.get("validation_split") or 0) > 0:
                 bound["validation_steps"] = 1
         history = None
+        counted = [0]
+        counter = None if recorded else counting(bound.get("callbacks"), counted)
+        if counter is not None:
+            bound["callbacks"] = counter[0]
         before = _RECORDED_STEPS[0] if recorded else _iterations(self)
         _IN_FIT[0] += 1
         try:
@@ -652,8 +689,12 @@ def _instrument(full, emit):
                 history = (recorded_fit if recorded else fit)(self, **bound)
         finally:
             _IN_FIT[0] -= 1
+            if counter is not None:
+                counter[1]()
             after = _RECORDED_STEPS[0] if recorded else _iterations(self)
             steps = after - before if before is not None and after is not None else None
+            if counter is not None and counted[0] == 0:
+                steps = 0  # no batch ended: whatever moved the optimizer's counter, no step ran
             if steps != 0:
                 _TRAINED.pop(_uid(self), None)
                 _TRAINED[_uid(self)] = self
