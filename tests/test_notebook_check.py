@@ -193,7 +193,8 @@ class Server:
 
     def run(self, kernel_id: str, code: str) -> list[dict]:
         """The outputs of ``code`` run in the kernel, through its connection file."""
-        client = BlockingKernelClient(connection_file=str(self.runtime / f"kernel-{kernel_id}.json"))
+        connection = self.runtime / f"kernel-{kernel_id}.json"  # where the server wrote it
+        client = BlockingKernelClient(connection_file=str(connection))
         client.load_connection_file()
         client.start_channels(hb=False)  # readiness from kernel_info; no race on the first beat
         try:
