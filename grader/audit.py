@@ -20,8 +20,8 @@ it refuses the rest, naming the line:
 - no private module (``keras.src``, ``tensorflow.python``, any part starting with ``_``), no
   reflection or code-loading module (``importlib`` beyond ``import_module`` of a literal public
   name and ``reload``, ``runpy``, ``ctypes``, ``inspect``, ``pickle.load``,
-  ``numpy.lib.stride_tricks``, ...); no file of the process's own under ``/proc`` or
-  ``/dev/fd`` (its memory, its descriptors) opened by a literal name;
+  ``numpy.lib.stride_tricks``, ...); no process's file under ``/proc`` (its memory, its
+  root) nor ``/dev/fd`` (its descriptors) opened by a literal name;
 - an attribute of a library's module or class is set only to data written in the script
   (``px.defaults.template = "plotly_white"``: literals, containers of them, a name bound once to
   one, a library's capitalised constant), and never in the libraries the evidence is made with
@@ -181,9 +181,10 @@ MOVERS = frozenset({"os.rename", "os.replace", "os.link", "os.symlink", "shutil.
                     "shutil.copy2", "shutil.copyfile", "shutil.move", "shutil.copytree"})
 PATH_MOVERS = frozenset({"rename", "replace", "symlink_to", "hardlink_to"})
 SOURCE_SUFFIXES = (".py", ".pyw")
-# Where a process's own memory and descriptors show as files (``/proc/self/mem``, ``/dev/fd/3``).
-PROCESS_FILES = ("/proc", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/mem",
-                 "/dev/kmem")
+# Where a process's memory and descriptors show as files (``/proc/self/mem``, ``/proc/1/root``,
+# ``/dev/fd/3``); ``/proc/cpuinfo`` and ``/proc/meminfo`` are the machine's, and allowed.
+PROCESS_FILES = re.compile(r"/(proc/(self|thread-self|\d+)|dev/(fd|k?mem))"
+                           r"(/.*)?")
 # What copies one object's ``__module__``, ``__qualname__`` and ``__name__`` onto another.
 WRAPPERS = frozenset({"functools.wraps", "functools.update_wrapper"})
 MAX_TEXT = 2 * 2**20  # the longest text folded from literals (``s = s + s`` doubles it)
@@ -685,8 +686,7 @@ class _Auditor(ast.NodeVisitor):
                 return
             while path.startswith("../") or path == "..":
                 path = path[3:]
-        path = os.path.normpath("/" + path.lstrip("/"))
-        if any(path == root or path.startswith(root + "/") for root in PROCESS_FILES):
+        if PROCESS_FILES.fullmatch(os.path.normpath("/" + path.lstrip("/"))):
             self.flag(node, "process-files", f"{_dotted(node.func) or '...'}({text[:40]!r})")
 
     def _file_of(self, node: ast.AST) -> str | None:

@@ -219,7 +219,8 @@ RULES = [
     ("stride-tricks", "import numpy as np\nnp.reshape(a, (2, 5))",
      "import numpy as np\nnp.lib.stride_tricks.as_strided(a, (10,), (8,))",
      "np.lib.stride_tricks.as_strided"),
-    ("process-files", "open('reviews.csv')\nopen('/tmp/notes.txt', 'w')",
+    ("process-files", "open('reviews.csv')\nopen('/tmp/notes.txt', 'w')\n"
+                      "print(open('/proc/meminfo').read(), open('/proc/cpuinfo').read())",
      "open('/proc/self/mem', 'rb')", "open('/proc/self/mem')"),
     ("process-files-relative", "open('proc/data.txt')\nopen('../data/reviews.csv')",
      "import os\nos.open('../../../proc/self/fd/3', os.O_WRONLY)",
