@@ -1,26 +1,26 @@
 """The retrain's stress corpus: models, losses and optimizers that real Keras code compiles, chosen
-where the fast path and TensorFlow are most likely to part (issue 22).
+where the fast path and TensorFlow are most likely to part (issues 22 and 25).
 
-Each configuration is what a student's script would compile; the grader retrains it with the
-sheet's protocol (batch size 32, 50 epochs, the grader's data), and ``benchmarks/stress_parity.py``
-compares the verdicts. ``build`` makes the Keras model, so the config the grader receives is the
-one Keras serializes, not one written by hand.
+Each configuration is what a student's script would compile for one exercise (``exercise``: the
+sentiment sheet's by default, or the lesson's ten-class ``multiclass``); the grader retrains it
+with that exercise's protocol (its rubric's batch size, epochs and data), and
+``benchmarks/stress_parity.py`` compares the verdicts. ``build`` makes the Keras model on the
+exercise's inputs, so the config the grader receives is the one Keras serializes, not one written
+by hand.
 
 Class weights and sample weights are not part of any configuration: the grader's protocol
 (``grader.pipeline.training_request``) sends the model config, the loss, the optimizer, the
 sheet's batch size and epochs and the grader's data, never ``fit``'s arguments, so a script's
 ``class_weight`` or ``sample_weight`` does not reach the retrain (keras-io's class-imbalance
-example below is retrained without its class weights, as the grader retrains it).
-
-Multi-class configurations (10 softmax units) are defined for the coming exercise but not run:
-the exercise's data has 2 classes, so the worker cannot train them on it yet.
+example below is retrained without its class weights, as the grader retrains it). What does
+reach it from ``fit`` is the labels' width: a configuration compiled with
+``categorical_crossentropy`` trains on one-hot labels (``one_hot_labels``), as the lesson's
+``to_categorical`` fix makes them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-N_FEATURES = 500  # the exercise's
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,19 @@ class StressConfig:
     optimizer: Optimizer
     source: str  # what real code it stands for
     not_yet_run: str = ""  # why the worker cannot train it yet ("" when it can)
+    exercise: str = "sentiment"  # the exercise it is graded under (its rubric's data and protocol)
+
+    @property
+    def one_hot_labels(self) -> bool:
+        """Does the script train on one-hot labels? ``categorical_crossentropy`` takes them (the
+        lesson's ``to_categorical``); every other loss here takes the integer labels."""
+        return self.loss.kind == "categorical_crossentropy"
 
 
-def build(config: StressConfig, keras):
-    """The compiled Keras model of ``config`` (on 500 inputs), as the student's script makes it."""
-    layers = [keras.Input(shape=(N_FEATURES,))]
+def build(config: StressConfig, keras, n_features: int):
+    """The compiled Keras model of ``config`` on ``n_features`` inputs (its exercise's), as the
+    student's script makes it."""
+    layers = [keras.Input(shape=(n_features,))]
     for layer in config.layers:
         if isinstance(layer, Dense):
             layers.append(keras.layers.Dense(
@@ -133,6 +141,53 @@ def _rates(kind: str, rates, **settings) -> list[StressConfig]:
     return [StressConfig(f"sheet {label} {rate:g}", SHEET, BCE, Optimizer(kind, rate, **settings),
                          "the sheet's model with another optimizer or learning rate")
             for rate in rates]
+
+
+# The lesson's "Architecture 2" (the multiclass exercise's reference): 128-64 relu with L2(1e-3),
+# Dropout 0.5 after each, then ``output``
+def _architecture_2(output: tuple = (Dense(10, "softmax"),)) -> tuple:
+    return (Dense(128, "relu", 1e-3), Dropout(0.5), Dense(64, "relu", 1e-3), Dropout(0.5), *output)
+
+
+SPARSE = Loss("sparse_categorical_crossentropy")
+TEN_LOGITS = (Dense(10, "linear"),)
+
+
+def _ten_classes(name: str, layers: tuple, loss: Loss, optimizer: Optimizer,
+                 source: str) -> StressConfig:
+    """A configuration of the multiclass exercise; every name starts with "10 classes"."""
+    return StressConfig(f"10 classes {name}", layers, loss, optimizer, source,
+                        exercise="multiclass")
+
+
+MULTICLASS: tuple[StressConfig, ...] = (
+    _ten_classes("reference sparse Adam 1e-3", _architecture_2(), SPARSE, Optimizer("Adam", 1e-3),
+                 "the exercise's reference: Architecture 2, integer labels"),
+    _ten_classes("one-hot categorical Adam 1e-3", _architecture_2(),
+                 Loss("categorical_crossentropy"), Optimizer("Adam", 1e-3),
+                 "the lesson's fix: to_categorical labels and categorical_crossentropy"),
+    _ten_classes("logits sparse from_logits", _architecture_2(TEN_LOGITS),
+                 Loss("sparse_categorical_crossentropy", as_class=True, from_logits=True),
+                 Optimizer("Adam", 1e-3),
+                 "Dense(10) and SparseCategoricalCrossentropy(from_logits=True), as TensorFlow's "
+                 "tutorials"),
+    _ten_classes("logits one-hot from_logits", _architecture_2(TEN_LOGITS),
+                 Loss("categorical_crossentropy", as_class=True, from_logits=True),
+                 Optimizer("Adam", 1e-3), "Dense(10), one-hot labels, from_logits=True"),
+    _ten_classes("label smoothing 0.1", _architecture_2(),
+                 Loss("categorical_crossentropy", as_class=True, label_smoothing=0.1),
+                 Optimizer("Adam", 1e-3), "CategoricalCrossentropy(label_smoothing=0.1)"),
+    *(_ten_classes(f"Adam {rate:g}", _architecture_2(), SPARSE, Optimizer("Adam", rate),
+                   "the reference with another learning rate") for rate in (1e-4, 1e-2, 0.1)),
+    _ten_classes("SGD(momentum) 0.01", _architecture_2(), SPARSE, Optimizer("SGD", 0.01, 0.9),
+                 "SGD(0.01, momentum=0.9): the lesson's optimizer comparison"),
+    _ten_classes("RMSprop 1e-3", _architecture_2(), SPARSE, Optimizer("RMSprop", 1e-3),
+                 "RMSprop: the lesson's optimizer comparison"),
+    _ten_classes("sigmoid units sparse", _architecture_2((Dense(10, "sigmoid"),)), SPARSE,
+                 Optimizer("Adam", 1e-3), "ten sigmoid units with a sparse loss (a real mistake)"),
+    _ten_classes("512-256 no L2 no Dropout", (Dense(512), Dense(256), Dense(10, "softmax")),
+                 SPARSE, Optimizer("Adam", 1e-3), "wide, no L2, no Dropout"),
+)
 
 
 CONFIGS: tuple[StressConfig, ...] = (
@@ -229,19 +284,8 @@ CONFIGS: tuple[StressConfig, ...] = (
                                               Dense(128), BatchNormalization(), Dropout(0.3),
                                               Dense(64), *SIGMOID),
                  BCE, Optimizer("Adam", 1e-3), "BatchNormalization after each hidden layer"),
-    # multi-class, for the coming exercise
-    StressConfig("10 classes softmax sparse", SHEET[:-1] + (Dense(10, "softmax"),),
-                 Loss("sparse_categorical_crossentropy"), Optimizer("Adam", 1e-3),
-                 "10-class softmax, integer labels",
-                 not_yet_run="the exercise's data has 2 classes"),
-    StressConfig("10 classes softmax one-hot", SHEET[:-1] + (Dense(10, "softmax"),),
-                 Loss("categorical_crossentropy"), Optimizer("Adam", 1e-3),
-                 "10-class softmax, one-hot labels",
-                 not_yet_run="the exercise's data has 2 classes"),
-    StressConfig("10 classes logits sparse", SHEET[:-1] + (Dense(10, "linear"),),
-                 Loss("sparse_categorical_crossentropy", as_class=True, from_logits=True),
-                 Optimizer("Adam", 1e-3), "10-class logits",
-                 not_yet_run="the exercise's data has 2 classes"),
+    # the lesson's ten-class exercise (issue 25)
+    *MULTICLASS,
 )
 
 # The configurations the issue saw go wrong, for the ordinary suite's fast subset.

@@ -1,12 +1,13 @@
 """Does the fast retrain give TensorFlow's verdicts where parity is hard? (issue 22)
 
-For each configuration of ``benchmarks/stress_configs.py`` and each data seed (the rubric's,
-then the next ones, as ``--trials`` takes them), the grader's own request (``training_request``
-on what the probe would record) is retrained three times by the grader's retrain worker: by its
+For each configuration of ``benchmarks/stress_configs.py`` and each data seed (the rubric's of
+the configuration's exercise, then the next ones, as ``--trials`` takes them), the grader's own
+request (``training_request`` on what the probe would record, with that exercise's rubric) is
+retrained three times by the grader's retrain worker for that exercise: by its
 default engine (the fast path), and by TensorFlow's reference path twice, with oneDNN's kernels
 and with Eigen's (``TF_ENABLE_ONEDNN_OPTS=0``), each variant in a process of its own since
 TensorFlow reads the switch when it is imported. The verdicts of ``loss_decreases`` and
-``accuracy`` come from the grader's checks. Where the two TensorFlow runs agree on a verdict the
+``accuracy`` come from the exercise's checks. Where the two TensorFlow runs agree on a verdict the
 fast path must give it too; where they do not, the verdict is TensorFlow's own rounding and is
 only counted.
 
@@ -40,7 +41,7 @@ import stress_configs  # noqa: E402
 from grader.exercise import get as get_exercise  # noqa: E402
 from grader.core.request import RetrainRequest  # noqa: E402
 from grader.retrain.client import ResultCache, Retrainer, TrainingResult  # noqa: E402
-from grader.rubric import load_rubric  # noqa: E402
+from grader.rubric import Rubric, load_rubric  # noqa: E402
 
 VERDICTS = ("loss_decreases", "accuracy")
 FAST, ONEDNN, EIGEN = "fast", "tensorflow-onednn", "tensorflow-eigen"
@@ -53,25 +54,43 @@ VARIANTS = {
 MAX_PROCESSES = 2
 
 
-def observation(config: stress_configs.StressConfig, keras, rubric=None):
-    """What the grader observes of a script that compiles ``config``: the probe's own
-    descriptions of the model and its compile settings, read by ``observe``."""
+def rubrics(configs) -> dict[str, Rubric]:
+    """The rubric of each exercise that ``configs`` are graded under, by exercise name."""
+    return {name: load_rubric(exercise=name) for name in sorted({c.exercise for c in configs})}
+
+
+def observation(config: stress_configs.StressConfig, keras, rubric: Rubric):
+    """What the grader observes of a script that compiles ``config`` for ``rubric``'s exercise
+    and trains it as the sheet says: the probe's own descriptions of the model and its compile
+    settings, and of its ``fit`` call (the labels' width: 1 for integer labels, the exercise's
+    classes when one-hot), read by ``observe``."""
     from grader.observation import observe
     from grader.sandbox import probe
     from grader.sandbox.supervisor import SandboxRun
 
-    model = stress_configs.build(config, keras)
+    exercise = rubric.exercise
+    model = stress_configs.build(config, keras, int(exercise["n_features"]))
     described = {"model": probe._describe_model(model), "compile": probe._describe_compile(model)}
     keras.backend.clear_session(free_memory=False)  # names restart; gc.collect cost ~1 s a model
+    # the probe's record of fit(X_train, y_train, epochs=..., batch_size=..., validation_split=...)
+    train_rows = int(exercise["n_samples"]) - round(int(exercise["n_samples"])
+                                                    * float(exercise["test_fraction"]))
+    fit = {"epochs": int(exercise["epochs"]), "batch_size": int(exercise["batch_size"]),
+           "validation_split": float(exercise["validation_split"]), "has_validation_data": False,
+           "callbacks": [], "callback_settings": [], "x_rows": train_rows,
+           "y_columns": int(exercise["n_classes"]) if config.one_hot_labels else 1}
     events = ({"event": "start"}, {"event": "compile", **described},
+              {"event": "fit", **described, "kwargs": fit, "shortened": True, "completed": True,
+               "steps": 1},
               {"event": "end", "exit_code": 0, **described})
     return observe(SandboxRun(events=events, stdout="", stderr="", status="exited", exit_code=0,
                               wall_seconds=0.0, peak_memory_mb=0.0))
 
 
-def jobs(configs, seeds: int, rubric) -> tuple[dict, list[dict]]:
+def jobs(configs, seeds: int, by_exercise: dict[str, Rubric]) -> tuple[dict, list[dict]]:
     """Each configuration's observation, and one job per (configuration, data seed): the request
-    the grader sends for it, keyed ``name|seed``."""
+    the grader sends for it under its exercise's rubric (``by_exercise``), keyed ``name|seed``,
+    with the exercise's name."""
     os.environ.setdefault("KERAS_BACKEND", "jax")  # only to serialize the models
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
@@ -80,28 +99,37 @@ def jobs(configs, seeds: int, rubric) -> tuple[dict, list[dict]]:
 
     observed, out = {}, []
     for config in configs:
-        observed[config.name] = obs = observation(config, keras)
+        rubric = by_exercise[config.exercise]
+        observed[config.name] = obs = observation(config, keras, rubric)
         request = training_request(obs, rubric)
         if not isinstance(request, RetrainRequest):
             raise SystemExit(f"{config.name}: the grader would not retrain it: {request}")
         for each in trial_requests(request, seeds):
-            out.append({"key": f"{config.name}|{each.data['seed']}", "request": each.to_json()})
+            out.append({"key": f"{config.name}|{each.data['seed']}", "exercise": config.exercise,
+                        "request": each.to_json()})
     return observed, out
 
 
 def child(variant: str, cache_dir: str) -> int:
-    """Child process: retrain each job read from stdin with this process's worker settings; one
-    JSON line per result on stdout."""
-    rubric = load_rubric()
-    retrainer = Retrainer(rubric, ResultCache(Path(cache_dir) / variant) if cache_dir else None)
+    """Child process: retrain each job read from stdin with this process's worker settings, by a
+    retrainer of its exercise's rubric (one worker at a time: the jobs come grouped by
+    exercise); one JSON line per result on stdout."""
+    cache = ResultCache(Path(cache_dir) / variant) if cache_dir else None
+    exercise, retrainer = None, None
     try:
         for job in json.load(sys.stdin):
+            if job["exercise"] != exercise:
+                if retrainer is not None:
+                    retrainer.close()
+                exercise = job["exercise"]
+                retrainer = Retrainer(load_rubric(exercise=exercise), cache)
             started = time.monotonic()
             result = retrainer.result(RetrainRequest.from_json(job["request"]))
             print(json.dumps({"key": job["key"], "result": asdict(result),
                               "wall": round(time.monotonic() - started, 2)}), flush=True)
     finally:
-        retrainer.close()
+        if retrainer is not None:
+            retrainer.close()
     return 0
 
 
@@ -161,8 +189,9 @@ def retrain_all(job_list: list[dict], variants, processes: int, cache_dir: str |
     return results
 
 
-def verdicts(obs, training: TrainingResult, rubric) -> dict[str, bool]:
-    """The grader's pass/fail for each of ``VERDICTS`` on this retrain."""
+def verdicts(obs, training: TrainingResult, rubric: Rubric) -> dict[str, bool]:
+    """The grader's pass/fail for each of ``VERDICTS`` on this retrain (``rubric``'s exercise's
+    checks and thresholds)."""
     checks = get_exercise(rubric.exercise_name).registry.checks
     return {check: checks[check](obs, training, rubric).passed for check in VERDICTS}
 
@@ -203,9 +232,10 @@ class Outcome:
                 and self.runs[FAST].verdicts[check] != self.reference(check)]
 
 
-def outcomes(observed: dict, job_list: list[dict], results: dict, rubric,
+def outcomes(observed: dict, job_list: list[dict], results: dict, by_exercise: dict[str, Rubric],
              reused: dict) -> list[Outcome]:
-    """Each job's outcome: its runs from ``results``, and from ``reused`` (key -> {variant: Run})."""
+    """Each job's outcome: its runs from ``results``, and from ``reused`` (key -> {variant: Run}),
+    judged by its exercise's rubric (``by_exercise``)."""
     out = []
     for job in job_list:
         name, _, seed = job["key"].rpartition("|")
@@ -214,7 +244,7 @@ def outcomes(observed: dict, job_list: list[dict], results: dict, rubric,
             training = TrainingResult.from_dict(by_key[job["key"]]["result"])
             runs[variant] = Run(training.status, training.test_accuracy, training.first_loss,
                                 training.last_loss, training.engine or variant, training.seconds,
-                                verdicts(observed[name], training, rubric))
+                                verdicts(observed[name], training, by_exercise[job["exercise"]]))
         out.append(Outcome(name, int(seed), {variant: runs[variant] for variant in VARIANTS}))
     return out
 
@@ -230,8 +260,8 @@ def compare(configs, seeds: int = 3, processes: int = MAX_PROCESSES, cache_dir: 
             reused: dict | None = None) -> list[Outcome]:
     """Retrain ``configs`` on ``seeds`` data seeds with every variant (but those ``reused``
     gives for every job: key -> {variant: Run}); each (configuration, seed)'s outcome."""
-    rubric = load_rubric()
-    observed, job_list = jobs(configs, seeds, rubric)
+    by_exercise = rubrics(configs)
+    observed, job_list = jobs(configs, seeds, by_exercise)
     reused = reused or {}
     missing = [job["key"] for job in job_list if job["key"] not in reused]
     if reused and missing:
@@ -240,7 +270,7 @@ def compare(configs, seeds: int = 3, processes: int = MAX_PROCESSES, cache_dir: 
     given = set.intersection(*(set(runs) for runs in reused.values())) if reused else set()
     results = retrain_all(job_list, [v for v in VARIANTS if v not in given], processes,
                           cache_dir, on_result)
-    return outcomes(observed, job_list, results, rubric, reused)
+    return outcomes(observed, job_list, results, by_exercise, reused)
 
 
 def disagreement_lines(found: list[Outcome]) -> list[str]:
