@@ -8,7 +8,7 @@ solution and for a failing submission (two hidden layers), each inside a cgroup 
 Gradescope's default limits: 768 MB of memory, half a CPU. Prints, per run: the score, the wall
 time, the cgroup's peak memory (``memory.max_usage_in_bytes``, page cache included, as Docker counts
 it), the peak anonymous memory, and OOM kills. These are the figures in
-``grader.gradescope_autograder.MEASURED`` (the package's README). Needs root and writable cgroups.
+``grader.integrations.gradescope_autograder.MEASURED`` (the package's README). Needs root and writable cgroups.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument("--cpus", type=float, default=0.5)
     args = parser.parse_args()
     harness = _test_module()
-    from grader import gradescope_autograder as autograder
+    from grader.integrations import gradescope_autograder as autograder
 
     reason = harness.Limited.unavailable()
     if reason:

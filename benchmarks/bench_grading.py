@@ -4,7 +4,7 @@ by side in one run, and the trusted retrain against a hand-written JAX loop of t
 Usage: python benchmarks/bench_grading.py [--repeat N] [FILE]
 Prints, per repeat and as medians:
 - the bare run (``python FILE``);
-- the first grading, which starts the grading daemon (``grader/daemon.py``);
+- the first grading, which starts the grading daemon (``grader/integrations/daemon.py``);
 - a cold grading (``python -m grader --no-cache``: a fresh sandbox, the whole 50-epoch retrain)
   with the daemon running, as a student's next grading is, and one with ``--no-daemon``;
 - a regrade with the retrain cached (a cache that already holds the result);

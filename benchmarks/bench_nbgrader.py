@@ -72,7 +72,7 @@ def main() -> int:
     cli_cache, autograde_cache = work / "cache-cli", work / "cache-autograde"
     for cache in (cli_cache, autograde_cache):
         shutil.rmtree(cache, ignore_errors=True)
-    # The CLI as a student runs it: its grading daemon (grader/daemon.py) started by an earlier
+    # The CLI as a student runs it: its grading daemon (grader/integrations/daemon.py) started by an earlier
     # grading, each student's retrain not cached.
     daemon_home = work / "daemon-home"
     grader = [sys.executable, "-m", "grader", "--format", "json", "--cache-dir", str(cli_cache)]

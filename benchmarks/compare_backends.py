@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.checks import run_checks  # noqa: E402
-from grader.lane import Lane  # noqa: E402
+from grader.integrations.lane import Lane  # noqa: E402
 from grader.core.options import GradeOptions  # noqa: E402
 from grader.pipeline import _observe, training_request  # noqa: E402
 from grader.retrain.client import ResultCache, Retrainer, TrainingResult  # noqa: E402

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from grader import __version__
+from grader.version import __version__
 from grader.text import inert
 from grader.options import (EXIT_FAILED, EXIT_PASSED, EXIT_USAGE, Parser, add_grading_options,
                             load_rubric_or_usage, options_from_args, positive, usage_error,
@@ -26,12 +26,12 @@ __all__ = ["main", "EXIT_PASSED", "EXIT_FAILED", "EXIT_USAGE"]
 PROG = "python -m grader"
 # subcommand -> (module with a ``main(argv) -> int``, what it does)
 COMMANDS = {
-    "batch": ("grader.batch", "grade a folder of submissions in parallel, with resumable results "
+    "batch": ("grader.integrations.batch", "grade a folder of submissions in parallel, with resumable results "
                               "(grades.csv, feedback files to send)"),
-    "gradescope-package": ("grader.gradescope_autograder",
+    "gradescope-package": ("grader.integrations.gradescope_autograder",
                            "build a Gradescope autograder .zip (setup.sh, run_autograder, the "
                            "rubric)"),
-    "daemon": ("grader.daemon", "stop or show the grading daemon that keeps single-file "
+    "daemon": ("grader.integrations.daemon", "stop or show the grading daemon that keeps single-file "
                                 "grading warm (python -m grader daemon stop|status)"),
     "similarity": ("grader.similarity_command",
                    "list submissions in a batch's results that look alike (code, architecture)"),
@@ -69,11 +69,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _daemon_lane(rubric, status):
     """A lane served by the grading daemon (started now if none runs), or None to grade cold."""
-    from grader import daemon
+    from grader.integrations import daemon
 
     if not daemon.enabled():
         return None
-    from grader.lane import DaemonLane
+    from grader.integrations.lane import DaemonLane
     from grader.retrain.client import worker_setup
 
     try:

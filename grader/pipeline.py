@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from grader import __version__
+from grader.version import __version__
 from grader.audit import tampering
 from grader.bonus import run_bonuses
 from grader.checks import is_not_started, run_checks

@@ -188,7 +188,7 @@ def failure_report(submission: str, message: str, hint: str, rubric: Rubric, *,
     """A proper report for a submission the grader could not grade: every check failed, the
     first (``runs``) saying why, scored 0 (batch: a folder with no file to grade, a lost worker;
     Gradescope: an empty upload)."""
-    from grader import __version__
+    from grader.version import __version__
 
     first, *rest = rubric.points  # every check of the exercise, in its order
     unchecked = "not checked: the submission could not be graded"

@@ -4,10 +4,10 @@ The source notebook is generated: edit assignment/ and solution/ (or the rubric)
 ``python -m grader.make_notebook [--rubric FILE] --course .`` and
 ``nbgrader generate_assignment sentiment --force`` here. Autograding never runs a student's
 notebook in a Jupyter kernel: ``GradeInSandbox`` takes the place of nbgrader's ``Execute`` step
-and grades it in the grader's sandbox instead (see grader/nbgrader_autograde.py).
+and grades it in the grader's sandbox instead (see grader/integrations/nbgrader_autograde.py).
 """
 
-from grader.nbgrader_autograde import autograde_preprocessors
+from grader.integrations.nbgrader_autograde import autograde_preprocessors
 
 c = get_config()  # noqa: F821 (nbgrader provides get_config)
 

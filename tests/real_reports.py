@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from grader import __version__
+from grader.version import __version__
 from grader.bonus import run_bonuses
 from grader.checks import run_checks
 from grader.observation import CompileInfo, ErrorInfo, FitCall, Layer, ModelInfo, Observation

@@ -504,7 +504,7 @@ def test_row_6_a_compiled_helper_in_a_batch_folder_is_tampered_in_grades_csv(tmp
 
     from rich.console import Console
 
-    from grader import batch
+    from grader.integrations import batch
     from grader.core.options import GradeOptions
     from grader.rubric import load_rubric
 

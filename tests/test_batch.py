@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, cli
-from grader.batch import Submission, find_submissions, grades_csv, resume_key
+from grader import cli
+from grader.integrations import batch
+from grader.integrations.batch import Submission, find_submissions, grades_csv, resume_key
 from sentiment_exercise import CHECK_IDS
 from grader.core.options import GradeOptions
 from grader.reporters import gradescope, summary

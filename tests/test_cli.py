@@ -40,7 +40,7 @@ def test_usage_errors_exit_2_with_one_line(args, message):
 
 
 def test_help_and_usage_errors_never_import_tensorflow():
-    code = ("import sys, grader.cli, grader.pipeline, grader.batch, grader.lane\n"
+    code = ("import sys, grader.cli, grader.pipeline, grader.integrations.batch, grader.integrations.lane\n"
             "sys.exit(int(any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)))")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
@@ -187,7 +187,7 @@ def test_hint_level_decides_what_a_failed_check_gives_away(tmp_path):
 
 
 def test_nbgrader_feedback_uses_the_same_labelled_wording():
-    from grader.nbgrader_autograde import check_outputs
+    from grader.integrations.nbgrader_autograde import check_outputs
 
     report = real_report("fay.ipynb", shortened=True, test_accuracies=(0.4675000011920929,),
                          stdout="Test accuracy: 0.4675000011920929\n")

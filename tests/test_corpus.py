@@ -97,7 +97,7 @@ _WARM: dict = {}
 def _warm() -> dict:
     """This test process's grading lane (fork server, retrain worker), started once."""
     if not _WARM:
-        from grader.lane import Lane
+        from grader.integrations.lane import Lane
         from grader.rubric import load_rubric
 
         _WARM.update(lane=Lane(), rubric=load_rubric())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import daemon
+from grader.integrations import daemon
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solution" / "sentiment_classifier.py"

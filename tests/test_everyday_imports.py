@@ -41,7 +41,7 @@ def test_pandas_and_seaborn_are_base_dependencies():
 def test_the_gradescope_image_installs_them_at_this_machines_versions():
     from importlib import metadata
 
-    from grader.gradescope_autograder import requirements
+    from grader.integrations.gradescope_autograder import requirements
 
     pinned = {_name(line): line for line in requirements().splitlines()}
     for name in HABITS:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import gradescope_autograder as autograder
+from grader.integrations import gradescope_autograder as autograder
 from sentiment_exercise import BONUS_IDS
 from sentiment_exercise import CHECK_IDS
 from grader.reporters import gradescope

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import Slot
+from grader.integrations.batch import Slot
 from grader.core.request import RetrainRequest
-from grader.lane import Lane
+from grader.integrations.lane import Lane
 from grader.observation import observe
 from grader.core.options import GradeOptions
 from grader.pipeline import training_request

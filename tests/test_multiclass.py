@@ -40,7 +40,7 @@ def graded(path: Path, cache_dir: Path, exercise: str = "multiclass"):
     key = (str(path), exercise)
     if key not in _REPORTS:
         if not _LANE:
-            from grader.lane import Lane
+            from grader.integrations.lane import Lane
 
             _LANE["lane"] = Lane()
             atexit.register(_LANE["lane"].close)

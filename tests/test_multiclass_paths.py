@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import gradescope_autograder as autograder
+from grader.integrations import gradescope_autograder as autograder
 from grader import make_notebook, similarity
 from grader.exercise import get
 from grader.rubric import load_rubric

@@ -27,7 +27,7 @@ nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbgrader")
 
 from grader import make_notebook  # noqa: E402
-from grader import nbgrader_autograde as autograde  # noqa: E402
+from grader.integrations import nbgrader_autograde as autograde  # noqa: E402
 from grader.exercise import get as get_exercise  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 from sentiment_exercise import CHECK_IDS, NOTEBOOK as NOTEBOOK_FILE, SOLUTION, TEMPLATE  # noqa: E402

@@ -24,11 +24,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import batch, gradescope_autograder
+from grader.integrations import batch, gradescope_autograder
 from grader.checks import run_checks
 from sentiment_exercise import CHECK_IDS
 from grader.make_notebook import build_notebook
-from grader.nbgrader_autograde import GradeInSandbox, graded_outputs, headline
+from grader.integrations.nbgrader_autograde import GradeInSandbox, graded_outputs, headline
 from grader.observation import MAX_UNITS, observe
 from grader.core.options import GradeOptions
 from grader.pipeline import GRADER_ERROR, grade, guarded, report_of, training_request

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, cli, similarity
+from grader import cli, similarity
+from grader.integrations import batch
 from grader.core.results import CheckResult
 from grader.report import build_report
 from grader.reporters import similarity_html
@@ -588,7 +589,7 @@ def test_a_real_batch_saves_sources_and_flags_the_copies(tmp_path):
 
 def observed_architectures(files: list[Path]) -> dict:
     """Run each file in the real sandbox (fast mode, no retrain) and summarise its model."""
-    from grader.lane import Lane
+    from grader.integrations.lane import Lane
     from grader.observation import observe
     from grader.report import summarize_architecture
     from grader.sandbox import Limits

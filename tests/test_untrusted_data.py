@@ -171,7 +171,7 @@ def test_csv_cells_from_submissions_are_never_formulas_and_tampering_is_the_note
     import csv
     import io
 
-    from grader.batch import grades_csv
+    from grader.integrations.batch import grades_csv
     from real_reports import report
 
     tampered = report("=HYPERLINK(\"http://x\")", tampered="a line with a forged signature")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from typing import Mapping
 
-from grader import __version__
+from grader.version import __version__
 from grader.reporters.page import architecture_html, clean, escape as _e, page
 from grader.core.similarity import Pair, Result, Student, describe
 

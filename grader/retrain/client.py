@@ -30,7 +30,7 @@ from typing import Callable, Iterator
 
 import psutil
 
-from grader import __version__
+from grader.version import __version__
 from grader.core.request import RetrainRequest
 from grader.core.results import TrainingResult
 from grader.files import atomic_write
@@ -244,7 +244,7 @@ class TrainerProcess:
 
     @classmethod
     def adopt(cls, pid: int, stdin_fd: int, stdout_fd: int, tmp: str, rubric: Rubric) -> "TrainerProcess":
-        """A worker the daemon started (see ``grader.daemon``), now this process's to use."""
+        """A worker the daemon started (see ``grader.integrations.daemon``), now this process's to use."""
         return cls(rubric, adopted=(_Adopted(pid, stdin_fd, stdout_fd), tmp))
 
     def _read(self) -> None:

@@ -20,7 +20,7 @@ student's code runs, with a message saying how to regenerate the assignment.
 
 In ``nbgrader_config.py``::
 
-    from grader.nbgrader_autograde import autograde_preprocessors
+    from grader.integrations.nbgrader_autograde import autograde_preprocessors
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
     c.GradeInSandbox.cache_dir = "/path/to/cache"   # optional; see the traits below
 
@@ -39,7 +39,7 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
-from grader.lane import Lane
+from grader.integrations.lane import Lane
 from grader.make_notebook import regenerate_command
 from grader.core.options import GradeOptions
 from grader.core.rubric import Rubric

@@ -38,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from grader import __version__
+from grader.version import __version__
 from grader.exercise import default_name as default_exercise_name, get as get_exercise
 from grader.files import atomic_write
 from grader.options import Parser, add_rubric_option, load_rubric_or_usage, positive, usage_error
@@ -46,7 +46,7 @@ from grader.reporters.gradescope import VISIBILITIES
 
 PROG = "python -m grader gradescope-package"
 SCHEMA = 1
-PACKAGE_ROOT = Path(__file__).resolve().parent  # grader/
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # grader/
 REPO_ROOT = PACKAGE_ROOT.parent
 VENV = "/opt/sentiment-grader/venv"
 DISTRIBUTION = "sentiment-grader"  # pyproject.toml's [project] name
@@ -100,7 +100,7 @@ PYTHON="${GRADER_PYTHON:-%s/bin/python}"
 export PYTHONPATH="$ROOT/source/sentiment-grader"
 export TF_CPP_MIN_LOG_LEVEL=3
 cd "$ROOT"
-exec "$PYTHON" -m grader.gradescope_autograder run --root "$ROOT"
+exec "$PYTHON" -m grader.integrations.gradescope_autograder run --root "$ROOT"
 """ % VENV
 
 
@@ -431,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.gradescope_autograder run")
+    parser = argparse.ArgumentParser(prog="python -m grader.integrations.gradescope_autograder run")
     parser.add_argument("--root", type=Path, default=Path("/autograder"))
     args = parser.parse_args(argv)
     run(args.root)

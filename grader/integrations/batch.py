@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from grader import __version__
+from grader.version import __version__
 from grader.files import atomic_write
-from grader.lane import Lane
+from grader.integrations.lane import Lane
 from grader.core.options import GradeOptions
 from grader.core.rubric import Rubric
 from grader.options import (Parser, add_grading_options, load_rubric_or_usage, options_from_args,

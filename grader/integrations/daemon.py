@@ -38,15 +38,15 @@ import sys
 import time
 from pathlib import Path
 
-from grader import __version__
+from grader.version import __version__
 
 IDLE_SECONDS = float(os.environ.get("GRADER_DAEMON_IDLE", 900))
 HANDSHAKE_SECONDS = 5.0
 READY_SECONDS = 180.0
 MAX_MESSAGE = 1 << 16
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # grader/
 _BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-         "from grader.daemon import serve; sys.exit(serve(*sys.argv[1:]))")
+         "from grader.integrations.daemon import serve; sys.exit(serve(*sys.argv[1:]))")
 
 
 def enabled() -> bool:

@@ -111,7 +111,7 @@ class Lane:
 
 class DaemonLane(Lane):
     """The single-file command's lane: its fork server and retrain worker come warm from the
-    grading daemon (``grader.daemon``); where the daemon fails, they start here as usual."""
+    grading daemon (``grader.integrations.daemon``); where the daemon fails, they start here as usual."""
 
     def __init__(self, daemon):
         super().__init__(warm=True)
