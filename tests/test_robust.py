@@ -34,6 +34,7 @@ from grader.core.options import GradeOptions
 from grader.pipeline import GRADER_ERROR, grade, guarded, report_of, training_request
 from grader.reporters import gradescope, html, json as json_reporter, summary, terminal
 from grader.retrain.client import TrainingResult
+from grader.report import Report
 from grader.rubric import load_rubric
 from grader.sandbox import SandboxRun
 from real_reports import report as real_report
@@ -302,7 +303,7 @@ def test_reporters_read_back_any_report_dict(changes):
               "report": data, "seconds": 1.0, "worker": None}
     outputs["summary"] = summary.render(summary.summarize([record]), graded_now=1, reused=0,
                                         seconds=1.0, workers="1")
-    _, page = guarded(HOSTILE, RUBRIC, lambda: batch.Report.from_dict(data), html.render)
+    _, page = guarded(HOSTILE, RUBRIC, lambda: Report.from_dict(data), html.render)
     outputs["html"] = page
     assert_inert(outputs)
 

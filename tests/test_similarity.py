@@ -31,6 +31,7 @@ import pytest
 
 from grader import cli, similarity
 from grader.integrations import batch
+from grader.integrations.batch import command as batch_command
 from grader.core.results import CheckResult
 from grader.report import build_report
 from grader.reporters import similarity_html
@@ -458,7 +459,7 @@ def test_batch_summary_has_a_similarity_section(class_results):
     results.records = results.load()
     run = batch.RunFacts(graded_now=[], reused=order, kept=[], outdated=[], seconds=1.0,
                          where="test")
-    assert batch._finish(class_results, results, order, run, True, None, load_rubric()) == 0
+    assert batch_command._finish(class_results, results, order, run, True, None, load_rubric()) == 0
     text = (class_results / "summary.txt").read_text()
     assert "Similarity: 32 submissions" in text and "wen ~ xavier" in text
     section = json.loads((class_results / "summary.json").read_text())["similarity"]
