@@ -187,6 +187,17 @@ MULTICLASS: tuple[StressConfig, ...] = (
                  Optimizer("Adam", 1e-3), "ten sigmoid units with a sparse loss (a real mistake)"),
     _ten_classes("512-256 no L2 no Dropout", (Dense(512), Dense(256), Dense(10, "softmax")),
                  SPARSE, Optimizer("Adam", 1e-3), "wide, no L2, no Dropout"),
+    _ten_classes("sigmoid units one-hot", _architecture_2((Dense(10, "sigmoid"),)),
+                 Loss("categorical_crossentropy"), Optimizer("Adam", 1e-3),
+                 "ten sigmoid units, one-hot labels (TensorFlow: a softmax of their logits)"),
+    _ten_classes("softmax + Activation(linear) Adam 1e-2",
+                 _architecture_2((Dense(10, "softmax"), Activation("linear"))), SPARSE,
+                 Optimizer("Adam", 1e-2), "a linear Activation after the softmax"),
+    _ten_classes("BatchNormalization sigmoid units one-hot",
+                 (Dense(128, "relu", 1e-3), BatchNormalization(), Dropout(0.5),
+                  Dense(64, "relu", 1e-3), BatchNormalization(), Dropout(0.5),
+                  Dense(10, "sigmoid")), Loss("categorical_crossentropy"), Optimizer("Adam", 1e-3),
+                 "ten sigmoid units, one-hot labels, BatchNormalization (Keras on JAX trains it)"),
 )
 
 
@@ -278,6 +289,10 @@ CONFIGS: tuple[StressConfig, ...] = (
                  BCE, Optimizer("Adam", 1e-3), "the sigmoid as a layer of its own"),
     StressConfig("Dense(1, softmax)", _sheet(output=(Dense(1, "softmax"),)), BCE,
                  Optimizer("Adam", 1e-3), "softmax on one unit (always 1: a real mistake)"),
+    StressConfig("keras-io imbalance + Activation(linear) Adam 1e-2",
+                 KERAS_IO_IMBALANCE + (Activation("linear"),), BCE, Optimizer("Adam", 1e-2),
+                 "a linear Activation after the sigmoid (it returns its input: TensorFlow keeps "
+                 "the sigmoid's logits)"),
     StressConfig("sigmoid output mse", SHEET, Loss("mean_squared_error"), Optimizer("Adam", 1e-3),
                  "mean squared error on a sigmoid"),
     StressConfig("sheet BatchNormalization", (Dense(256), BatchNormalization(), Dropout(0.5),

@@ -6,9 +6,10 @@ not reproduce exactly (the worker then trains with Keras itself). What it covers
 exercises ask for: a chain of Dense, Dropout and Activation layers, L1/L2 on weights, binary
 cross-entropy on one output, categorical or sparse categorical cross-entropy on several (softmax
 only as the last layer), and Adam, SGD or RMSprop at a fixed learning rate, with the formulas of
-Keras on TensorFlow (the backend students run): a loss after a sigmoid or softmax output is
-computed from that activation's logits, as ``keras.src.backend.tensorflow.nn`` does, so a
-saturated output still learns (``loss``).
+Keras on TensorFlow (the backend students run): any cross-entropy after a sigmoid or softmax
+output is computed from that activation's logits, as ``keras.src.backend.tensorflow.nn`` does, so a
+saturated output still learns (``loss``); an ``Activation("linear")`` after it returns its input
+itself, so the logits stay with it.
 
 Why: XLA compiles every new architecture for 1.5-2 s before its first step, and a class is
 mostly new architectures. Here nothing is compiled per model; each step is a few
@@ -209,15 +210,24 @@ def _loss(loss, keras) -> tuple[str, bool, float] | None:
     return kind, bool(loss.from_logits), float(getattr(loss, "label_smoothing", 0.0))
 
 
+def _passes_through(layer) -> bool:
+    """Does ``layer`` return its input itself (``keras.activations.linear`` does), so that the
+    logits TensorFlow attached to it stay?"""
+    return isinstance(layer, Activation) and layer.activation == "linear"
+
+
 def _fits_the_loss(layers: list, width: int, loss: str) -> bool:
     """Whether this module trains ``layers`` with ``loss``: binary cross-entropy on one output
-    and no softmax, the categorical ones on several with a softmax (if any) as the last layer
-    (its gradient is then the loss's on its logits)."""
+    and no softmax (Keras on JAX trains a one-unit softmax, from its logits as TensorFlow), the
+    categorical ones on several with a softmax (if any) as the last layer that changes its input
+    (a linear Activation after it does not): its gradient is then the loss's on its logits."""
     softmax_at = [index for index, layer in enumerate(layers)
                   if getattr(layer, "activation", None) == "softmax"]
     if loss == BINARY:
         return width == 1 and not softmax_at
-    return width > 1 and softmax_at in ([], [len(layers) - 1])
+    last = max((index for index, layer in enumerate(layers) if not _passes_through(layer)),
+               default=-1)
+    return width > 1 and softmax_at in ([], [last])
 
 
 def plan(model, loss, optimizer, keras, n_features: int) -> Plan | None:
@@ -366,8 +376,9 @@ class Trainer:
 
     def forward(self, x, training: bool, caches: list | None = None):
         """The outputs for ``x``; ``self.logits`` is what the last layer's sigmoid or softmax was
-        applied to when nothing changed its output after it (TensorFlow-Keras then computes the
-        loss from those logits: ``_get_logits`` in its ``nn``), else None."""
+        applied to when nothing changed its output after it (a linear Activation and a Dropout
+        outside training return it itself; TensorFlow-Keras then computes the loss from those
+        logits: ``_get_logits`` in its ``nn``), else None."""
         self.logits = None
         for index, layer in enumerate(self.plan.layers):
             if isinstance(layer, Dense):
@@ -386,7 +397,8 @@ class Trainer:
                 a = ACTIVATIONS[layer.activation][0](x)
                 if caches is not None:
                     caches.append((x, a))
-                self.logits = (index, x) if layer.activation in WITH_LOGITS else None
+                if not _passes_through(layer):
+                    self.logits = (index, x) if layer.activation in WITH_LOGITS else None
                 x = a
             elif training and layer.rate > 0:
                 scale = dropout_scale(self.dropout, x.shape, layer.rate)

@@ -188,39 +188,45 @@ def _build(request: RetrainRequest, keras):
 
 
 def _logits_as_tensorflow(model, keras):
-    """Make Keras on JAX compute the loss as Keras on TensorFlow does: after a sigmoid (softmax)
-    output, binary (categorical, sparse categorical) cross-entropy is computed from that
-    activation's logits whatever ``from_logits`` says (``_get_logits`` in
-    ``keras.src.backend.tensorflow.nn``); JAX clips the probabilities instead, and a saturated
-    output stops learning there. Recompiles ``model`` with its last activation linear and the
-    same loss on logits; returns the activation to apply to its predictions, or None when the
-    rule does not apply (the model is left as it is)."""
-    last = model.layers[-1] if model.layers else None
+    """Make Keras on JAX compute the loss as Keras on TensorFlow does: after a sigmoid or softmax
+    output (and any ``Activation("linear")`` after it, which returns its input itself), every
+    cross-entropy (binary, categorical, sparse categorical) is computed from that activation's
+    logits whatever ``from_logits`` says (``_get_logits`` in ``keras.src.backend.tensorflow.nn``
+    takes the logits either activation attached): ten sigmoid units under a categorical loss
+    train as a softmax of their logits. JAX clips the probabilities instead, and a saturated
+    output stops learning there. Recompiles ``model`` with that activation linear and the same
+    loss on logits; returns the activation to apply to its predictions, or None when the rule
+    does not apply (the model is left as it is)."""
+    linear = keras.activations.linear
+    layers = [layer for layer in model.layers
+              if not (type(layer) is keras.layers.Activation and layer.activation is linear)]
+    last = layers[-1] if layers else None
     if type(last) not in (keras.layers.Dense, keras.layers.Activation):
         return None
     activation = {keras.activations.sigmoid: "sigmoid",
                   keras.activations.softmax: "softmax"}.get(last.activation)
-    losses = {"sigmoid": (keras.losses.binary_crossentropy, keras.losses.BinaryCrossentropy),
-              "softmax": (keras.losses.categorical_crossentropy,
-                          keras.losses.CategoricalCrossentropy,
-                          keras.losses.sparse_categorical_crossentropy,
-                          keras.losses.SparseCategoricalCrossentropy)}.get(activation, ())
+    on_logits_class = {
+        keras.losses.binary_crossentropy: keras.losses.BinaryCrossentropy,
+        keras.losses.categorical_crossentropy: keras.losses.CategoricalCrossentropy,
+        keras.losses.sparse_categorical_crossentropy: keras.losses.SparseCategoricalCrossentropy}
     loss = model.loss
-    kind = next((k for k in losses if loss is k or type(loss) is k), None)
-    if kind is None:
+    if activation is None:
         return None
-    if isinstance(kind, type):
+    if type(loss) in on_logits_class.values():
         settings = {key: value for key, value in loss.get_config().items()
                     if key not in ("from_logits", "name", "dtype")}
         on_logits = type(loss)(**settings, from_logits=True)
+    elif any(loss is function for function in on_logits_class):
+        on_logits = on_logits_class[loss](from_logits=True)
     else:
-        on_logits = {keras.losses.binary_crossentropy: keras.losses.BinaryCrossentropy,
-                     keras.losses.categorical_crossentropy: keras.losses.CategoricalCrossentropy,
-                     keras.losses.sparse_categorical_crossentropy:
-                         keras.losses.SparseCategoricalCrossentropy}[kind](from_logits=True)
-    last.activation = keras.activations.linear
-    metric = (keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)
-              if activation == "sigmoid" else "accuracy")
+        return None
+    last.activation = linear
+    binary = isinstance(on_logits, keras.losses.BinaryCrossentropy)
+    # Keras' binary accuracy thresholds the outputs at 0.5: a sigmoid's logits at 0, a one-unit
+    # softmax's never (its output is always 1)
+    metric = (keras.metrics.BinaryAccuracy(
+        name="accuracy", threshold=0.0 if activation == "sigmoid" else float("-inf"))
+        if binary else "accuracy")
     model.compile(optimizer=model.optimizer, loss=on_logits, metrics=[metric])
     return {"sigmoid": _sigmoid, "softmax": _softmax}[activation]
 
