@@ -63,8 +63,12 @@ def _home() -> Path:
 
 
 def _address(home: Path) -> bytes:
-    """The abstract socket's name: one daemon per uid, grader code, interpreter and home."""
-    digest = hashlib.sha256(f"{__version__}\0{sys.executable}\0{home}".encode())
+    """The abstract socket's name: one daemon per uid, grader code, interpreter, home and numeric
+    environment (a shell with another OPENBLAS_CORETYPE talks to a daemon of its own)."""
+    from grader.retrain.client import numeric_environment
+
+    numeric = json.dumps(numeric_environment(), sort_keys=True)
+    digest = hashlib.sha256(f"{__version__}\0{sys.executable}\0{home}\0{numeric}".encode())
     for path in sorted(_PACKAGE.rglob("*.py")):
         digest.update(path.read_bytes())
     return f"\0sentiment-grader-{os.getuid()}-{digest.hexdigest()[:24]}".encode()
@@ -282,6 +286,7 @@ class Daemon:
     def launch(self, setup: dict, on_start=lambda: None) -> None:
         """Start the daemon, detached, unless one answers (``on_start`` is called when it has
         to); return once it answers."""
+        from grader.retrain.client import numeric_environment
         from grader.sandbox.forkserver import server_env
 
         try:
@@ -292,7 +297,9 @@ class Daemon:
         on_start()
         workdir = self.home / "run"
         workdir.mkdir(mode=0o700, exist_ok=True)
-        env = {**server_env(str(workdir)), "GRADER_CACHE_DIR": str(self.home.parent),
+        # the user's numeric settings, then the sandbox's (one BLAS thread: forking stays safe)
+        env = {**numeric_environment(), **server_env(str(workdir)),
+               "GRADER_CACHE_DIR": str(self.home.parent),
                "GRADER_DAEMON_IDLE": str(IDLE_SECONDS)}
         subprocess.Popen(
             [sys.executable, "-I", "-B", "-c", _BOOT, str(_PACKAGE.parent), self.address.hex(),
