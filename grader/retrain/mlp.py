@@ -517,6 +517,9 @@ def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epo
     ``seed``), mini-batches, running-mean loss and accuracy, then the validation ones."""
     x, y = fit
     y = np.asarray(y, dtype=F32)
+    if trainer.plan.loss == SPARSE:  # the loss loop reads a row's score at each label
+        for labels in (y, val[1]):
+            check_labels(labels, trainer.plan.classes)
     n = len(x)
     order_rng = np.random.default_rng(seed)
     with _computing():
@@ -538,7 +541,7 @@ def train(trainer: Trainer, fit, val, batch: int, epochs: int, seed: int, on_epo
 def check_labels(labels, classes: int) -> None:
     """Refuse integer labels outside [0, classes), in TensorFlow's words: its sparse
     cross-entropy fails on them (JAX's would train on, and the NumPy loss loop would read past
-    the row), so the worker calls this before a sparse loss trains on any engine."""
+    the row): ``train`` calls it, and the worker before a sparse loss trains on any engine."""
     labels = np.asarray(labels)
     outside = labels[(labels < 0) | (labels >= classes) | (labels != labels)]
     if outside.size:
