@@ -14,8 +14,9 @@ only counted.
 Usage: python benchmarks/stress_parity.py [--configs SUBSTRING] [--seeds N] [--out FILE.json]
            [--cache-dir DIR] [--processes N] [--tensorflow-from EARLIER.json]
 Exit status 1 when a verdict differs. At most 2 processes train at once (each single-threaded).
-``--tensorflow-from`` takes both TensorFlow runs from an earlier ``--out`` file and retrains only
-the fast path: valid while the reference path (``_build``, ``_train_fit``, the initial weights'
+``--tensorflow-from`` takes both TensorFlow runs from an earlier ``--out`` file (or one exported
+from a run stopped part-way) and retrains only the fast path for the pairs it has, every variant
+for the rest: valid while the reference path (``_build``, ``_train_fit``, the initial weights'
 and dropout masks' draws) is unchanged; the run says so.
 """
 
@@ -241,6 +242,8 @@ def outcomes(observed: dict, job_list: list[dict], results: dict, by_exercise: d
         name, _, seed = job["key"].rpartition("|")
         runs = dict(reused.get(job["key"], {}))
         for variant, by_key in results.items():
+            if job["key"] not in by_key:  # this variant came from ``reused``
+                continue
             training = TrainingResult.from_dict(by_key[job["key"]]["result"])
             runs[variant] = Run(training.status, training.test_accuracy, training.first_loss,
                                 training.last_loss, training.engine or variant, training.seconds,
@@ -252,7 +255,7 @@ def outcomes(observed: dict, job_list: list[dict], results: dict, by_exercise: d
 def earlier_runs(path: Path, variants) -> dict[str, dict[str, Run]]:
     """``variants``' runs from an earlier ``--out`` file, keyed ``name|seed``."""
     return {f"{o['config']}|{o['seed']}": {v: Run(**o["runs"][v]) for v in variants}
-            for o in json.loads(path.read_text())}
+            for o in json.loads(path.read_text()) if all(v in o["runs"] for v in variants)}
 
 
 def compare(configs, seeds: int = 3, processes: int = MAX_PROCESSES, cache_dir: str | None = None,
@@ -263,13 +266,17 @@ def compare(configs, seeds: int = 3, processes: int = MAX_PROCESSES, cache_dir: 
     by_exercise = rubrics(configs)
     observed, job_list = jobs(configs, seeds, by_exercise)
     reused = reused or {}
-    missing = [job["key"] for job in job_list if job["key"] not in reused]
-    if reused and missing:
-        raise SystemExit(f"the earlier runs lack {len(missing)} of these (configuration, seed) "
-                         f"pairs, e.g. {missing[0]}: run without --tensorflow-from")
-    given = set.intersection(*(set(runs) for runs in reused.values())) if reused else set()
-    results = retrain_all(job_list, [v for v in VARIANTS if v not in given], processes,
-                          cache_dir, on_result)
+    # the pairs an earlier run gave every TensorFlow run of retrain the fast path only; the rest
+    # (configurations added since, or a run stopped part-way) retrain with every variant
+    given = [job for job in job_list if job["key"] in reused]
+    rest = [job for job in job_list if job["key"] not in reused]
+    results: dict[str, dict] = {}
+    for part, variants in ((given, [v for v in VARIANTS if v not in (ONEDNN, EIGEN)]),
+                           (rest, list(VARIANTS))):
+        if part:
+            for variant, by_key in retrain_all(part, variants, processes, cache_dir,
+                                               on_result).items():
+                results.setdefault(variant, {}).update(by_key)
     return outcomes(observed, job_list, results, by_exercise, reused)
 
 
@@ -335,9 +342,11 @@ def main(argv=None) -> int:
         parser.error(f"no runnable configuration's name contains {args.configs!r}")
     reused = earlier_runs(args.tensorflow_from, (ONEDNN, EIGEN)) if args.tensorflow_from else {}
     if reused:
-        print(f"TensorFlow's runs taken from {args.tensorflow_from}; retraining the fast path only")
+        print(f"TensorFlow's runs of {len(reused)} (configuration, seed) pairs taken from "
+              f"{args.tensorflow_from}; the fast path retrains those, every variant the rest")
     started = time.monotonic()
-    total = len(configs) * args.seeds * (1 if reused else len(VARIANTS))
+    pairs = len(configs) * args.seeds
+    total = pairs * len(VARIANTS) - 2 * len(reused)  # the reused pairs' two TensorFlow runs
     done = [0]
 
     def progress(variant, key, message):
