@@ -25,7 +25,7 @@ import pytest
 
 from grader import cli
 from grader.integrations import batch
-from grader.integrations.batch import command as batch_command
+from grader.integrations.batch import command as batch_cli
 from grader.integrations.batch import Submission, find_submissions, grades_csv, resume_key
 from sentiment_exercise import CHECK_IDS
 from grader.core.options import GradeOptions
@@ -367,12 +367,12 @@ def test_an_interrupted_rerun_keeps_every_saved_row(tmp_path, monkeypatch):
             return 0.0
         return run_local
 
-    monkeypatch.setattr(batch_command, "run_local", workers())
+    monkeypatch.setattr(batch_cli, "run_local", workers())
     assert batch.run_batch(subs, out, load_rubric(), GradeOptions(), workers=2,
                            console=_console()[0]) == batch.EXIT_DONE
     assert [r["score"] for r in read_rows(out).values()] == ["100", "100", "100", "0"]
 
-    monkeypatch.setattr(batch_command, "run_local", workers(stop_after=1, layers="no_dropout"))
+    monkeypatch.setattr(batch_cli, "run_local", workers(stop_after=1, layers="no_dropout"))
     console, text = _console()
     assert batch.run_batch(subs, out, load_rubric(), GradeOptions(), workers=2, force=True,
                            console=console) == 130
@@ -417,7 +417,7 @@ def test_an_id_starting_with_a_dash_is_given_as_only_equals(argv, hint, capsys, 
     assert f"an id that starts with '-' is given as {hint}" in capsys.readouterr().err
     (tmp_path / "-henry.py").write_text("pass\n")
     (tmp_path / "bob.py").write_text("pass\n")
-    args = batch_command._parser().parse_args([str(tmp_path), "--out", "o", "--only", "bob",
+    args = batch_cli._parser().parse_args([str(tmp_path), "--out", "o", "--only", "bob",
                                        "--only=-henry"])
     assert args.only == ["bob", "-henry"]
 
