@@ -345,8 +345,9 @@ def main(argv=None) -> int:
         print(f"TensorFlow's runs of {len(reused)} (configuration, seed) pairs taken from "
               f"{args.tensorflow_from}; the fast path retrains those, every variant the rest")
     started = time.monotonic()
-    pairs = len(configs) * args.seeds
-    total = pairs * len(VARIANTS) - 2 * len(reused)  # the reused pairs' two TensorFlow runs
+    names = {config.name for config in configs}
+    given = sum(key.rpartition("|")[0] in names for key in reused)  # of the selected pairs
+    total = len(configs) * args.seeds * len(VARIANTS) - 2 * given  # less their TensorFlow runs
     done = [0]
 
     def progress(variant, key, message):
